@@ -1,0 +1,27 @@
+"""The console platform: a member chats with Relais from a terminal.
+
+Sending to the console means leaving the message in the member's console
+mailbox, which is the delivery row itself once marked sent; ``relais console
+--as EMAIL`` shows the rows it has not shown yet and turns what the person
+types into the core's events.
+"""
+
+from __future__ import annotations
+
+from bot.config import AppConfig
+from bot.core import Relais
+from bot.messages import Message
+from bot.platforms import Platform, Recipient, SendResult
+
+NAME = "console"
+
+
+class ConsolePlatform(Platform):
+    name = NAME
+
+    async def send(self, recipient: Recipient, message: Message, delivery_id: int) -> SendResult:
+        return SendResult.sent(f"console:{delivery_id}", channel_id=f"console:{recipient.email}")
+
+
+def create(relais: Relais, config: AppConfig) -> ConsolePlatform:
+    return ConsolePlatform()

@@ -1,0 +1,321 @@
+"""The `relais` command line (Typer + Rich)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from bot.config import load_config
+from bot.db import DatabaseUrlError, make_engine, upgrade
+from bot.i18n import Tr, cli_language
+from bot.problems import ProblemsError
+from bot.runtime import StartupError, build_runtime, prepare_database
+
+tr = Tr(cli_language())
+out = Console()
+err = Console(stderr=True)
+
+app = typer.Typer(
+    help=tr("Relais: run your social media champions programme in Slack, Teams or a terminal."),
+    no_args_is_help=True,
+    add_completion=False,
+)
+content_app = typer.Typer(help=tr("Check the programme's content."), no_args_is_help=True)
+db_app = typer.Typer(help=tr("Manage the database schema."), no_args_is_help=True)
+members_app = typer.Typer(help=tr("Manage the programme's members."), no_args_is_help=True)
+app.add_typer(content_app, name="content")
+app.add_typer(db_app, name="db")
+app.add_typer(members_app, name="members")
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config", "-c", help=tr("app.yaml to use (default: $RELAIS_CONFIG or ./app.yaml).")
+    ),
+]
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    err.print(message, markup=False, highlight=False)
+    raise typer.Exit(code)
+
+
+def fail_problems(problems: ProblemsError) -> NoReturn:
+    for problem in problems.problems:
+        err.print(str(problem), markup=False, highlight=False)
+    fail(tr("{count} problem(s) found.", count=len(problems.problems)))
+
+
+def _engine():  # type: ignore[no-untyped-def]
+    try:
+        return make_engine()
+    except DatabaseUrlError as exc:
+        fail(
+            tr(
+                "RELAIS_DATABASE_URL is not a database URL ({value}); e.g. postgresql+psycopg://user@host/db",
+                value=exc,
+            )
+        )
+
+
+@content_app.command("check")
+def content_check(
+    path: Annotated[
+        Path | None, typer.Argument(help=tr("Content folder (default: content/ next to app.yaml)."))
+    ] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Validate app.yaml and every content file; print path:line: problem for each."""
+    from bot.config import config_path
+    from bot.content.library import load_library
+
+    file = config_path(config)
+    try:
+        programme = load_config(file, tr.lang)
+    except ProblemsError as problems:
+        fail_problems(problems)
+    root = path or file.resolve().parent / "content"
+    library, problems = load_library(root, programme, tr.lang)
+    if problems:
+        fail_problems(ProblemsError(problems))
+    counts = library.counts()
+    out.print(
+        tr(
+            "OK: {config} and {root}: {lessons} lessons, {posts} posts, {charters} charter versions, "
+            "{playbooks} playbooks in {languages}.",
+            config=file,
+            root=root,
+            lessons=counts["lessons"],
+            posts=counts["posts"],
+            charters=counts["charter_versions"],
+            playbooks=counts["playbooks"],
+            languages=", ".join(programme.languages.available),
+        ),
+        highlight=False,
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every pending migration to the database ($RELAIS_DATABASE_URL or sqlite:///relais.db)."""
+    engine = _engine()
+    try:
+        upgrade(engine)
+    except Exception as exc:
+        fail(
+            tr(
+                "Cannot upgrade {url}: {error}",
+                url=engine.url.render_as_string(hide_password=True),
+                error=str(exc).splitlines()[0],
+            )
+        )
+    out.print(
+        tr("Database {url} is up to date.", url=engine.url.render_as_string(hide_password=True)),
+        highlight=False,
+    )
+
+
+@members_app.command("import")
+def members_import(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help=tr(
+                "CSV file: email, name, department, location, language, "
+                "time_zone, roles, slack_user_id, teams_id."
+            )
+        ),
+    ],
+    config: ConfigOption = None,
+) -> None:
+    """Create or update members from a CSV file; bad rows are reported, the rest imported."""
+    from bot.members.importer import count_lines, import_members
+
+    try:
+        programme = load_config(config, tr.lang)
+    except ProblemsError as problems:
+        fail_problems(problems)
+    if not file.is_file():
+        fail(tr("{file}: file not found", file=file))
+    engine = _engine()
+    try:
+        prepare_database(engine)
+    except StartupError as exc:
+        fail(str(exc))
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=not sys.stderr.isatty(),
+    ) as progress:
+        task = progress.add_task(tr("Importing"), total=count_lines(file) or None)
+        report = import_members(
+            engine, file, programme, tr.lang, lambda n: progress.advance(task, n)
+        )
+    for problem in report.problems:
+        err.print(str(problem), markup=False, highlight=False)
+    out.print(
+        tr(
+            "{created} created, {updated} updated, {unchanged} unchanged, {bad} row(s) with problems.",
+            created=report.created,
+            updated=report.updated,
+            unchanged=report.unchanged,
+            bad=len({p.line for p in report.problems if p.line > 1}),
+        ),
+        highlight=False,
+    )
+    if report.rows_ok == 0 and report.problems:
+        raise typer.Exit(1)
+
+
+@members_app.command("list")
+def members_list(config: ConfigOption = None, limit: int = 50) -> None:
+    """Show members with their department, language and roles."""
+    from sqlmodel import Session, select
+
+    from bot.members import service
+    from bot.members.models import Member
+
+    try:
+        programme = load_config(config, tr.lang)
+    except ProblemsError as problems:
+        fail_problems(problems)
+    engine = _engine()
+    try:
+        prepare_database(engine)
+    except StartupError as exc:
+        fail(str(exc))
+    table = Table(
+        tr("E-mail"), tr("Name"), tr("Department"), tr("Language"), tr("Roles"), tr("In programme")
+    )
+    with Session(engine) as session:
+        for member in session.exec(select(Member).order_by(Member.email).limit(limit)).all():
+            table.add_row(
+                member.email,
+                member.name,
+                member.department or "",
+                member.language,
+                ", ".join(sorted(service.roles(member, programme))),
+                tr("yes") if member.opted_in else tr("no"),
+            )
+    out.print(table)
+
+
+@app.command()
+def serve(
+    config: ConfigOption = None,
+    host: Annotated[str, typer.Option(help=tr("Address to listen on."))] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help=tr("Port to listen on."))] = 8000,
+) -> None:
+    """Run Relais: web endpoints, scheduler and delivery worker."""
+    import uvicorn
+
+    from bot.web import create_app
+
+    logging.basicConfig(
+        level=os.environ.get("RELAIS_LOG_LEVEL", "INFO"),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        runtime = build_runtime(config)
+    except ProblemsError as problems:
+        err.print(tr("Relais cannot start: the configuration or content has problems."))
+        fail_problems(problems)
+    except (StartupError, DatabaseUrlError) as exc:
+        fail(tr("Relais cannot start: {reason}", reason=exc))
+    counts = runtime.relais.content.counts()
+    out.print(
+        tr(
+            "Relais is running the programme “{name}” ({model}) on {database}.",
+            name=runtime.config.programme.name,
+            model=runtime.config.programme.organisation_model,
+            database=runtime.engine.url.render_as_string(hide_password=True),
+        ),
+        highlight=False,
+    )
+    out.print(
+        tr(
+            "Content: {lessons} lessons, {posts} posts, {playbooks} playbooks. Platforms: {platforms}.",
+            lessons=counts["lessons"],
+            posts=counts["posts"],
+            playbooks=counts["playbooks"],
+            platforms=", ".join(runtime.platforms),
+        ),
+        highlight=False,
+    )
+    out.print(
+        tr("Health check: http://{host}:{port}/healthz", host=host, port=port), highlight=False
+    )
+    if "console" in runtime.platforms:
+        out.print(
+            tr(
+                "Chat as a demo member, in another terminal: .venv/bin/relais console --as karim.benali@example.com"
+            ),
+            highlight=False,
+        )
+    uvicorn.run(create_app(runtime), host=host, port=port, log_level="warning")
+
+
+@app.command()
+def console(
+    email: Annotated[str, typer.Option("--as", help=tr("E-mail of the member you want to be."))],
+    config: ConfigOption = None,
+) -> None:
+    """Chat with Relais as a member, in this terminal (type help; buttons by number; quit to leave)."""
+    from adapters.console.chat import ConsoleChat, Shown
+
+    logging.basicConfig(level=logging.WARNING)
+    try:
+        runtime = build_runtime(config)
+        chat = ConsoleChat(runtime, email)
+    except ProblemsError as problems:
+        fail_problems(problems)
+    except (StartupError, DatabaseUrlError) as exc:
+        fail(str(exc))
+    if "console" not in runtime.platforms:
+        fail(tr("The console platform is disabled in app.yaml (platforms.console.enabled)."))
+
+    def show(items: list[Shown]) -> None:
+        for item in items:
+            out.rule(style="cyan")
+            out.print(item.rendered.text, markup=False, highlight=False)
+
+    out.print(
+        tr(
+            "You are {name} <{email}>. Type “help”, a button's number, or “quit”.",
+            name=chat.name,
+            email=chat.email,
+        ),
+        highlight=False,
+    )
+    show(chat.inbox())
+    while True:
+        try:
+            line = input("> ")
+        except (EOFError, KeyboardInterrupt):
+            out.print()
+            break
+        if line.strip().lower() in ("quit", "exit", "q"):
+            break
+        if not line.strip():
+            show(chat.inbox())
+            continue
+        show(chat.type(line))
+
+
+def main() -> None:  # pragma: no cover
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,478 @@
+"""The programme's configuration: ``app.yaml``, validated on load.
+
+Every error names the file, the line and the key path. Secrets are never
+written in the file: secret fields only accept ``${ENV_VAR}`` references,
+resolved from the environment when a platform needs them.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import time
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from apscheduler.triggers.cron import CronTrigger
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+)
+
+from bot.i18n import SUPPORTED, Tr, cli_language
+from bot.problems import Problem, ProblemsError, from_validation_error
+from bot.yamlfile import LocatedYaml, YamlSyntaxError, load
+
+OrganisationModel = Literal["centralized", "organic", "hub_and_spoke", "dandelion", "honeycomb"]
+Broadcaster = Literal["central_team", "department_relays", "business_unit_hubs"]
+EscalationStep = Literal[
+    "department_relays", "backup_relay", "business_unit_hubs", "central_team", "crisis_cell"
+]
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+Role = Literal["ambassador", "relay", "coordinator", "manager", "crisis_cell"]
+ROLES: tuple[Role, ...] = ("ambassador", "relay", "coordinator", "manager", "crisis_cell")
+
+# Altimeter's five models (see DESIGN.md): who broadcasts, where escalations go.
+MODEL_DEFAULTS: dict[str, dict[str, Any]] = {
+    "centralized": {
+        "broadcasters": ["central_team"],
+        "escalation_path": ["central_team"],
+        "everyone_is_ambassador": False,
+    },
+    "organic": {
+        "broadcasters": ["department_relays"],
+        "escalation_path": ["department_relays"],
+        "everyone_is_ambassador": False,
+    },
+    "hub_and_spoke": {
+        "broadcasters": ["central_team", "department_relays"],
+        "escalation_path": ["department_relays", "central_team"],
+        "everyone_is_ambassador": False,
+    },
+    "dandelion": {
+        "broadcasters": ["central_team", "business_unit_hubs"],
+        "escalation_path": ["business_unit_hubs", "central_team"],
+        "everyone_is_ambassador": False,
+    },
+    "honeycomb": {
+        "broadcasters": ["central_team", "department_relays"],
+        "escalation_path": ["department_relays", "central_team"],
+        "everyone_is_ambassador": True,
+    },
+}
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+_ENV_REF = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
+
+
+def _lang(info: ValidationInfo) -> Tr:
+    return Tr((info.context or {}).get("lang"))
+
+
+def _email(value: str, info: ValidationInfo) -> str:
+    if not isinstance(value, str) or not _EMAIL.match(value):
+        raise ValueError(_lang(info)("'{value}' is not an e-mail address", value=value))
+    return value.lower()
+
+
+def _identifier(value: str, info: ValidationInfo) -> str:
+    if not _ID.match(value):
+        raise ValueError(
+            _lang(info)(
+                "'{value}' is not a valid id (lowercase letters, digits, - and _)", value=value
+            )
+        )
+    return value
+
+
+def _zone(value: str, info: ValidationInfo) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            _lang(info)("'{value}' is not a time zone (e.g. Europe/Paris)", value=value)
+        ) from None
+    return value
+
+
+def _clock(value: Any, info: ValidationInfo) -> time:
+    if isinstance(value, int):  # YAML reads 10:00 unquoted as sexagesimal 600
+        value = f"{value // 60:02d}:{value % 60:02d}"
+    try:
+        hours, minutes = str(value).split(":")
+        return time(int(hours), int(minutes))
+    except ValueError:
+        raise ValueError(
+            _lang(info)("'{value}' is not a time of day (HH:MM)", value=value)
+        ) from None
+
+
+def _cron(value: str, info: ValidationInfo) -> str:
+    try:
+        CronTrigger.from_crontab(value)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(
+            _lang(info)(
+                "'{value}' is not a cron schedule (minute hour day month weekday): {error}",
+                value=value,
+                error=exc,
+            )
+        ) from None
+    return value
+
+
+def _language(value: str, info: ValidationInfo) -> str:
+    if value not in SUPPORTED:
+        raise ValueError(
+            _lang(info)(
+                "'{value}' is not a language Relais speaks ({supported})",
+                value=value,
+                supported=", ".join(SUPPORTED),
+            )
+        )
+    return value
+
+
+Email = Annotated[str, AfterValidator(_email)]
+Identifier = Annotated[str, AfterValidator(_identifier)]
+Zone = Annotated[str, AfterValidator(_zone)]
+Clock = Annotated[time, BeforeValidator(_clock)]
+Cron = Annotated[str, AfterValidator(_cron)]
+Language = Annotated[str, AfterValidator(_language)]
+Names = dict[Language, Annotated[str, Field(min_length=1)]]
+
+
+class EnvRef(str):
+    """A ``${NAME}`` reference to an environment variable; the value never sits in a file."""
+
+    @property
+    def variable(self) -> str:
+        match = _ENV_REF.match(self)
+        assert match is not None
+        return match.group(1)
+
+    def resolve(self, environ: dict[str, str] | None = None) -> str | None:
+        """The secret's value, or None when the variable is unset or empty."""
+        value = (os.environ if environ is None else environ).get(self.variable)
+        return value or None
+
+
+def _env_ref(value: Any, info: ValidationInfo) -> EnvRef:
+    if not isinstance(value, str) or not _ENV_REF.match(value):
+        raise ValueError(
+            _lang(info)(
+                "secrets are never written in app.yaml: reference an environment variable "
+                "as ${{NAME}}"
+            )
+        )
+    return EnvRef(value)
+
+
+Secret = Annotated[str, AfterValidator(_env_ref)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Programme(Strict):
+    name: Annotated[str, Field(min_length=1)]
+    organisation_model: OrganisationModel
+    broadcasters: list[Broadcaster] | None = None
+    escalation_path: list[EscalationStep] | None = None
+    everyone_is_ambassador: bool | None = None
+
+    def effective(self, key: str) -> Any:
+        """A setting of the organisation model, overridden where app.yaml says so."""
+        value = getattr(self, key)
+        return MODEL_DEFAULTS[self.organisation_model][key] if value is None else value
+
+
+class Languages(Strict):
+    available: Annotated[list[Language], Field(min_length=1)]
+    default: Language
+
+
+class QuietHours(Strict):
+    start: Clock
+    end: Clock
+
+    def contains(self, moment: time) -> bool:
+        """True when ``moment`` falls in the quiet span (which may cross midnight)."""
+        if self.start <= self.end:
+            return self.start <= moment < self.end
+        return moment >= self.start or moment < self.end
+
+
+class TimeSettings(Strict):
+    zone: Zone = "UTC"
+    quiet_hours: QuietHours | None = None
+    working_days: list[Weekday] = Field(default_factory=lambda: list(WEEKDAYS[:5]))
+
+
+class BusinessUnit(Strict):
+    id: Identifier
+    name: Names
+    hubs: list[Email] = Field(default_factory=list)
+
+
+class Department(Strict):
+    id: Identifier
+    name: Names
+    business_unit: str | None = None
+    relays: list[Email] = Field(default_factory=list)
+    managers: list[Email] = Field(default_factory=list)
+
+
+class CrisisCellMember(Strict):
+    email: Email
+    function: Identifier
+
+
+class People(Strict):
+    coordinators: list[Email] = Field(default_factory=list)
+    crisis_cell: list[CrisisCellMember] = Field(default_factory=list)
+
+
+class Audience(Strict):
+    """Who a track or an item is for; an empty list means 'no restriction'."""
+
+    roles: list[Role] = Field(default_factory=list)
+    departments: list[str] = Field(default_factory=list)
+    business_units: list[str] = Field(default_factory=list)
+    languages: list[Language] = Field(default_factory=list)
+    locations: list[str] = Field(default_factory=list)
+
+
+class Track(Strict):
+    id: Identifier
+    name: Names
+    audience: Audience = Field(default_factory=Audience)
+
+
+class Training(Strict):
+    tracks: Annotated[list[Track], Field(min_length=1)] = Field(
+        default_factory=lambda: [Track(id="basics", name={"en": "Basics", "fr": "Les bases"})]
+    )
+    review_after_days: list[Annotated[int, Field(ge=1)]] = Field(default_factory=lambda: [1, 3, 7])
+    remind_unanswered_after_hours: Annotated[int, Field(ge=1)] = 24
+
+
+class Schedules(Strict):
+    """Cron expressions, read in each member's own time zone."""
+
+    lessons: Cron | None = None
+    charter_reminders: Cron | None = None
+    manager_digest: Cron | None = None
+
+
+class Route(Strict):
+    category: Identifier
+    department: str
+
+
+class Escalation(Strict):
+    routing: list[Route] = Field(default_factory=list)
+    acknowledge_within_minutes: Annotated[int, Field(ge=1)] = 60
+    chain: list[EscalationStep] = Field(default_factory=lambda: ["central_team"])
+
+
+class ConsoleSettings(Strict):
+    enabled: bool = True
+
+
+class SlackSettings(Strict):
+    enabled: bool = False
+    bot_token: Secret | None = None
+    signing_secret: Secret | None = None
+    app_token: Secret | None = None
+    api_url: str | None = None
+
+
+class TeamsSettings(Strict):
+    enabled: bool = False
+    app_id: Secret | None = None
+    app_password: Secret | None = None
+    tenant_id: Secret | None = None
+
+
+class Platforms(Strict):
+    console: ConsoleSettings = Field(default_factory=ConsoleSettings)
+    slack: SlackSettings = Field(default_factory=SlackSettings)
+    teams: TeamsSettings = Field(default_factory=TeamsSettings)
+
+    def enabled(self) -> list[str]:
+        """Enabled platforms, in the order deliveries prefer them."""
+        return [name for name in ("slack", "teams", "console") if getattr(self, name).enabled]
+
+
+class Delivery(Strict):
+    batch_size: Annotated[int, Field(ge=1, le=1000)] = 50
+    poll_seconds: Annotated[float, Field(gt=0)] = 1.0
+    max_attempts: Annotated[int, Field(ge=1)] = 8
+
+
+class AppConfig(Strict):
+    programme: Programme
+    languages: Languages
+    time: TimeSettings = Field(default_factory=TimeSettings)
+    business_units: list[BusinessUnit] = Field(default_factory=list)
+    departments: list[Department] = Field(default_factory=list)
+    people: People = Field(default_factory=People)
+    training: Training = Field(default_factory=Training)
+    schedules: Schedules = Field(default_factory=Schedules)
+    escalation: Escalation = Field(default_factory=Escalation)
+    platforms: Platforms = Field(default_factory=Platforms)
+    delivery: Delivery = Field(default_factory=Delivery)
+
+    # --- look-ups used across the core -------------------------------------
+
+    def department(self, department_id: str | None) -> Department | None:
+        return next((d for d in self.departments if d.id == department_id), None)
+
+    def roles_of(self, email: str) -> set[str]:
+        """Programme roles app.yaml gives this person (the CSV may add more)."""
+        email = email.lower()
+        roles: set[str] = set()
+        for department in self.departments:
+            if email in department.relays:
+                roles.add("relay")
+            if email in department.managers:
+                roles.add("manager")
+        if any(email in unit.hubs for unit in self.business_units):
+            roles.add("relay")
+        if email in self.people.coordinators:
+            roles.add("coordinator")
+        if any(member.email == email for member in self.people.crisis_cell):
+            roles.add("crisis_cell")
+        return roles
+
+    def crisis_functions(self) -> set[str]:
+        return {member.function for member in self.people.crisis_cell}
+
+
+def _check_references(config: AppConfig, located: LocatedYaml, path: str, tr: Tr) -> list[Problem]:
+    """Cross-key rules pydantic cannot see one field at a time."""
+    problems: list[Problem] = []
+
+    def report(key: tuple, message: str) -> None:
+        dotted = ".".join(str(k) for k in key)
+        problems.append(Problem(path, located.line_of(key), f"{dotted}: {message}"))
+
+    languages = config.languages.available
+    if config.languages.default not in languages:
+        report(
+            ("languages", "default"), tr("the default language must be one of languages.available")
+        )
+    for required in ("fr", "en"):
+        if required not in languages:
+            report(("languages", "available"), tr("Relais needs at least fr and en"))
+            break
+
+    def check_names(key: tuple, names: dict[str, str]) -> None:
+        missing = [lang for lang in languages if lang not in names]
+        if missing:
+            report(key, tr("a name is missing for: {languages}", languages=", ".join(missing)))
+
+    def check_unique(section: str, items: list[Any]) -> None:
+        seen: set[str] = set()
+        for index, item in enumerate(items):
+            if item.id in seen:
+                report((section, index, "id"), tr("the id '{id}' is used twice", id=item.id))
+            seen.add(item.id)
+
+    check_unique("business_units", config.business_units)
+    check_unique("departments", config.departments)
+    check_unique("training", config.training.tracks)
+    units = {unit.id for unit in config.business_units}
+    departments = {department.id for department in config.departments}
+    for index, unit in enumerate(config.business_units):
+        check_names(("business_units", index, "name"), unit.name)
+    for index, department in enumerate(config.departments):
+        check_names(("departments", index, "name"), department.name)
+        if department.business_unit is not None and department.business_unit not in units:
+            report(
+                ("departments", index, "business_unit"),
+                tr("no business unit has the id '{id}'", id=department.business_unit),
+            )
+    for index, track in enumerate(config.training.tracks):
+        check_names(("training", "tracks", index, "name"), track.name)
+        for position, department_id in enumerate(track.audience.departments):
+            if department_id not in departments:
+                report(
+                    ("training", "tracks", index, "audience", "departments", position),
+                    tr("no department has the id '{id}'", id=department_id),
+                )
+        for position, unit_id in enumerate(track.audience.business_units):
+            if unit_id not in units:
+                report(
+                    ("training", "tracks", index, "audience", "business_units", position),
+                    tr("no business unit has the id '{id}'", id=unit_id),
+                )
+    seen_categories: set[str] = set()
+    for index, route in enumerate(config.escalation.routing):
+        if route.department not in departments:
+            report(
+                ("escalation", "routing", index, "department"),
+                tr("no department has the id '{id}'", id=route.department),
+            )
+        if route.category in seen_categories:
+            report(
+                ("escalation", "routing", index, "category"),
+                tr("the category '{id}' is routed twice", id=route.category),
+            )
+        seen_categories.add(route.category)
+    if config.programme.organisation_model == "dandelion" and not config.business_units:
+        report(("programme", "organisation_model"), tr("the dandelion model needs business_units"))
+    if not config.platforms.enabled():
+        report(("platforms",), tr("enable at least one platform (console, slack or teams)"))
+    return problems
+
+
+def parse_config(text: str, path: str = "app.yaml", lang: str | None = None) -> AppConfig:
+    """Validate the text of an app.yaml; raise ProblemsError listing everything wrong."""
+    tr = Tr(lang or cli_language())
+    try:
+        located = load(text)
+    except YamlSyntaxError as exc:
+        raise ProblemsError(
+            [Problem(path, exc.line, tr("not valid YAML: {error}", error=exc))]
+        ) from None
+    if not isinstance(located.data, dict):
+        raise ProblemsError([Problem(path, 1, tr("expected a mapping of keys to values"))])
+    try:
+        config = AppConfig.model_validate(located.data, context={"lang": tr.lang})
+    except ValidationError as exc:
+        raise ProblemsError(from_validation_error(exc, path, located, tr.lang)) from None
+    problems = _check_references(config, located, path, tr)
+    if problems:
+        raise ProblemsError(problems)
+    return config
+
+
+def config_path(explicit: str | Path | None = None) -> Path:
+    """--config, then RELAIS_CONFIG, then ./app.yaml."""
+    return Path(explicit or os.environ.get("RELAIS_CONFIG") or "app.yaml")
+
+
+def load_config(path: str | Path | None = None, lang: str | None = None) -> AppConfig:
+    """Read and validate app.yaml (or the file named by --config / RELAIS_CONFIG)."""
+    file = config_path(path)
+    tr = Tr(lang or cli_language())
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ProblemsError([Problem(str(file), 1, tr("file not found"))]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ProblemsError(
+            [Problem(str(file), 1, tr("cannot read the file: {error}", error=exc))]
+        ) from None
+    return parse_config(text, str(file), lang)

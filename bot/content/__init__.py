@@ -1,0 +1,1 @@
+"""Content: lessons, posts, charter and playbooks, read from Markdown files."""

@@ -1,0 +1,1 @@
+"""The outbox: every message the bot sends, one row per message and recipient."""

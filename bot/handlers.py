@@ -1,0 +1,15 @@
+"""The default set of commands and actions, one register() per domain."""
+
+from __future__ import annotations
+
+from bot.core import Registry
+
+
+def build_registry() -> Registry:
+    from bot.programme import handlers as programme
+    from bot.training import handlers as training
+
+    registry = Registry()
+    programme.register(registry)
+    training.register(registry)
+    return registry

@@ -1,0 +1,1 @@
+"""Members of the programme: who they are, where they work, how to reach them."""

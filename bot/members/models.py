@@ -1,0 +1,44 @@
+"""Member tables."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from bot.clock import utcnow
+
+
+class Member(SQLModel, table=True):
+    """An employee known to the programme (imported from the HR CSV or met in chat)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(max_length=320, unique=True, index=True)
+    name: str = Field(max_length=200)
+    department: str | None = Field(default=None, max_length=100, index=True)
+    location: str | None = Field(default=None, max_length=100)
+    language: str = Field(max_length=8)
+    time_zone: str = Field(max_length=64, index=True)
+    roles: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    slack_user_id: str | None = Field(default=None, max_length=32, index=True)
+    teams_id: str | None = Field(default=None, max_length=200, index=True)
+    opted_in: bool = Field(default=True, index=True)
+    opted_changed_at: datetime | None = None
+    preferred_platform: str | None = Field(default=None, max_length=16)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Address(SQLModel, table=True):
+    """Where a member is reached on one platform (Slack DM channel, Teams reference)."""
+
+    __table_args__ = (UniqueConstraint("member_id", "platform", name="uq_address_member_platform"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = Field(foreign_key="member.id", index=True)
+    platform: str = Field(max_length=16)
+    channel_id: str | None = Field(default=None, max_length=200)
+    reference: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    updated_at: datetime = Field(default_factory=utcnow)

@@ -1,0 +1,101 @@
+"""Finding members, their roles and where to reach them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import Session, select
+
+from bot.clock import utcnow
+from bot.config import AppConfig, Audience
+from bot.events import Who
+from bot.members.models import Address, Member
+from bot.platforms import Recipient
+
+
+def find(session: Session, who: Who) -> Member | None:
+    """The member behind a platform identity: by platform id first, then by e-mail.
+
+    A member imported without a platform id is linked to it on first contact.
+    """
+    column = {"slack": Member.slack_user_id, "teams": Member.teams_id}.get(who.platform)
+    member: Member | None = None
+    if column is not None and who.user_id:
+        member = session.exec(select(Member).where(column == who.user_id)).first()
+    if member is None and who.email:
+        member = session.exec(select(Member).where(Member.email == who.email.lower())).first()
+        if member is not None and column is not None and who.user_id:
+            setattr(member, column.key, who.user_id)  # type: ignore[union-attr]
+            member.updated_at = utcnow()
+    return member
+
+
+def by_email(session: Session, email: str) -> Member | None:
+    return session.exec(select(Member).where(Member.email == email.lower())).first()
+
+
+def roles(member: Member, config: AppConfig) -> set[str]:
+    """Roles from the CSV, from app.yaml, and 'ambassador' for anyone opted in."""
+    result = set(member.roles) | config.roles_of(member.email)
+    if member.opted_in or config.programme.effective("everyone_is_ambassador"):
+        result.add("ambassador")
+    return result
+
+
+def business_unit(member: Member, config: AppConfig) -> str | None:
+    department = config.department(member.department)
+    return department.business_unit if department else None
+
+
+def in_audience(member: Member, audience: Audience, config: AppConfig) -> bool:
+    """True when the member matches every restriction the audience sets."""
+    if audience.roles and not roles(member, config) & set(audience.roles):
+        return False
+    if audience.departments and member.department not in audience.departments:
+        return False
+    if audience.business_units and business_unit(member, config) not in audience.business_units:
+        return False
+    if audience.languages and member.language not in audience.languages:
+        return False
+    return not (audience.locations and member.location not in audience.locations)
+
+
+def platform_for(member: Member, config: AppConfig) -> str:
+    """Where to send to a member: the platform they last used, else the first enabled one."""
+    enabled = config.platforms.enabled()
+    if member.preferred_platform in enabled:
+        return member.preferred_platform  # type: ignore[return-value]
+    for name in enabled:
+        if name == "teams" and not member.teams_id:
+            continue
+        return name
+    return enabled[0]
+
+
+def remember_address(session: Session, member_id: int, platform: str, **fields: Any) -> None:
+    """Keep (or update) where a member is reached on a platform."""
+    address = session.exec(
+        select(Address).where(Address.member_id == member_id, Address.platform == platform)
+    ).first()
+    if address is None:
+        address = Address(member_id=member_id, platform=platform)
+        session.add(address)
+    for key, value in fields.items():
+        setattr(address, key, value)
+    address.updated_at = utcnow()
+
+
+def recipient(session: Session, member: Member, platform: str) -> Recipient:
+    address = session.exec(
+        select(Address).where(Address.member_id == member.id, Address.platform == platform)
+    ).first()
+    return Recipient(
+        member_id=member.id or 0,
+        email=member.email,
+        name=member.name,
+        language=member.language,
+        slack_user_id=member.slack_user_id,
+        teams_id=member.teams_id,
+        channel_id=address.channel_id if address else None,
+        reference=address.reference if address else None,
+    )

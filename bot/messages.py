@@ -1,0 +1,102 @@
+"""The outbound message: what the core says, before any platform renders it.
+
+A message is a list of blocks (sections, buttons, a single-choice question,
+links, images, context lines). Adapters render it natively (Block Kit,
+Adaptive Cards, plain text) and may degrade what their platform lacks. It is
+plain data, stored as JSON in the outbox.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+ButtonStyle = Literal["default", "primary", "danger"]
+
+
+class _Block(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Section(_Block):
+    """A titled or untitled paragraph; ``text`` is light Markdown (bold, italics, lists)."""
+
+    type: Literal["section"] = "section"
+    text: str
+    title: str | None = None
+
+
+class Button(_Block):
+    """A button; a click comes back as an ActionEvent with the same action id and value."""
+
+    type: Literal["button"] = "button"
+    label: str
+    action_id: str
+    value: str = ""
+    style: ButtonStyle = "default"
+    url: str | None = None  # a link button opens this instead of calling back
+
+
+class Actions(_Block):
+    """A row of buttons."""
+
+    type: Literal["actions"] = "actions"
+    buttons: list[Button]
+
+
+class Choice(_Block):
+    """A single-choice question: one button per option, rendered under the question."""
+
+    type: Literal["choice"] = "choice"
+    question: str
+    options: list[Button]
+
+
+class Link(_Block):
+    type: Literal["link"] = "link"
+    url: str
+    label: str
+
+
+class Image(_Block):
+    type: Literal["image"] = "image"
+    url: str
+    alt: str
+
+
+class Context(_Block):
+    """A small, secondary line (dates, hints, who approved a post)."""
+
+    type: Literal["context"] = "context"
+    text: str
+
+
+class Divider(_Block):
+    type: Literal["divider"] = "divider"
+
+
+Block = Annotated[
+    Section | Actions | Choice | Link | Image | Context | Divider, Field(discriminator="type")
+]
+
+
+class Message(BaseModel):
+    """A whole message; ``text`` is the plain fallback (notifications, screen readers)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    text: str
+    blocks: list[Block] = Field(default_factory=list)
+
+    def to_payload(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude_defaults=False)
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any]) -> Message:
+        return cls.model_validate(payload)
+
+
+def simple(text: str) -> Message:
+    """A one-paragraph message."""
+    return Message(text=text, blocks=[Section(text=text)])

@@ -1,0 +1,23 @@
+"""Every table, imported in one place so metadata and migrations see them all."""
+
+from sqlmodel import SQLModel
+
+from bot.content.models import ContentItem
+from bot.delivery.models import Delivery, InboundEvent
+from bot.members.models import Address, Member
+from bot.participation.models import ParticipationEvent
+from bot.training.models import LessonProgress, QuizAnswer
+
+metadata = SQLModel.metadata
+
+__all__ = [
+    "Address",
+    "ContentItem",
+    "Delivery",
+    "InboundEvent",
+    "LessonProgress",
+    "Member",
+    "ParticipationEvent",
+    "QuizAnswer",
+    "metadata",
+]

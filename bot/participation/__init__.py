@@ -1,0 +1,1 @@
+"""Participation events: the raw material of stats, digests and the dashboard."""

@@ -1,0 +1,81 @@
+"""The port every chat platform adapter implements.
+
+The core hands an adapter a recipient and a neutral Message; the adapter
+renders and sends it, and answers with a SendResult the delivery worker
+records. Adapters may also add HTTP routes to ``relais serve`` and run
+background connections (Socket Mode).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from bot.messages import Message
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """Everything an adapter may need to reach one member."""
+
+    member_id: int
+    email: str
+    name: str
+    language: str
+    slack_user_id: str | None = None
+    teams_id: str | None = None
+    channel_id: str | None = None  # remembered from an earlier send or conversation
+    reference: dict[str, Any] | None = None  # e.g. a Teams conversation reference
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """What became of one send: sent, to retry later, or failed for good."""
+
+    status: Literal["sent", "retry", "failed"]
+    message_id: str | None = None
+    channel_id: str | None = None
+    retry_after: float | None = None
+    error: str | None = None
+    # An address the adapter learned (e.g. a DM channel it opened), to keep.
+    remember: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def sent(
+        cls, message_id: str | None, channel_id: str | None = None, **remember: Any
+    ) -> SendResult:
+        return cls("sent", message_id=message_id, channel_id=channel_id, remember=remember)
+
+    @classmethod
+    def retry(cls, after: float, error: str) -> SendResult:
+        return cls("retry", retry_after=after, error=error)
+
+    @classmethod
+    def failed(cls, error: str) -> SendResult:
+        return cls("failed", error=error)
+
+
+class Platform(ABC):
+    """One chat platform, as the core sees it."""
+
+    name: str
+
+    @abstractmethod
+    async def send(self, recipient: Recipient, message: Message, delivery_id: int) -> SendResult:
+        """Render and send ``message``; never raise for a platform refusal, return it."""
+
+    def mount(self, app: FastAPI) -> None:  # noqa: B027  (optional hook)
+        """Add the platform's HTTP endpoints to the web app, if it has any."""
+
+    async def start(self) -> None:  # noqa: B027
+        """Open long-lived connections (e.g. Socket Mode)."""
+
+    async def stop(self) -> None:  # noqa: B027
+        """Close them."""
+
+    def health(self) -> dict[str, Any]:
+        return {"ok": True}

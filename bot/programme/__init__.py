@@ -1,0 +1,1 @@
+"""The programme itself: help, language, joining and leaving, the charter, what to share."""

@@ -1,0 +1,201 @@
+"""Commands every member has: help, lang, optin/optout, charter, share."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from babel.dates import format_date
+
+from bot.clock import utcnow
+from bot.core import Context, Registry, UserError
+from bot.i18n import N_, SUPPORTED, language_name
+from bot.messages import Actions, Button, Divider, Link, Message, Section
+from bot.messages import Context as ContextLine
+from bot.participation.models import record
+
+
+def help_message(ctx: Context, intro: str | None = None) -> Message:
+    """The list of commands this member may use, in their language."""
+    tr = ctx.tr
+    lines = []
+    for spec in ctx.relais.registry.visible_to(ctx.roles):
+        usage = f" {spec.usage}" if spec.usage else ""
+        lines.append(f"• `{spec.name}{usage}` — {tr(spec.summary)}")
+    blocks: list = []
+    if intro:
+        blocks.append(Section(text=intro))
+    blocks.append(Section(title=tr("What I can do for you"), text="\n".join(lines)))
+    blocks.append(
+        Actions(
+            buttons=[
+                Button(
+                    label=tr("Next lesson"), action_id="command", value="lesson", style="primary"
+                ),
+                Button(label=tr("My progress"), action_id="command", value="progress"),
+                Button(label=tr("Charter"), action_id="command", value="charter"),
+            ]
+        )
+    )
+    return Message(text=intro or tr("What I can do for you"), blocks=blocks)
+
+
+def register(registry: Registry) -> None:
+    @registry.command(
+        "help", N_("list what you can ask me"), aliases=("aide", "?"), while_opted_out=True
+    )
+    def help_(ctx: Context) -> None:
+        ctx.reply(help_message(ctx))
+
+    @registry.action("command")
+    def command_button(ctx: Context) -> None:
+        """A button that runs a command, e.g. the help card's shortcuts."""
+        from bot.events import CommandEvent
+
+        value = getattr(ctx.event, "value", "")
+        spec = registry.find_command(value)
+        if spec is None:
+            raise UserError(ctx.tr("That button is no longer in use."))
+        ctx.relais.run_command(
+            ctx, CommandEvent(ctx.event.who, ctx.event.idempotency_key, value, "")
+        )
+
+    @registry.command(
+        "lang",
+        N_("choose your language: lang fr or lang en"),
+        usage="fr|en",
+        aliases=("langue",),
+        while_opted_out=True,
+    )
+    def lang(ctx: Context) -> None:
+        event = ctx.event
+        wanted = getattr(event, "args", "").strip().lower()
+        available = [code for code in ctx.config.languages.available if code in SUPPORTED]
+        if wanted not in available:
+            raise UserError(
+                ctx.tr(
+                    "Choose one of: {languages}. For example: lang fr",
+                    languages=", ".join(available),
+                )
+            )
+        ctx.member.language = wanted
+        ctx.member.updated_at = utcnow()
+        ctx.tr = type(ctx.tr)(wanted)
+        record(ctx.session, "language_changed", ctx.member.id, wanted)
+        ctx.reply(
+            ctx.tr(
+                "From now on I will write to you in {language}.",
+                language=language_name(wanted, wanted),
+            )
+        )
+
+    @registry.command(
+        "optout",
+        N_("leave the programme (you can come back any time)"),
+        aliases=("desinscrire",),
+        while_opted_out=True,
+    )
+    def optout(ctx: Context) -> None:
+        if not ctx.member.opted_in:
+            ctx.reply(ctx.tr("You have already left the programme. Type “optin” to come back."))
+            return
+        ctx.member.opted_in = False
+        ctx.member.opted_changed_at = utcnow()
+        record(ctx.session, "opted_out", ctx.member.id)
+        ctx.reply(
+            ctx.tr(
+                "You have left the programme: I will not send you lessons or posts any more. "
+                "Type “optin” whenever you want to come back."
+            )
+        )
+
+    @registry.command(
+        "optin", N_("join the programme again"), aliases=("inscrire",), while_opted_out=True
+    )
+    def optin(ctx: Context) -> None:
+        if ctx.member.opted_in:
+            ctx.reply(
+                ctx.tr("You are already in the programme. Type “lesson” for your next lesson.")
+            )
+            return
+        ctx.member.opted_in = True
+        ctx.member.opted_changed_at = utcnow()
+        record(ctx.session, "opted_in", ctx.member.id)
+        ctx.reply(
+            ctx.tr(
+                "Welcome back to {programme}! Type “lesson” for your next lesson.",
+                programme=ctx.config.programme.name,
+            )
+        )
+
+    @registry.command("charter", N_("read the programme's charter of conduct"), aliases=("charte",))
+    def charter(ctx: Context) -> None:
+        tr = ctx.tr
+        current = ctx.content.current_charter(ctx.member.language)
+        if current is None:
+            raise UserError(tr("The programme has no charter yet."))
+        charter_id, charter = current
+        blocks: list = [
+            Section(title=charter.title, text=charter.summary or ""),
+            ContextLine(
+                text=tr(
+                    "Version {version}, in force since {date}",
+                    version=charter.version,
+                    date=format_date(charter.effective, format="long", locale=tr.lang),
+                )
+            ),
+        ]
+        for section in charter.sections:
+            blocks.append(Section(title=section.title, text=section.text))
+        record(ctx.session, "charter_viewed", ctx.member.id, charter_id, ctx.event.who.platform)
+        ctx.reply(Message(text=charter.title, blocks=blocks))
+
+    @registry.command(
+        "share", N_("see the approved posts you can share now"), aliases=("partager",)
+    )
+    def share(ctx: Context) -> None:
+        tr = ctx.tr
+        today = date.today()
+        from bot.members import service as members
+
+        blocks: list = []
+        shown = 0
+        for post_id in sorted(
+            ctx.content.posts,
+            key=lambda pid: ctx.content.post(pid, tr.lang).approved_at,
+            reverse=True,
+        ):
+            post = ctx.content.post(post_id, ctx.member.language)
+            if post is None or (post.expires and post.expires < today):
+                continue
+            if not members.in_audience(ctx.member, post.audience, ctx.config):
+                continue
+            if shown:
+                blocks.append(Divider())
+            shown += 1
+            blocks.append(Section(title=post.title, text=post.body or post.title))
+            for network, variants in post.networks.items():
+                label = {"linkedin": "LinkedIn", "x": "X", "facebook": "Facebook"}[network]
+                text = variants[(ctx.member.id or 0) % len(variants)]
+                tags = " ".join(post.hashtags)
+                blocks.append(
+                    Section(
+                        title=tr("Suggested text for {network}", network=label),
+                        text=f"{text} {tags}".strip(),
+                    )
+                )
+            blocks.append(Link(url=post.link, label=tr("Open the page to share")))
+            if shown >= 5:
+                break
+        if not shown:
+            raise UserError(
+                tr("There is nothing to share right now. Approved posts will appear here.")
+            )
+        record(
+            ctx.session,
+            "share_list_viewed",
+            ctx.member.id,
+            None,
+            ctx.event.who.platform,
+            posts=shown,
+        )
+        ctx.reply(Message(text=tr("Approved posts you can share"), blocks=blocks))

@@ -1,0 +1,1 @@
+"""Training: micro-lessons, quizzes and spaced repetition."""

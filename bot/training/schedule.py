@@ -1,0 +1,229 @@
+"""The lesson schedule: who is due a lesson now, in their own time zone.
+
+The job runs every minute. For each time zone among opted-in members it finds
+the latest slot of ``schedules.lessons`` (cron, read in that zone) that has
+passed within the catch-up window, skips it on non-working days and in quiet
+hours, and queues each member's next lesson with the dedupe key
+``lesson-slot:<local slot time>``. Running it twice for the same slot, on one
+replica or several, queues nothing twice; a slot is named by its local wall
+time, so a DST change neither doubles nor skips it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from apscheduler.triggers.cron import CronTrigger
+from sqlalchemy import Engine, and_
+from sqlmodel import Session, select
+
+from bot.clock import as_utc, local
+from bot.config import WEEKDAYS, AppConfig
+from bot.content.library import ContentLibrary
+from bot.db import session_scope
+from bot.delivery.models import Delivery
+from bot.delivery.outbox import Outgoing, enqueue_many
+from bot.i18n import Tr
+from bot.members import service as members
+from bot.members.models import Member
+from bot.messages import Context as ContextLine
+from bot.messages import Message
+from bot.training import service
+from bot.training.models import LessonProgress
+
+CATCH_UP = timedelta(hours=3)
+CHUNK = 2000
+
+
+def latest_slot(
+    cron: str, zone: str, now: datetime, window: timedelta = CATCH_UP
+) -> datetime | None:
+    """The last time ``cron`` fired in ``zone`` during (now - window, now], aware, in that zone."""
+    tz = ZoneInfo(zone)
+    trigger = CronTrigger.from_crontab(cron, timezone=tz)
+    start = as_utc(now - window).astimezone(tz)
+    fire = trigger.get_next_fire_time(None, start)
+    last = None
+    while fire is not None and fire <= now:
+        last = fire
+        fire = trigger.get_next_fire_time(fire, fire + timedelta(seconds=1))
+    return last
+
+
+def sendable(moment_local: datetime, config: AppConfig) -> bool:
+    """True on a working day outside quiet hours (both read in the member's zone)."""
+    if WEEKDAYS[moment_local.weekday()] not in config.time.working_days:
+        return False
+    quiet = config.time.quiet_hours
+    return not (quiet and quiet.contains(moment_local.time().replace(second=0, microsecond=0)))
+
+
+class MessageCache:
+    """Rendered lessons by (lesson, language, review): rendering once serves thousands."""
+
+    def __init__(self, content: ContentLibrary) -> None:
+        self.content = content
+        self._cache: dict[tuple[str, str, bool], Message] = {}
+
+    def get(self, lesson_id: str, lang: str, review: bool) -> Message:
+        key = (lesson_id, lang, review)
+        if key not in self._cache:
+            lesson = self.content.lesson(lesson_id, lang)
+            assert lesson is not None
+            self._cache[key] = service.render(lesson_id, lesson, lang, review)
+        return self._cache[key]
+
+
+def queue_due_lessons(
+    engine: Engine, config: AppConfig, content: ContentLibrary, now: datetime
+) -> int:
+    """Queue the lessons due at ``now`` for every time zone; return how many were queued."""
+    if not config.schedules.lessons:
+        return 0
+    with Session(engine) as session:
+        zones = session.exec(
+            select(Member.time_zone).where(Member.opted_in.is_(True)).distinct()
+        ).all()
+    cache = MessageCache(content)
+    queued = 0
+    for zone in zones:
+        try:
+            slot = latest_slot(config.schedules.lessons, zone, now)
+        except (ValueError, KeyError):
+            continue  # a member with a broken zone was reported at import; skip the zone
+        if slot is None or not sendable(slot, config) or not sendable(local(now, zone), config):
+            continue
+        key = "lesson-slot:" + slot.strftime("%Y-%m-%dT%H:%M")
+        queued += _queue_zone(engine, config, content, cache, zone, key, now)
+    return queued
+
+
+def _queue_zone(
+    engine: Engine,
+    config: AppConfig,
+    content: ContentLibrary,
+    cache: MessageCache,
+    zone: str,
+    key: str,
+    now: datetime,
+) -> int:
+    queued = 0
+    after = 0
+    while True:
+        with session_scope(engine) as session:
+            batch = session.exec(
+                select(Member)
+                .where(Member.time_zone == zone, Member.opted_in.is_(True), Member.id > after)
+                .order_by(Member.id)
+                .limit(CHUNK)
+            ).all()
+            if not batch:
+                return queued
+            after = batch[-1].id or 0
+            ids = [m.id for m in batch]
+            done = set(
+                session.exec(
+                    select(Delivery.member_id).where(
+                        and_(Delivery.dedupe_key == key, Delivery.member_id.in_(ids))
+                    )
+                ).all()
+            )  # type: ignore[attr-defined]
+            progress: dict[int, list[service.ProgressView]] = defaultdict(list)
+            rows = {}
+            for row in session.exec(
+                select(LessonProgress).where(LessonProgress.member_id.in_(ids))
+            ).all():  # type: ignore[attr-defined]
+                progress[row.member_id].append(service.to_view(row))
+                rows[(row.member_id, row.lesson_id)] = row
+            outgoing: list[Outgoing] = []
+            chosen: dict[int, tuple[Member, str, bool]] = {}
+            for member in batch:
+                if member.id in done:
+                    continue
+                found = service.next_lesson(member, progress[member.id or 0], content, config, now)
+                if found is None:
+                    continue
+                lesson_id, review = found
+                chosen[member.id or 0] = (member, lesson_id, review)
+                outgoing.append(
+                    Outgoing(
+                        member_id=member.id or 0,
+                        platform=members.platform_for(member, config),
+                        dedupe_key=key,
+                        kind="lesson",
+                        subject=lesson_id,
+                        message=cache.get(lesson_id, member.language, review),
+                    )
+                )
+            inserted = enqueue_many(session, outgoing, now)
+            new_rows = []
+            for member_id, _ in inserted:
+                member, lesson_id, review = chosen[member_id]
+                existing = rows.get((member_id, lesson_id))
+                if existing is None:
+                    lesson = content.lesson(lesson_id, member.language)
+                    new_rows.append(
+                        LessonProgress(
+                            member_id=member_id,
+                            lesson_id=lesson_id,
+                            track=lesson.track if lesson else "",
+                            first_delivered_at=now,
+                            last_delivered_at=now,
+                        )
+                    )
+                else:
+                    existing.last_delivered_at = now
+                    existing.times_delivered += 1
+                    existing.review_due_at = None
+                    existing.reminded_at = None
+            session.add_all(new_rows)
+            queued += len(inserted)
+
+
+def queue_reminders(
+    engine: Engine, config: AppConfig, content: ContentLibrary, now: datetime
+) -> int:
+    """Remind once, in the member's daytime, of a lesson left unanswered too long."""
+    cutoff = now - timedelta(hours=config.training.remind_unanswered_after_hours)
+    queued = 0
+    with session_scope(engine) as session:
+        rows = session.exec(
+            select(LessonProgress, Member)
+            .join(Member, Member.id == LessonProgress.member_id)  # type: ignore[arg-type]
+            .where(
+                LessonProgress.answered_at.is_(None),
+                LessonProgress.reminded_at.is_(None),
+                LessonProgress.last_delivered_at <= cutoff,  # type: ignore[operator]
+                Member.opted_in.is_(True),
+            )
+            .limit(5000)
+        ).all()
+        outgoing = []
+        for progress, member in rows:
+            lesson = content.lesson(progress.lesson_id, member.language)
+            if lesson is None or not sendable(local(now, member.time_zone), config):
+                continue
+            tr = Tr(member.language)
+            base = service.render(progress.lesson_id, lesson, member.language)
+            message = Message(
+                text=base.text,
+                blocks=[
+                    ContextLine(text=tr("Reminder: this lesson is waiting for your answer.")),
+                    *base.blocks,
+                ],
+            )
+            outgoing.append(
+                Outgoing(
+                    member_id=member.id or 0,
+                    platform=members.platform_for(member, config),
+                    dedupe_key=f"lesson-reminder:{progress.lesson_id}:{progress.times_delivered}",
+                    kind="lesson_reminder",
+                    subject=progress.lesson_id,
+                    message=message,
+                )
+            )
+            progress.reminded_at = now
+        queued = len(enqueue_many(session, outgoing, now))
+    return queued

@@ -1,0 +1,76 @@
+"""`relais serve`: the HTTP face of Relais (FastAPI), the worker and the scheduler.
+
+Platform adapters add their endpoints (``POST /slack/events``,
+``POST /api/messages``) through ``Platform.mount``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+
+from bot import __version__
+from bot.db import ping
+from bot.runtime import Runtime
+from bot.scheduler import ProgrammeScheduler
+
+log = logging.getLogger("relais.web")
+
+
+def create_app(runtime: Runtime, run_scheduler: bool = True) -> FastAPI:
+    """The web app; its lifespan runs the delivery worker and the scheduler."""
+    state: dict[str, object] = {}
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        loop = asyncio.get_running_loop()
+        worker = runtime.worker
+        scheduler = ProgrammeScheduler(runtime, wake=lambda: loop.call_soon_threadsafe(worker.kick))
+        for platform in runtime.platforms.values():
+            await platform.start()
+        task = asyncio.create_task(worker.run(), name="relais-delivery")
+        if run_scheduler:
+            scheduler.start()
+        state["scheduler"] = scheduler
+        try:
+            yield
+        finally:
+            scheduler.shutdown()
+            worker.stop()
+            with suppress(asyncio.CancelledError):
+                await asyncio.wait_for(task, timeout=10)
+            for platform in runtime.platforms.values():
+                await platform.stop()
+
+    app = FastAPI(title="Relais", version=__version__, lifespan=lifespan)
+    app.state.runtime = runtime
+
+    @app.get("/healthz")
+    async def healthz() -> JSONResponse:
+        """Database reachable, content loaded, scheduler running: 200, else 503."""
+        scheduler = state.get("scheduler")
+        database = await asyncio.to_thread(ping, runtime.engine)
+        content = runtime.relais.content.counts()
+        checks = {
+            "database": database,
+            "content": content["lessons"] > 0,
+            "scheduler": bool(scheduler and scheduler.running) or not run_scheduler,  # type: ignore[attr-defined]
+        }
+        body = {
+            "status": "ok" if all(checks.values()) else "failing",
+            "checks": checks,
+            "content": content,
+            "content_problems": len(runtime.watcher.last_problems),
+            "platforms": {name: platform.health() for name, platform in runtime.platforms.items()},
+            "version": __version__,
+        }
+        return JSONResponse(body, status_code=200 if all(checks.values()) else 503)
+
+    for platform in runtime.platforms.values():
+        platform.mount(app)
+    return app
