@@ -20,8 +20,8 @@ from bot.problems import ProblemsError
 from bot.runtime import StartupError, build_runtime, prepare_database
 
 tr = Tr(cli_language())
-out = Console()
-err = Console(stderr=True)
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 
 app = typer.Typer(
     help=tr("Relais: run your social media champions programme in Slack, Teams or a terminal."),
@@ -66,14 +66,15 @@ def _engine():  # type: ignore[no-untyped-def]
         )
 
 
-@content_app.command("check")
+@content_app.command(
+    "check", help=tr("Validate app.yaml and every content file; print path:line: problem for each.")
+)
 def content_check(
     path: Annotated[
         Path | None, typer.Argument(help=tr("Content folder (default: content/ next to app.yaml)."))
     ] = None,
     config: ConfigOption = None,
 ) -> None:
-    """Validate app.yaml and every content file; print path:line: problem for each."""
     from bot.config import config_path
     from bot.content.library import load_library
 
@@ -103,9 +104,13 @@ def content_check(
     )
 
 
-@db_app.command("upgrade")
+@db_app.command(
+    "upgrade",
+    help=tr(
+        "Apply every pending migration to the database ($RELAIS_DATABASE_URL or sqlite:///relais.db)."
+    ),
+)
 def db_upgrade() -> None:
-    """Apply every pending migration to the database ($RELAIS_DATABASE_URL or sqlite:///relais.db)."""
     engine = _engine()
     try:
         upgrade(engine)
@@ -123,7 +128,10 @@ def db_upgrade() -> None:
     )
 
 
-@members_app.command("import")
+@members_app.command(
+    "import",
+    help=tr("Create or update members from a CSV file; bad rows are reported, the rest imported."),
+)
 def members_import(
     file: Annotated[
         Path,
@@ -136,7 +144,6 @@ def members_import(
     ],
     config: ConfigOption = None,
 ) -> None:
-    """Create or update members from a CSV file; bad rows are reported, the rest imported."""
     from bot.members.importer import count_lines, import_members
 
     try:
@@ -178,9 +185,8 @@ def members_import(
         raise typer.Exit(1)
 
 
-@members_app.command("list")
+@members_app.command("list", help=tr("Show members with their department, language and roles."))
 def members_list(config: ConfigOption = None, limit: int = 50) -> None:
-    """Show members with their department, language and roles."""
     from sqlmodel import Session, select
 
     from bot.members import service
@@ -211,13 +217,12 @@ def members_list(config: ConfigOption = None, limit: int = 50) -> None:
     out.print(table)
 
 
-@app.command()
+@app.command(help=tr("Run Relais: web endpoints, scheduler and delivery worker."))
 def serve(
     config: ConfigOption = None,
     host: Annotated[str, typer.Option(help=tr("Address to listen on."))] = "127.0.0.1",
     port: Annotated[int, typer.Option(help=tr("Port to listen on."))] = 8000,
 ) -> None:
-    """Run Relais: web endpoints, scheduler and delivery worker."""
     import uvicorn
 
     from bot.web import create_app
@@ -266,12 +271,15 @@ def serve(
     uvicorn.run(create_app(runtime), host=host, port=port, log_level="warning")
 
 
-@app.command()
+@app.command(
+    help=tr(
+        "Chat with Relais as a member, in this terminal (type help; buttons by number; quit to leave)."
+    )
+)
 def console(
     email: Annotated[str, typer.Option("--as", help=tr("E-mail of the member you want to be."))],
     config: ConfigOption = None,
 ) -> None:
-    """Chat with Relais as a member, in this terminal (type help; buttons by number; quit to leave)."""
     from adapters.console.chat import ConsoleChat, Shown
 
     logging.basicConfig(level=logging.WARNING)

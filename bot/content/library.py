@@ -168,6 +168,7 @@ def load_library(
         default_language=config.languages.default,
         fingerprint=fingerprint(root) if root.exists() else "",
     )
+    present: set[tuple[str, str, str]] = set()  # files found, valid or not
     if not root.is_dir():
         return library, [Problem(str(root), 1, tr("the content folder does not exist"))]
 
@@ -199,6 +200,7 @@ def load_library(
             )
             continue
         item_id, item_lang = match.group("id"), match.group("lang")
+        present.add((kind, item_id, item_lang))
         if item_lang not in config.languages.available:
             problems.append(
                 Problem(
@@ -264,11 +266,13 @@ def load_library(
             }[kind],
         ).setdefault(item_id, {})[item_lang] = item
 
-    problems.extend(_check(library, config, tr))
+    problems.extend(_check(library, config, tr, present))
     return library, sorted(set(problems))
 
 
-def _check(library: ContentLibrary, config: AppConfig, tr: Tr) -> list[Problem]:
+def _check(
+    library: ContentLibrary, config: AppConfig, tr: Tr, present: set[tuple[str, str, str]]
+) -> list[Problem]:
     """Rules across files and against app.yaml."""
     problems: list[Problem] = []
     languages = config.languages.available
@@ -311,7 +315,7 @@ def _check(library: ContentLibrary, config: AppConfig, tr: Tr) -> list[Problem]:
             # Every language present, and the same facts in each.
             any_lang = next(iter(sorted(versions)))
             for lang in languages:
-                if lang not in versions:
+                if lang not in versions and (kind, item_id, lang) not in present:
                     other = src(kind, item_id, any_lang)
                     problems.append(
                         Problem(
