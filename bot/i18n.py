@@ -106,11 +106,14 @@ def extract(roots: list[Path]) -> dict[str, tuple[str, int]]:
                 if not isinstance(node, ast.Call):
                     continue
                 func = node.func
-                name = (
-                    func.id
-                    if isinstance(func, ast.Name)
-                    else (func.attr if isinstance(func, ast.Attribute) else None)
-                )
+                if isinstance(func, ast.Call):  # Tr(lang)("…"), _lang(info)("…")
+                    inner = func.func
+                    called = inner.id if isinstance(inner, ast.Name) else None
+                    name = "tr" if called in ("Tr", "_lang") else None
+                elif isinstance(func, ast.Name):
+                    name = func.id
+                else:
+                    name = func.attr if isinstance(func, ast.Attribute) else None
                 if name not in _MARKERS:
                     continue
                 index = _MARKERS[name]

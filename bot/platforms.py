@@ -46,9 +46,9 @@ class SendResult:
 
     @classmethod
     def sent(
-        cls, message_id: str | None, channel_id: str | None = None, **remember: Any
+        cls, message_id: str | None, channel_id: str | None = None, remember: dict[str, Any] | None = None
     ) -> SendResult:
-        return cls("sent", message_id=message_id, channel_id=channel_id, remember=remember)
+        return cls("sent", message_id=message_id, channel_id=channel_id, remember=remember or {})
 
     @classmethod
     def retry(cls, after: float, error: str) -> SendResult:
