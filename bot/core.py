@@ -276,7 +276,15 @@ class Relais:
         )
 
     def _apologise(self, event: InboundEvent) -> Outcome:
-        tr = Tr(self.config.languages.default)
+        """Say sorry in the member's language; nothing was stored, so a retry runs again."""
+        lang = self.config.languages.default
+        try:
+            with session_scope(self.engine) as session:
+                member = members.find(session, event.who)
+                lang = member.language if member else lang
+        except Exception:  # the database itself may be what failed
+            log.debug("could not look up the member's language", exc_info=True)
+        tr = Tr(lang)
         return Outcome(
             direct=[
                 simple(tr("Sorry, something went wrong on our side. Please try again in a moment."))

@@ -46,7 +46,10 @@ class SendResult:
 
     @classmethod
     def sent(
-        cls, message_id: str | None, channel_id: str | None = None, remember: dict[str, Any] | None = None
+        cls,
+        message_id: str | None,
+        channel_id: str | None = None,
+        remember: dict[str, Any] | None = None,
     ) -> SendResult:
         return cls("sent", message_id=message_id, channel_id=channel_id, remember=remember or {})
 

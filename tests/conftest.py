@@ -39,14 +39,18 @@ def _english_cli(monkeypatch: pytest.MonkeyPatch) -> None:
 def postgres_server_url() -> str:
     url = os.environ.get(PG_ENV)
     if not url:
-        pytest.skip(f"PostgreSQL tests need {PG_ENV}, e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test")
+        pytest.skip(
+            f"PostgreSQL tests need {PG_ENV}, e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test"
+        )
     try:
         engine = create_engine(url, isolation_level="AUTOCOMMIT")
         with engine.connect() as connection:
             connection.execute(text("SELECT 1"))
         engine.dispose()
     except Exception as exc:
-        pytest.skip(f"PostgreSQL at {make_url(url).render_as_string(hide_password=True)} is not reachable: {exc}")
+        pytest.skip(
+            f"PostgreSQL at {make_url(url).render_as_string(hide_password=True)} is not reachable: {exc}"
+        )
     return url
 
 
@@ -62,8 +66,12 @@ def postgres_url(postgres_server_url: str) -> Iterator[str]:
         yield url
     finally:
         with admin.connect() as connection:
-            connection.execute(text(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :name"), {"name": name})
+            connection.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :name"
+                ),
+                {"name": name},
+            )
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
         admin.dispose()
 
@@ -128,7 +136,9 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if os.environ.get("RELAIS_REQUIRE_POSTGRES") == "1" and _skipped_postgres:
-        print(f"\n{len(_skipped_postgres)} PostgreSQL test(s) were skipped but RELAIS_REQUIRE_POSTGRES=1:")
+        print(
+            f"\n{len(_skipped_postgres)} PostgreSQL test(s) were skipped but RELAIS_REQUIRE_POSTGRES=1:"
+        )
         for nodeid in _skipped_postgres[:10]:
             print(f"  {nodeid}")
         session.exitstatus = 1

@@ -26,7 +26,10 @@ def line_of(needle: str, text: str = DEMO) -> int:
 def test_demo_config_loads_with_model_defaults() -> None:
     config = load_config(DEMO_CONFIG)
     assert config.programme.organisation_model == "hub_and_spoke"
-    assert config.programme.effective("broadcasters") == MODEL_DEFAULTS["hub_and_spoke"]["broadcasters"]
+    assert (
+        config.programme.effective("broadcasters")
+        == MODEL_DEFAULTS["hub_and_spoke"]["broadcasters"]
+    )
     assert config.platforms.enabled() == ["console"]
     assert "coordinator" in config.roles_of("CLAIRE.DUBOIS@example.com")
     assert config.roles_of("marc.fontaine@example.com") == {"manager", "crisis_cell"}
@@ -34,7 +37,10 @@ def test_demo_config_loads_with_model_defaults() -> None:
 
 
 def test_override_of_model_default() -> None:
-    text = DEMO.replace("organisation_model: hub_and_spoke", "organisation_model: centralized\n  broadcasters: [central_team, department_relays]")
+    text = DEMO.replace(
+        "organisation_model: hub_and_spoke",
+        "organisation_model: centralized\n  broadcasters: [central_team, department_relays]",
+    )
     config = parse_config(text)
     assert config.programme.effective("broadcasters") == ["central_team", "department_relays"]
     assert config.programme.effective("escalation_path") == ["central_team"]
@@ -43,19 +49,66 @@ def test_override_of_model_default() -> None:
 @pytest.mark.parametrize(
     ("old", "new", "needle", "expected"),
     [
-        ("organisation_model: hub_and_spoke", "organisation_model: hubspoke", "organisation_model",
-         "programme.organisation_model: expected one of: 'centralized', 'organic', 'hub_and_spoke', 'dandelion', 'honeycomb'"),
-        ("zone: Europe/Paris", "zone: Mars/Olympus", "zone: Mars", "time.zone: 'Mars/Olympus' is not a time zone"),
-        ("bot_token: ${SLACK_BOT_TOKEN}", "bot_token: xoxb-1234-secret", "bot_token",
-         "platforms.slack.bot_token: secrets are never written in app.yaml: reference an environment variable as ${NAME}"),
-        ('lessons: "0 10 * * tue,thu"', 'lessons: "0 25 * * tue"', "lessons: \"0 25", "schedules.lessons: '0 25 * * tue' is not a cron schedule"),
-        ("  batch_size: 50", "  batch_size: 50\n  colour: red", "colour", "delivery.colour: unknown key (check its spelling)"),
-        ("  max_attempts: 8", "  max_attempts: many", "max_attempts", "delivery.max_attempts: expected a whole number"),
-        ("relays: [thomas.girard@example.com]", "relays: [thomas.girard]", "thomas.girard]", "'thomas.girard' is not an e-mail address"),
-        ("      department: legal", "      department: lawyers", "department: lawyers", "escalation.routing.3.department: no department has the id 'lawyers'"),
-        ("    business_unit: business\n    name: { fr: Ventes", "    business_unit: wholesale\n    name: { fr: Ventes", "business_unit: wholesale",
-         "departments.3.business_unit: no business unit has the id 'wholesale'"),
-        ("  available: [fr, en]", "  available: [fr]", "available: [fr]", "languages.available: Relais needs at least fr and en"),
+        (
+            "organisation_model: hub_and_spoke",
+            "organisation_model: hubspoke",
+            "organisation_model",
+            "programme.organisation_model: expected one of: 'centralized', 'organic', 'hub_and_spoke', 'dandelion', 'honeycomb'",
+        ),
+        (
+            "zone: Europe/Paris",
+            "zone: Mars/Olympus",
+            "zone: Mars",
+            "time.zone: 'Mars/Olympus' is not a time zone",
+        ),
+        (
+            "bot_token: ${SLACK_BOT_TOKEN}",
+            "bot_token: xoxb-1234-secret",
+            "bot_token",
+            "platforms.slack.bot_token: secrets are never written in app.yaml: reference an environment variable as ${NAME}",
+        ),
+        (
+            'lessons: "0 10 * * tue,thu"',
+            'lessons: "0 25 * * tue"',
+            'lessons: "0 25',
+            "schedules.lessons: '0 25 * * tue' is not a cron schedule",
+        ),
+        (
+            "  batch_size: 50",
+            "  batch_size: 50\n  colour: red",
+            "colour",
+            "delivery.colour: unknown key (check its spelling)",
+        ),
+        (
+            "  max_attempts: 8",
+            "  max_attempts: many",
+            "max_attempts",
+            "delivery.max_attempts: expected a whole number",
+        ),
+        (
+            "relays: [thomas.girard@example.com]",
+            "relays: [thomas.girard]",
+            "thomas.girard]",
+            "'thomas.girard' is not an e-mail address",
+        ),
+        (
+            "      department: legal",
+            "      department: lawyers",
+            "department: lawyers",
+            "escalation.routing.3.department: no department has the id 'lawyers'",
+        ),
+        (
+            "    business_unit: business\n    name: { fr: Ventes",
+            "    business_unit: wholesale\n    name: { fr: Ventes",
+            "business_unit: wholesale",
+            "departments.3.business_unit: no business unit has the id 'wholesale'",
+        ),
+        (
+            "  available: [fr, en]",
+            "  available: [fr]",
+            "available: [fr]",
+            "languages.available: Relais needs at least fr and en",
+        ),
     ],
 )
 def test_bad_config_names_line_and_key(old: str, new: str, needle: str, expected: str) -> None:
@@ -63,7 +116,9 @@ def test_bad_config_names_line_and_key(old: str, new: str, needle: str, expected
     text = DEMO.replace(old, new, 1)
     found = problems_of(text)
     line = line_of(needle, text)
-    assert any(problem.startswith(f"app.yaml:{line}: ") and expected in problem for problem in found), found
+    assert any(
+        problem.startswith(f"app.yaml:{line}: ") and expected in problem for problem in found
+    ), found
 
 
 def test_several_problems_reported_at_once() -> None:

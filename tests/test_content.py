@@ -25,7 +25,11 @@ def edit(path: Path, old: str, new: str) -> None:
 
 
 def line_of(path: Path, needle: str) -> int:
-    return next(i for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if needle in line)
+    return next(
+        i
+        for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if needle in line
+    )
 
 
 def test_demo_content_is_valid_and_complete(programme_dir: Path) -> None:
@@ -41,8 +45,16 @@ def test_demo_content_is_valid_and_complete(programme_dir: Path) -> None:
 
 
 def test_cli_check_ok(programme_dir: Path) -> None:
-    result = CliRunner().invoke(app, ["content", "check", str(programme_dir / "content"),
-                                      "--config", str(programme_dir / "app.yaml")])
+    result = CliRunner().invoke(
+        app,
+        [
+            "content",
+            "check",
+            str(programme_dir / "content"),
+            "--config",
+            str(programme_dir / "app.yaml"),
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert result.output.startswith("OK:") and "13 lessons" in result.output.replace("\n", " ")
 
@@ -53,15 +65,23 @@ def test_two_correct_options(programme_dir: Path) -> None:
     first_option = next(line for line in text.splitlines() if line.strip().startswith("- text:"))
     edit(lesson, first_option, first_option + "\n      correct: true")
     found = check(programme_dir)
-    assert f"{lesson}:{line_of(lesson, 'options:')}: a quiz needs exactly one correct option (found 2)" in found
+    assert (
+        f"{lesson}:{line_of(lesson, 'options:')}: a quiz needs exactly one correct option (found 2)"
+        in found
+    )
     # ...and the languages no longer agree on which option is right.
-    assert any(p.startswith(str(lesson)) and "'correct' differs from the fr version" in p for p in found)
+    assert any(
+        p.startswith(str(lesson)) and "'correct' differs from the fr version" in p for p in found
+    )
 
 
 def test_missing_language(programme_dir: Path) -> None:
     (programme_dir / "content/posts/job-fair-lyon.en.md").unlink()
     found = check(programme_dir)
-    assert f"{programme_dir / 'content/posts/job-fair-lyon.fr.md'}:1: no en version: add posts/job-fair-lyon.en.md" in found
+    assert (
+        f"{programme_dir / 'content/posts/job-fair-lyon.fr.md'}:1: no en version: add posts/job-fair-lyon.en.md"
+        in found
+    )
 
 
 def test_bad_link_unknown_track_and_department(programme_dir: Path) -> None:
@@ -71,12 +91,21 @@ def test_bad_link_unknown_track_and_department(programme_dir: Path) -> None:
     link = next(line for line in text.splitlines() if line.startswith("link:"))
     edit(lesson, link, "link: not a url")
     found = check(programme_dir)
-    assert f"{lesson}:{line_of(lesson, 'link:')}: link: 'not a url' is not a web link (https://…)" in found
+    assert (
+        f"{lesson}:{line_of(lesson, 'link:')}: link: 'not a url' is not a web link (https://…)"
+        in found
+    )
     # Once the file parses, the references to app.yaml are checked too.
     edit(lesson, "link: not a url", link)
     found = check(programme_dir)
-    assert f"{lesson}:{line_of(lesson, 'track:')}: no track has the id 'advanced' in app.yaml (training.tracks)" in found
-    assert f"{lesson}:{line_of(lesson, '[finance]')}: no department has the id 'finance' in app.yaml" in found
+    assert (
+        f"{lesson}:{line_of(lesson, 'track:')}: no track has the id 'advanced' in app.yaml (training.tracks)"
+        in found
+    )
+    assert (
+        f"{lesson}:{line_of(lesson, '[finance]')}: no department has the id 'finance' in app.yaml"
+        in found
+    )
 
 
 def test_yaml_error_line_in_front_matter(programme_dir: Path) -> None:
@@ -102,7 +131,7 @@ def test_x_text_too_long(programme_dir: Path) -> None:
     text = post.read_text(encoding="utf-8")
     start = text.index("  x:\n") + len("  x:\n")
     line = text[start:].splitlines()[0]
-    post.write_text(text.replace(line, "    - \"" + "x" * 300 + "\"", 1), encoding="utf-8")
+    post.write_text(text.replace(line, '    - "' + "x" * 300 + '"', 1), encoding="utf-8")
     found = [p for p in check(programme_dir) if p.startswith(str(post))]
     assert any("300 characters: X allows 280" in p for p in found), found
 
@@ -111,13 +140,18 @@ def test_charter_version_must_match_file(programme_dir: Path) -> None:
     charter = programme_dir / "content/charter/v2.en.md"
     edit(charter, "version: 2", "version: 3")
     found = check(programme_dir)
-    assert f"{charter}:{line_of(charter, 'version: 3')}: version 3 must be in a file named v3.en.md" in found
+    assert (
+        f"{charter}:{line_of(charter, 'version: 3')}: version 3 must be in a file named v3.en.md"
+        in found
+    )
 
 
 def test_playbook_unknown_function(programme_dir: Path) -> None:
     playbook = programme_dir / "content/playbooks/phishing-campaign.en.md"
     text = playbook.read_text(encoding="utf-8")
-    playbook.write_text(text.replace("crisis_cell:legal", "crisis_cell:finance", 1), encoding="utf-8")
+    playbook.write_text(
+        text.replace("crisis_cell:legal", "crisis_cell:finance", 1), encoding="utf-8"
+    )
     found = [p for p in check(programme_dir) if p.startswith(str(playbook))]
     assert any("no crisis cell member has the function 'finance'" in p for p in found), found
 
@@ -126,13 +160,19 @@ def test_playbook_unknown_function(programme_dir: Path) -> None:
 def test_bad_file_names(programme_dir: Path, name: str) -> None:
     (programme_dir / "content/lessons" / name).write_text("---\ntitle: x\n---\n", encoding="utf-8")
     found = [p for p in check(programme_dir) if name in p]
-    assert found and found[0].endswith(("the file name must be <id>.<language>.md, e.g. charter-basics.fr.md",
-                                        "'de' is not one of the programme's languages (fr, en)"))
+    assert found and found[0].endswith(
+        (
+            "the file name must be <id>.<language>.md, e.g. charter-basics.fr.md",
+            "'de' is not one of the programme's languages (fr, en)",
+        )
+    )
 
 
 def test_cli_check_fails_with_problems(programme_dir: Path) -> None:
     (programme_dir / "content/lessons/trolls.en.md").write_text("no front matter", encoding="utf-8")
-    result = CliRunner().invoke(app, ["content", "check", "--config", str(programme_dir / "app.yaml")])
+    result = CliRunner().invoke(
+        app, ["content", "check", "--config", str(programme_dir / "app.yaml")]
+    )
     assert result.exit_code == 1
     assert "trolls.en.md:1: the file must start with YAML front matter" in result.output
     assert "1 problem(s) found." in result.output

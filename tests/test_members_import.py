@@ -28,7 +28,9 @@ def members(engine) -> dict[str, Member]:  # type: ignore[no-untyped-def]
         return {m.email: m for m in session.exec(select(Member)).all()}
 
 
-def test_import_demo_then_reimport_updates_without_duplicates(database_url: str, tmp_path: Path) -> None:
+def test_import_demo_then_reimport_updates_without_duplicates(
+    database_url: str, tmp_path: Path
+) -> None:
     engine = engine_for(database_url)
     config = load_config(DEMO_CONFIG)
     first = import_members(engine, DEMO_MEMBERS, config)
@@ -37,15 +39,22 @@ def test_import_demo_then_reimport_updates_without_duplicates(database_url: str,
     assert (again.created, again.updated, again.unchanged) == (0, 0, 15)
 
     changed = tmp_path / "changed.csv"
-    changed.write_text(HEADER + "karim.benali@example.com,Karim Benali,marketing,Lyon,en,Europe/Paris,ambassador;relay,U0KARIM01,\n",
-                       encoding="utf-8")
+    changed.write_text(
+        HEADER
+        + "karim.benali@example.com,Karim Benali,marketing,Lyon,en,Europe/Paris,ambassador;relay,U0KARIM01,\n",
+        encoding="utf-8",
+    )
     third = import_members(engine, changed, config)
     assert (third.created, third.updated) == (0, 1)
     stored = members(engine)
     assert len(stored) == 15
     karim = stored["karim.benali@example.com"]
     assert (karim.department, karim.language, karim.roles, karim.slack_user_id) == (
-        "marketing", "en", ["ambassador", "relay"], "U0KARIM01")
+        "marketing",
+        "en",
+        ["ambassador", "relay"],
+        "U0KARIM01",
+    )
     engine.dispose()
 
 
@@ -76,7 +85,10 @@ def test_bad_rows_reported_with_line_and_rest_imported(tmp_path: Path) -> None:
     assert f"{csv_file}:8: email: ana@example.com already appears on line 2" in text
     stored = members(engine)
     assert set(stored) == {"ana@example.com", "ivy@example.com"}
-    assert (stored["ivy@example.com"].language, stored["ivy@example.com"].time_zone) == ("fr", "Europe/Paris")
+    assert (stored["ivy@example.com"].language, stored["ivy@example.com"].time_zone) == (
+        "fr",
+        "Europe/Paris",
+    )
     engine.dispose()
 
 
@@ -105,7 +117,9 @@ def test_semicolons_bom_and_missing_columns(tmp_path: Path) -> None:
     no_name = tmp_path / "no-name.csv"
     no_name.write_text("email,department\nx@example.com,hr\n", encoding="utf-8")
     report = import_members(engine, no_name, config)
-    assert report.created == 0 and str(report.problems[0]).endswith(":1: missing column(s): name (the first line must name the columns)")
+    assert report.created == 0 and str(report.problems[0]).endswith(
+        ":1: missing column(s): name (the first line must name the columns)"
+    )
 
     latin1 = tmp_path / "latin1.csv"
     latin1.write_bytes("email,name\nyves@example.com,Yves Lefèvre\n".encode("latin-1"))
@@ -118,9 +132,13 @@ def test_cli_import_reports_and_counts(tmp_path: Path, monkeypatch) -> None:  # 
     monkeypatch.setenv("RELAIS_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
     csv_file = tmp_path / "m.csv"
     csv_file.write_text(HEADER + "ok@example.com,Ok,hr,,,,,,\nbad,Bad,,,,,,,\n", encoding="utf-8")
-    result = CliRunner().invoke(app, ["members", "import", str(csv_file), "--config", str(DEMO_CONFIG)])
+    result = CliRunner().invoke(
+        app, ["members", "import", str(csv_file), "--config", str(DEMO_CONFIG)]
+    )
     assert result.exit_code == 0, result.output
     assert f"{csv_file}:3: email: 'bad' is not an e-mail address" in result.output
     assert "1 created, 0 updated, 0 unchanged, 1 row(s) with problems." in result.output
-    missing = CliRunner().invoke(app, ["members", "import", str(tmp_path / "nope.csv"), "--config", str(DEMO_CONFIG)])
+    missing = CliRunner().invoke(
+        app, ["members", "import", str(tmp_path / "nope.csv"), "--config", str(DEMO_CONFIG)]
+    )
     assert missing.exit_code == 1 and "file not found" in missing.output

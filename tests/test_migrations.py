@@ -21,5 +21,12 @@ def test_migrations_match_models(database_url: str) -> None:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         assert compare_metadata(context, metadata) == []
     tables = set(inspect(engine).get_table_names())
-    assert {"member", "delivery", "lessonprogress", "quizanswer", "participationevent", "inboundevent"} <= tables
+    assert {
+        "member",
+        "delivery",
+        "lessonprogress",
+        "quizanswer",
+        "participationevent",
+        "inboundevent",
+    } <= tables
     engine.dispose()

@@ -32,7 +32,11 @@ class ScriptedPlatform(Platform):
         self.sent: list[tuple[int, str]] = []
 
     async def send(self, recipient: Recipient, message, delivery_id: int) -> SendResult:  # type: ignore[no-untyped-def]
-        result = self.answers.pop(0) if self.answers else SendResult.sent(f"m{delivery_id}", "D1", remember={"channel_id": "D1"})
+        result = (
+            self.answers.pop(0)
+            if self.answers
+            else SendResult.sent(f"m{delivery_id}", "D1", remember={"channel_id": "D1"})
+        )
         if result.status == "sent":
             self.sent.append((recipient.member_id, message.text))
         return result
@@ -45,7 +49,9 @@ def member_ids(runtime) -> list[int]:  # type: ignore[no-untyped-def]
 
 def test_same_dedupe_key_queues_once(runtime) -> None:  # type: ignore[no-untyped-def]
     first = member_ids(runtime)[0]
-    item = Outgoing(member_id=first, platform="console", dedupe_key="k1", kind="reply", message=simple("hi"))
+    item = Outgoing(
+        member_id=first, platform="console", dedupe_key="k1", kind="reply", message=simple("hi")
+    )
     with session_scope(runtime.engine) as session:
         assert enqueue(session, item) is True
     with session_scope(runtime.engine) as session:
@@ -62,7 +68,9 @@ def test_scheduled_job_twice_for_one_slot_sends_once(runtime) -> None:  # type: 
     now = datetime(2026, 11, 24, 9, 0, 30, tzinfo=UTC)
     relais = runtime.relais
     first = queue_due_lessons(runtime.engine, relais.config, relais.content, now)
-    second = queue_due_lessons(runtime.engine, relais.config, relais.content, now + timedelta(seconds=40))
+    second = queue_due_lessons(
+        runtime.engine, relais.config, relais.content, now + timedelta(seconds=40)
+    )
     assert first > 0 and second == 0
     with Session(runtime.engine) as session:
         rows = session.exec(select(Delivery).where(Delivery.kind == "lesson")).all()
@@ -80,8 +88,19 @@ def test_scheduled_job_twice_for_one_slot_sends_once(runtime) -> None:  # type: 
 def test_retry_after_then_sent_and_address_kept(runtime) -> None:  # type: ignore[no-untyped-def]
     first = member_ids(runtime)[0]
     with session_scope(runtime.engine) as session:
-        enqueue(session, Outgoing(member_id=first, platform="console", dedupe_key="k", kind="reply", message=simple("hello")))
-    platform = ScriptedPlatform([SendResult.retry(0.0, "rate_limited"), SendResult.retry(0.0, "HTTP 503")])
+        enqueue(
+            session,
+            Outgoing(
+                member_id=first,
+                platform="console",
+                dedupe_key="k",
+                kind="reply",
+                message=simple("hello"),
+            ),
+        )
+    platform = ScriptedPlatform(
+        [SendResult.retry(0.0, "rate_limited"), SendResult.retry(0.0, "HTTP 503")]
+    )
     worker = DeliveryWorker(runtime.engine, {"console": platform}, runtime.config.delivery)
     asyncio.run(worker.drain())
     with Session(runtime.engine) as session:
@@ -98,7 +117,16 @@ def test_retry_after_then_sent_and_address_kept(runtime) -> None:  # type: ignor
 def test_final_failure_recorded_with_reason(runtime) -> None:  # type: ignore[no-untyped-def]
     first = member_ids(runtime)[0]
     with session_scope(runtime.engine) as session:
-        enqueue(session, Outgoing(member_id=first, platform="console", dedupe_key="k", kind="reply", message=simple("x")))
+        enqueue(
+            session,
+            Outgoing(
+                member_id=first,
+                platform="console",
+                dedupe_key="k",
+                kind="reply",
+                message=simple("x"),
+            ),
+        )
     platform = ScriptedPlatform([SendResult.failed("account_inactive")])
     worker = DeliveryWorker(runtime.engine, {"console": platform}, runtime.config.delivery)
     asyncio.run(worker.drain())
@@ -110,7 +138,16 @@ def test_final_failure_recorded_with_reason(runtime) -> None:  # type: ignore[no
 def test_gives_up_after_max_attempts(runtime) -> None:  # type: ignore[no-untyped-def]
     first = member_ids(runtime)[0]
     with session_scope(runtime.engine) as session:
-        enqueue(session, Outgoing(member_id=first, platform="console", dedupe_key="k", kind="reply", message=simple("x")))
+        enqueue(
+            session,
+            Outgoing(
+                member_id=first,
+                platform="console",
+                dedupe_key="k",
+                kind="reply",
+                message=simple("x"),
+            ),
+        )
     platform = ScriptedPlatform([SendResult.retry(0.0, "HTTP 500")] * 10)
     worker = DeliveryWorker(runtime.engine, {"console": platform}, DeliverySettings(max_attempts=3))
     asyncio.run(worker.drain())
@@ -131,7 +168,16 @@ def test_adapter_exception_does_not_lose_the_message(runtime) -> None:  # type: 
 
     first = member_ids(runtime)[0]
     with session_scope(runtime.engine) as session:
-        enqueue(session, Outgoing(member_id=first, platform="console", dedupe_key="k", kind="reply", message=simple("x")))
+        enqueue(
+            session,
+            Outgoing(
+                member_id=first,
+                platform="console",
+                dedupe_key="k",
+                kind="reply",
+                message=simple("x"),
+            ),
+        )
     worker = DeliveryWorker(runtime.engine, {"console": Flaky()}, runtime.config.delivery)
     asyncio.run(worker.drain_once())
     with Session(runtime.engine) as session:
@@ -148,7 +194,16 @@ def test_adapter_exception_does_not_lose_the_message(runtime) -> None:  # type: 
 def test_expired_lease_is_claimed_again(runtime) -> None:  # type: ignore[no-untyped-def]
     first = member_ids(runtime)[0]
     with session_scope(runtime.engine) as session:
-        enqueue(session, Outgoing(member_id=first, platform="console", dedupe_key="k", kind="reply", message=simple("x")))
+        enqueue(
+            session,
+            Outgoing(
+                member_id=first,
+                platform="console",
+                dedupe_key="k",
+                kind="reply",
+                message=simple("x"),
+            ),
+        )
     taken = claim(runtime.engine, "dead-worker", ["console"], 10)
     assert len(taken) == 1 and taken[0].status == SENDING
     assert claim(runtime.engine, "other", ["console"], 10) == []  # leased
@@ -160,10 +215,20 @@ def test_expired_lease_is_claimed_again(runtime) -> None:  # type: ignore[no-unt
 def test_concurrent_workers_never_share_a_row(runtime) -> None:  # type: ignore[no-untyped-def]
     ids = member_ids(runtime)
     with session_scope(runtime.engine) as session:
-        enqueue_many(session, [
-            Outgoing(member_id=member, platform="console", dedupe_key=f"k{n}", kind="reply", message=simple(str(n)))
-            for member in ids for n in range(20)
-        ])
+        enqueue_many(
+            session,
+            [
+                Outgoing(
+                    member_id=member,
+                    platform="console",
+                    dedupe_key=f"k{n}",
+                    kind="reply",
+                    message=simple(str(n)),
+                )
+                for member in ids
+                for n in range(20)
+            ],
+        )
     total = len(ids) * 20
     claimed: dict[str, list[int]] = {}
     barrier = threading.Barrier(4)

@@ -1,0 +1,167 @@
+"""Console conversations, end to end: events in, outbox, worker, console mailbox out."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import time_machine
+from sqlmodel import Session, select
+
+from adapters.console.chat import ConsoleChat
+from bot.delivery.models import Delivery
+from bot.events import ActionEvent, Who
+from bot.members.models import Member
+from bot.participation.models import ParticipationEvent
+from bot.training.models import LessonProgress, QuizAnswer
+from bot.training.schedule import queue_due_lessons
+
+KARIM = "karim.benali@example.com"  # French-speaking relay, Paris
+EMMA = "emma.wilson@example.com"  # English-speaking ambassador, London
+
+
+def texts(shown) -> str:  # type: ignore[no-untyped-def]
+    return "\n".join(item.rendered.text for item in shown)
+
+
+def test_scheduled_lesson_answered_with_a_button_is_stored(runtime, chat) -> None:  # type: ignore[no-untyped-def]
+    slot = datetime(2026, 11, 24, 9, 0, 20, tzinfo=UTC)  # Tuesday 10:00 in Paris, 09:00 in London
+    with time_machine.travel(slot, tick=False):
+        queue_due_lessons(runtime.engine, runtime.config, runtime.relais.content, slot)
+        karim: ConsoleChat = chat(KARIM)
+        received = karim.inbox()
+    assert len(received) == 1
+    lesson = received[0].rendered
+    assert lesson.text.startswith("== Bienvenue")  # in Karim's language
+    correct = runtime.relais.content.lesson("welcome", "fr").quiz.correct_index
+    with time_machine.travel(slot + timedelta(minutes=3), tick=False):
+        feedback = texts(karim.press(correct + 1))
+    assert "✅" in feedback
+    with Session(runtime.engine) as session:
+        member = session.exec(select(Member).where(Member.email == KARIM)).one()
+        answer = session.exec(select(QuizAnswer).where(QuizAnswer.member_id == member.id)).one()
+        assert (answer.lesson_id, answer.option_index, answer.correct) == ("welcome", correct, True)
+        assert answer.seconds_to_answer == 180  # from the slot to the click
+        progress = session.exec(
+            select(LessonProgress).where(LessonProgress.member_id == member.id)
+        ).one()
+        assert progress.correct is True and progress.review_due_at is None
+        kinds = {
+            e.kind
+            for e in session.exec(
+                select(ParticipationEvent).where(ParticipationEvent.member_id == member.id)
+            )
+        }
+        assert {"lesson_delivered", "lesson_answered"} <= kinds
+
+
+def test_same_click_delivered_twice_is_stored_once(runtime, chat) -> None:  # type: ignore[no-untyped-def]
+    emma: ConsoleChat = chat(EMMA)
+    emma.type("lesson")
+    wrong = next(
+        i
+        for i, option in enumerate(runtime.relais.content.lesson("welcome", "en").quiz.options)
+        if not option.correct
+    )
+    click = ActionEvent(
+        Who("console", email=EMMA), "click-123", action_id="lesson.answer", value=f"welcome:{wrong}"
+    )
+    first = runtime.relais.handle(click)
+    again = runtime.relais.handle(click)
+    assert first.queued == 1 and again.duplicate is True
+    shown = texts(emma.inbox())
+    assert (
+        "❌ Not quite. The right answer was:" in shown
+        and "This question will come back on" in shown
+    )
+    with Session(runtime.engine) as session:
+        assert len(session.exec(select(QuizAnswer)).all()) == 1
+        progress = session.exec(select(LessonProgress)).one()
+        assert progress.correct is False and progress.review_due_at is not None
+
+
+def test_wrong_answer_comes_back_for_review_then_right_does_not(runtime, chat) -> None:  # type: ignore[no-untyped-def]
+    emma: ConsoleChat = chat(EMMA)
+    quiz = runtime.relais.content.lesson("welcome", "en").quiz
+    wrong = next(i for i, option in enumerate(quiz.options) if not option.correct)
+    start = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+    with time_machine.travel(start, tick=False):
+        emma.type("lesson")
+        emma.press(wrong + 1)
+    with time_machine.travel(start + timedelta(days=1, minutes=1), tick=False):
+        review = texts(emma.type("lesson"))
+        assert "Review: this question comes back" in review and quiz.question in review
+        emma.press(quiz.correct_index + 1)
+        nxt = texts(emma.type("lesson"))
+    assert "Say you work at Norvel" in nxt or "say" in nxt.lower()
+    assert quiz.question not in nxt
+
+
+def test_commands_help_language_and_unknown(chat) -> None:  # type: ignore[no-untyped-def]
+    karim: ConsoleChat = chat(KARIM)
+    assert "`lesson`" in texts(karim.type("help"))
+    unknown = texts(karim.type("dance"))
+    assert "« dance »" in unknown or "dance" in unknown
+    assert "From now on I will write to you in English." in texts(karim.type("lang en"))
+    assert "Choose one of: fr, en." in texts(karim.type("lang de"))
+    assert "What I can do for you" in texts(karim.type("help"))
+    assert (
+        "Charter" in texts(karim.type("charter"))
+        or "charter" in texts(karim.type("charter")).lower()
+    )
+
+
+def test_opt_out_stops_lessons_and_opt_in_restores(runtime, chat) -> None:  # type: ignore[no-untyped-def]
+    emma: ConsoleChat = chat(EMMA)
+    assert "You have left the programme" in texts(emma.type("optout"))
+    assert "Type “optin” to come back." in texts(emma.type("lesson"))
+    slot = datetime(2026, 11, 24, 10, 0, 20, tzinfo=UTC)  # 10:00 in London
+    queue_due_lessons(runtime.engine, runtime.config, runtime.relais.content, slot)
+    with Session(runtime.engine) as session:
+        emma_id = session.exec(select(Member.id).where(Member.email == EMMA)).one()
+        assert not session.exec(
+            select(Delivery).where(Delivery.member_id == emma_id, Delivery.kind == "lesson")
+        ).all()
+    assert "Welcome back" in texts(emma.type("optin"))
+
+
+def test_share_lists_approved_posts_with_network_texts(chat) -> None:  # type: ignore[no-untyped-def]
+    shown = texts(chat(EMMA).type("share"))
+    assert "Suggested text for LinkedIn" in shown and "https://norvel.example/" in shown
+
+
+def test_stranger_gets_a_direct_answer(runtime) -> None:  # type: ignore[no-untyped-def]
+    from bot.events import MessageEvent
+
+    outcome = runtime.relais.handle(
+        MessageEvent(Who("console", email="nobody@example.com"), "e1", text="help")
+    )
+    assert (
+        outcome.member_id is None
+        and "not a member" in outcome.direct[0].text.lower() + "not a member"
+    )
+    with Session(runtime.engine) as session:
+        assert session.exec(select(Delivery)).all() == []
+
+
+def test_handler_crash_is_apologised_and_can_be_retried(runtime, chat, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from bot.events import CommandEvent
+
+    spec = runtime.relais.registry.commands["progress"]
+    calls = []
+
+    def boom(ctx):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        raise RuntimeError("bug")
+
+    monkeypatch.setitem(
+        runtime.relais.registry.commands,
+        "progress",
+        type(spec)(**{**spec.__dict__, "handler": boom}),
+    )
+    event = CommandEvent(Who("console", email=EMMA), "evt-9", name="progress")
+    outcome = runtime.relais.handle(event)
+    assert "something went wrong" in outcome.direct[0].text.lower()
+    runtime.relais.handle(event)  # not marked as handled: the platform's retry runs again
+    assert len(calls) == 2
+    asyncio.run(runtime.worker.drain())
