@@ -43,12 +43,16 @@ def latest_slot(
     """The last time ``cron`` fired in ``zone`` during (now - window, now], aware, in that zone."""
     tz = ZoneInfo(zone)
     trigger = CronTrigger.from_crontab(cron, timezone=tz)
-    start = as_utc(now - window).astimezone(tz)
-    fire = trigger.get_next_fire_time(None, start)
+    cursor = as_utc(now - window)
     last = None
-    while fire is not None and fire <= now:
+    # Step at least a minute each time: around a DST change APScheduler may
+    # answer the same wall time twice, and the loop must still end.
+    for _ in range(int(window.total_seconds() // 60) + 2):
+        fire = trigger.get_next_fire_time(None, cursor.astimezone(tz))
+        if fire is None or fire > now:
+            break
         last = fire
-        fire = trigger.get_next_fire_time(fire, fire + timedelta(seconds=1))
+        cursor = max(as_utc(fire), cursor) + timedelta(minutes=1)
     return last
 
 
