@@ -20,8 +20,8 @@ from bot.problems import ProblemsError
 from bot.runtime import StartupError, build_runtime, prepare_database
 
 tr = Tr(cli_language())
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
+out = Console(soft_wrap=True, emoji=False, highlight=False)
+err = Console(stderr=True, soft_wrap=True, emoji=False, highlight=False)
 
 app = typer.Typer(
     help=tr("Relais: run your social media champions programme in Slack, Teams or a terminal."),
@@ -271,54 +271,24 @@ def serve(
     uvicorn.run(create_app(runtime), host=host, port=port, log_level="warning")
 
 
-@app.command(
-    help=tr(
-        "Chat with Relais as a member, in this terminal (type help; buttons by number; quit to leave)."
-    )
-)
-def console(
-    email: Annotated[str, typer.Option("--as", help=tr("E-mail of the member you want to be."))],
-    config: ConfigOption = None,
-) -> None:
-    from adapters.console.chat import ConsoleChat, Shown
+def _adapter_commands() -> None:
+    """Let each adapter add its own commands (`relais console`, later `relais teams package`…)."""
+    import importlib
+    import pkgutil
 
-    logging.basicConfig(level=logging.WARNING)
-    try:
-        runtime = build_runtime(config)
-        chat = ConsoleChat(runtime, email)
-    except ProblemsError as problems:
-        fail_problems(problems)
-    except (StartupError, DatabaseUrlError) as exc:
-        fail(str(exc))
-    if "console" not in runtime.platforms:
-        fail(tr("The console platform is disabled in app.yaml (platforms.console.enabled)."))
+    import adapters
 
-    def show(items: list[Shown]) -> None:
-        for item in items:
-            out.rule(style="cyan")
-            out.print(item.rendered.text, markup=False, highlight=False)
-
-    out.print(
-        tr(
-            "You are {name} <{email}>. Type “help”, a button's number, or “quit”.",
-            name=chat.name,
-            email=chat.email,
-        ),
-        highlight=False,
-    )
-    show(chat.inbox())
-    while True:
+    for module in pkgutil.iter_modules(adapters.__path__):
         try:
-            line = input("> ")
-        except (EOFError, KeyboardInterrupt):
-            out.print()
-            break
-        if line.strip().lower() in ("quit", "exit", "q"):
-            break
-        if not line.strip():
-            show(chat.inbox())
-            continue
-        show(chat.type(line))
+            commands = importlib.import_module(f"adapters.{module.name}.cli")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"adapters.{module.name}.cli":
+                continue
+            raise
+        commands.register(app)
+
+
+_adapter_commands()
 
 
 def main() -> None:  # pragma: no cover

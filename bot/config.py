@@ -116,6 +116,14 @@ def _clock(value: Any, info: ValidationInfo) -> time:
 
 
 def _cron(value: str, info: ValidationInfo) -> str:
+    fields = str(value).split()
+    if len(fields) == 5 and any(ch.isdigit() for ch in fields[4]):
+        # Unix cron counts weekdays from Sunday, APScheduler from Monday: names are unambiguous.
+        raise ValueError(
+            _lang(info)(
+                "'{value}': write weekdays as names (mon, tue, … sun), not numbers", value=value
+            )
+        )
     try:
         CronTrigger.from_crontab(value)
     except (ValueError, TypeError) as exc:
@@ -382,16 +390,17 @@ def _check_references(config: AppConfig, located: LocatedYaml, path: str, tr: Tr
         if missing:
             report(key, tr("a name is missing for: {languages}", languages=", ".join(missing)))
 
-    def check_unique(section: str, items: list[Any]) -> None:
+    def check_unique(section: str | tuple[str, ...], items: list[Any]) -> None:
+        prefix = section if isinstance(section, tuple) else (section,)
         seen: set[str] = set()
         for index, item in enumerate(items):
             if item.id in seen:
-                report((section, index, "id"), tr("the id '{id}' is used twice", id=item.id))
+                report((*prefix, index, "id"), tr("the id '{id}' is used twice", id=item.id))
             seen.add(item.id)
 
     check_unique("business_units", config.business_units)
     check_unique("departments", config.departments)
-    check_unique("training", config.training.tracks)
+    check_unique(("training", "tracks"), config.training.tracks)
     units = {unit.id for unit in config.business_units}
     departments = {department.id for department in config.departments}
     for index, unit in enumerate(config.business_units):

@@ -136,7 +136,7 @@ def test_yaml_syntax_error_has_line() -> None:
 def test_problems_in_french() -> None:
     text = DEMO.replace("zone: Europe/Paris", "zone: Mars/Olympus")
     found = problems_of(text, lang="fr")
-    assert "n'est pas un fuseau horaire" in found[0], found
+    assert "« Mars/Olympus » n’est pas un fuseau horaire" in found[0], found
 
 
 def test_env_ref_resolves_from_environment() -> None:
@@ -155,3 +155,19 @@ def test_missing_file(tmp_path: Path) -> None:
 
 def test_not_a_mapping() -> None:
     assert problems_of("- just\n- a list\n") == ["app.yaml:1: expected a mapping of keys to values"]
+
+
+def test_cron_weekday_numbers_are_refused() -> None:
+    text = DEMO.replace('lessons: "0 10 * * tue,thu"', 'lessons: "0 10 * * 2,4"')
+    found = problems_of(text)
+    assert found == [
+        f"app.yaml:{line_of('lessons: ', text)}: schedules.lessons: '0 10 * * 2,4': write weekdays as names (mon, tue, … sun), not numbers"
+    ]
+
+
+def test_duplicate_track_id_names_its_path() -> None:
+    text = DEMO.replace("    - id: relay\n", "    - id: basics\n")
+    found = problems_of(text)
+    assert any(
+        "training.tracks.1.id: the id 'basics' is used twice" in problem for problem in found
+    ), found

@@ -142,3 +142,18 @@ def test_cli_import_reports_and_counts(tmp_path: Path, monkeypatch) -> None:  # 
         app, ["members", "import", str(tmp_path / "nope.csv"), "--config", str(DEMO_CONFIG)]
     )
     assert missing.exit_code == 1 and "file not found" in missing.output
+
+
+def test_empty_platform_id_cell_keeps_the_link(tmp_path: Path) -> None:
+    engine = engine_for(f"sqlite:///{tmp_path / 'r.db'}")
+    config = load_config(DEMO_CONFIG)
+    linked = tmp_path / "linked.csv"
+    linked.write_text(HEADER + "ana@example.com,Ana,hr,,,,,U0ANA0001,29:ana\n", encoding="utf-8")
+    import_members(engine, linked, config)
+    bare = tmp_path / "bare.csv"
+    bare.write_text(HEADER + "ana@example.com,Ana Lopez,hr,,,,,,\n", encoding="utf-8")
+    report = import_members(engine, bare, config)
+    ana = members(engine)["ana@example.com"]
+    assert report.updated == 1 and ana.name == "Ana Lopez"
+    assert (ana.slack_user_id, ana.teams_id) == ("U0ANA0001", "29:ana")
+    engine.dispose()

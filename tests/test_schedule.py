@@ -19,8 +19,11 @@ CONFIG = load_config(DEMO_CONFIG)
 
 def lesson_recipients(runtime) -> set[str]:  # type: ignore[no-untyped-def]
     with Session(runtime.engine) as session:
-        rows = session.exec(select(Member.email).join(Delivery, Delivery.member_id == Member.id)
-                            .where(Delivery.kind == "lesson")).all()
+        rows = session.exec(
+            select(Member.email)
+            .join(Delivery, Delivery.member_id == Member.id)
+            .where(Delivery.kind == "lesson")
+        ).all()
     return set(rows)
 
 
@@ -41,15 +44,23 @@ def test_nothing_on_a_non_slot_day_or_outside_the_window(runtime) -> None:  # ty
     relais = runtime.relais
     wednesday_ten = datetime(2026, 11, 25, 9, 0, 30, tzinfo=UTC)
     assert queue_due_lessons(runtime.engine, relais.config, relais.content, wednesday_ten) == 0
-    tuesday_late = datetime(2026, 11, 24, 14, 0, tzinfo=UTC)  # 15:00 Paris: slot 5 h ago, past catch-up
+    tuesday_late = datetime(
+        2026, 11, 24, 14, 0, tzinfo=UTC
+    )  # 15:00 Paris: slot 5 h ago, past catch-up
     queue_due_lessons(runtime.engine, relais.config, relais.content, tuesday_late)
-    assert not {e for e in lesson_recipients(runtime) if e.endswith("example.com") and "tremblay" not in e and "petit" not in e}
+    assert not {
+        e
+        for e in lesson_recipients(runtime)
+        if e.endswith("example.com") and "tremblay" not in e and "petit" not in e
+    }
 
 
 def test_catch_up_after_a_restart_within_the_window(runtime) -> None:  # type: ignore[no-untyped-def]
     relais = runtime.relais
     back_at_eleven_thirty = datetime(2026, 11, 24, 10, 30, tzinfo=UTC)
-    assert queue_due_lessons(runtime.engine, relais.config, relais.content, back_at_eleven_thirty) > 0
+    assert (
+        queue_due_lessons(runtime.engine, relais.config, relais.content, back_at_eleven_thirty) > 0
+    )
 
 
 def test_weekend_and_quiet_hours_are_respected() -> None:
@@ -62,7 +73,9 @@ def test_weekend_and_quiet_hours_are_respected() -> None:
 
 def test_slot_in_quiet_hours_is_skipped(runtime) -> None:  # type: ignore[no-untyped-def]
     relais = runtime.relais
-    evening = relais.config.model_copy(update={"schedules": relais.config.schedules.model_copy(update={"lessons": "0 20 * * tue"})})
+    evening = relais.config.model_copy(
+        update={"schedules": relais.config.schedules.model_copy(update={"lessons": "0 20 * * tue"})}
+    )
     at_eight_pm = datetime(2026, 11, 24, 19, 0, 30, tzinfo=UTC)  # 20:00 Paris, quiet
     assert queue_due_lessons(runtime.engine, evening, relais.content, at_eight_pm) == 0
 
@@ -71,14 +84,31 @@ def test_slot_in_quiet_hours_is_skipped(runtime) -> None:  # type: ignore[no-unt
     ("cron", "zone", "now_utc", "expected_local"),
     [
         # Spring forward in Paris (29 March 2026, 02:00 -> 03:00): the 10:00 slot happens once, at 08:00 UTC.
-        ("0 10 * * *", "Europe/Paris", datetime(2026, 3, 29, 8, 0, 5, tzinfo=UTC), "2026-03-29T10:00"),
+        (
+            "0 10 * * *",
+            "Europe/Paris",
+            datetime(2026, 3, 29, 8, 0, 5, tzinfo=UTC),
+            "2026-03-29T10:00",
+        ),
         # Fall back in Paris (25 October 2026): 10:00 local is 09:00 UTC.
-        ("0 10 * * *", "Europe/Paris", datetime(2026, 10, 25, 9, 0, 5, tzinfo=UTC), "2026-10-25T10:00"),
+        (
+            "0 10 * * *",
+            "Europe/Paris",
+            datetime(2026, 10, 25, 9, 0, 5, tzinfo=UTC),
+            "2026-10-25T10:00",
+        ),
         # Montréal changes on 1 November 2026: 10:00 local is 15:00 UTC after the change.
-        ("0 10 * * *", "America/Montreal", datetime(2026, 11, 1, 15, 0, 5, tzinfo=UTC), "2026-11-01T10:00"),
+        (
+            "0 10 * * *",
+            "America/Montreal",
+            datetime(2026, 11, 1, 15, 0, 5, tzinfo=UTC),
+            "2026-11-01T10:00",
+        ),
     ],
 )
-def test_dst_days_have_exactly_one_slot(cron: str, zone: str, now_utc: datetime, expected_local: str) -> None:
+def test_dst_days_have_exactly_one_slot(
+    cron: str, zone: str, now_utc: datetime, expected_local: str
+) -> None:
     slot = latest_slot(cron, zone, now_utc)
     assert slot is not None and slot.strftime("%Y-%m-%dT%H:%M") == expected_local
     # An hour earlier in UTC the slot of that day had not come yet.

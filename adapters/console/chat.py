@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import uuid
 from dataclasses import dataclass
 
@@ -56,6 +57,8 @@ class ConsoleChat:
             worker_id=f"console-{uuid.uuid4().hex[:8]}",
         )
         self.buttons: list = []
+        # The prompt and the background inbox poller share the 'seen' mark.
+        self._lock = threading.RLock()
         self.direct: list[Rendered] = []
 
     @property
@@ -64,6 +67,10 @@ class ConsoleChat:
 
     def type(self, text: str) -> list[Shown]:
         """What the person typed: a button number, a command or a free message."""
+        with self._lock:
+            return self._type(text)
+
+    def _type(self, text: str) -> list[Shown]:
         stripped = text.strip()
         if stripped.isdigit() and self.buttons:
             index = int(stripped) - 1
@@ -85,8 +92,9 @@ class ConsoleChat:
 
     def inbox(self) -> list[Shown]:
         """Deliver what is due for this member on the console, and return what is new."""
-        asyncio.run(self.worker.drain(self.member_id))
-        return self.new_messages()
+        with self._lock:
+            asyncio.run(self.worker.drain(self.member_id))
+            return self.new_messages()
 
     def new_messages(self) -> list[Shown]:
         with session_scope(self.runtime.engine) as session:

@@ -33,6 +33,8 @@ OPTIONAL = ("department", "location", "language", "time_zone", "roles", "slack_u
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 SLACK_ID = re.compile(r"^[UW][A-Z0-9]{2,30}$")
 BATCH = 1000
+# Platform ids the bot may have learned itself (by e-mail look-up) are kept when the CSV has none.
+KEPT_WHEN_EMPTY = ("slack_user_id", "teams_id")
 
 
 @dataclass
@@ -221,6 +223,8 @@ def import_members(
                     continue
                 changed = False
                 for key, value in row.values.items():
+                    if value is None and key in KEPT_WHEN_EMPTY:
+                        continue  # an empty cell never unlinks a member already met in chat
                     if getattr(member, key) != value:
                         setattr(member, key, value)
                         changed = True

@@ -1,0 +1,83 @@
+"""`relais console --as EMAIL`: be a member and chat with Relais in this terminal."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Annotated
+
+import typer
+
+from adapters.console.chat import ConsoleChat, Shown
+from bot.cli import ConfigOption, fail, fail_problems, out, tr
+from bot.db import DatabaseUrlError
+from bot.problems import ProblemsError
+from bot.runtime import StartupError, build_runtime
+
+POLL_SECONDS = 3.0
+
+
+def show(items: list[Shown]) -> None:
+    for item in items:
+        out.rule(style="cyan")
+        out.print(item.rendered.text, markup=False, highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command(
+        help=tr(
+            "Chat with Relais as a member, in this terminal (type help; buttons by number; quit to leave)."
+        )
+    )
+    def console(
+        email: Annotated[
+            str, typer.Option("--as", help=tr("E-mail of the member you want to be."))
+        ],
+        config: ConfigOption = None,
+    ) -> None:
+        logging.basicConfig(level=logging.WARNING)
+        try:
+            runtime = build_runtime(config)
+            chat = ConsoleChat(runtime, email)
+        except ProblemsError as problems:
+            fail_problems(problems)
+        except (StartupError, DatabaseUrlError) as exc:
+            fail(str(exc))
+        if "console" not in runtime.platforms:
+            fail(tr("The console platform is disabled in app.yaml (platforms.console.enabled)."))
+        out.print(
+            tr(
+                "You are {name} <{email}>. Type “help”, a button's number, or “quit”.",
+                name=chat.name,
+                email=chat.email,
+            )
+        )
+        show(chat.inbox())
+
+        # Lessons sent by `relais serve`'s scheduler appear while you wait at the prompt.
+        stop = threading.Event()
+
+        def poll() -> None:
+            while not stop.wait(POLL_SECONDS):
+                items = chat.inbox()
+                if items:
+                    out.print()
+                    show(items)
+                    out.print("> ", end="")
+
+        threading.Thread(target=poll, daemon=True, name="console-inbox").start()
+        try:
+            while True:
+                try:
+                    line = input("> ")
+                except (EOFError, KeyboardInterrupt):
+                    out.print()
+                    break
+                if line.strip().lower() in ("quit", "exit", "q"):
+                    break
+                show(chat.inbox() if not line.strip() else chat.type(line))
+        finally:
+            stop.set()
+
+
+__all__ = ["register"]
