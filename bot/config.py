@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 from datetime import time
+from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -346,22 +347,26 @@ class AppConfig(Strict):
     def department(self, department_id: str | None) -> Department | None:
         return next((d for d in self.departments if d.id == department_id), None)
 
+    @cached_property
+    def _roles_by_email(self) -> dict[str, frozenset[str]]:
+        roles: dict[str, set[str]] = {}
+        for department in self.departments:
+            for email in department.relays:
+                roles.setdefault(email, set()).add("relay")
+            for email in department.managers:
+                roles.setdefault(email, set()).add("manager")
+        for unit in self.business_units:
+            for email in unit.hubs:
+                roles.setdefault(email, set()).add("relay")
+        for email in self.people.coordinators:
+            roles.setdefault(email, set()).add("coordinator")
+        for member in self.people.crisis_cell:
+            roles.setdefault(member.email, set()).add("crisis_cell")
+        return {email: frozenset(found) for email, found in roles.items()}
+
     def roles_of(self, email: str) -> set[str]:
         """Programme roles app.yaml gives this person (the CSV may add more)."""
-        email = email.lower()
-        roles: set[str] = set()
-        for department in self.departments:
-            if email in department.relays:
-                roles.add("relay")
-            if email in department.managers:
-                roles.add("manager")
-        if any(email in unit.hubs for unit in self.business_units):
-            roles.add("relay")
-        if email in self.people.coordinators:
-            roles.add("coordinator")
-        if any(member.email == email for member in self.people.crisis_cell):
-            roles.add("crisis_cell")
-        return roles
+        return set(self._roles_by_email.get(email.lower(), ()))
 
     def crisis_functions(self) -> set[str]:
         return {member.function for member in self.people.crisis_cell}

@@ -57,6 +57,7 @@ class ContentLibrary:
     playbooks: dict[str, dict[str, Playbook]] = field(default_factory=dict)
     sources: dict[tuple[str, str, str], Source] = field(default_factory=dict)
     fingerprint: str = ""
+    _tracks: dict[str, list[str]] = field(default_factory=dict, repr=False)
 
     def _pick(self, items: dict[str, dict[str, Any]], item_id: str, lang: str) -> Any:
         versions = items.get(item_id)
@@ -78,13 +79,16 @@ class ContentLibrary:
         return self._pick(self.playbooks, playbook_id, lang)
 
     def track(self, track_id: str) -> list[str]:
-        """Lesson ids of a track, in delivery order."""
-        ordered = sorted(
-            (self._pick(self.lessons, lesson_id, self.default_language).order, lesson_id)
-            for lesson_id, versions in self.lessons.items()
-            if self._pick(self.lessons, lesson_id, self.default_language).track == track_id
-        )
-        return [lesson_id for _, lesson_id in ordered]
+        """Lesson ids of a track, in delivery order (computed once: the library never changes)."""
+        if track_id not in self._tracks:
+            ordered = sorted(
+                (lesson.order, lesson_id)
+                for lesson_id in self.lessons
+                if (lesson := self._pick(self.lessons, lesson_id, self.default_language)).track
+                == track_id
+            )
+            self._tracks[track_id] = [lesson_id for _, lesson_id in ordered]
+        return self._tracks[track_id]
 
     def current_charter(self, lang: str) -> tuple[str, Charter] | None:
         """The charter with the highest version number."""

@@ -80,16 +80,16 @@ def enqueue_many(
     rows = [item.row(now) for item in items]
     if not rows:
         return set()
-    inserted: set[tuple[int, str]] = set()
     table = Delivery.__table__  # type: ignore[attr-defined]
-    for start in range(0, len(rows), 2000):
-        statement = (
-            _insert(session)
-            .values(rows[start : start + 2000])
-            .on_conflict_do_nothing(index_elements=["member_id", "dedupe_key"])
-            .returning(table.c.member_id, table.c.dedupe_key)
-        )
-        inserted.update((row[0], row[1]) for row in session.execute(statement))
+    statement = (
+        _insert(session)
+        .on_conflict_do_nothing(index_elements=["member_id", "dedupe_key"])
+        .returning(table.c.member_id, table.c.dedupe_key)
+    )
+    # executemany: SQLAlchemy batches it as multi-row INSERTs ("insertmanyvalues")
+    # without compiling a new statement for every batch size.
+    result = session.connection().execute(statement, rows)
+    inserted = {(row[0], row[1]) for row in result}
     return inserted
 
 

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
-from sqlalchemy import Engine, and_
+from sqlalchemy import Engine, and_, update
 from sqlmodel import Session, select
 
 from bot.clock import as_utc, local
@@ -104,6 +104,29 @@ def queue_due_lessons(
     return queued
 
 
+# The columns the schedule reads: plain rows are far cheaper than ORM objects at 100,000 members.
+_MEMBER_COLUMNS = (
+    Member.id,
+    Member.email,
+    Member.department,
+    Member.location,
+    Member.language,
+    Member.roles,
+    Member.opted_in,
+    Member.preferred_platform,
+    Member.teams_id,
+)
+_PROGRESS_COLUMNS = (
+    LessonProgress.id,
+    LessonProgress.member_id,
+    LessonProgress.lesson_id,
+    LessonProgress.correct,
+    LessonProgress.review_due_at,
+    LessonProgress.answered_at,
+    LessonProgress.last_delivered_at,
+)
+
+
 def _queue_zone(
     engine: Engine,
     config: AppConfig,
@@ -115,46 +138,55 @@ def _queue_zone(
 ) -> int:
     queued = 0
     after = 0
+    progress_table = LessonProgress.__table__  # type: ignore[attr-defined]
     while True:
         with session_scope(engine) as session:
-            batch = session.exec(
-                select(Member)
+            batch = session.execute(
+                select(*_MEMBER_COLUMNS)
                 .where(Member.time_zone == zone, Member.opted_in.is_(True), Member.id > after)
                 .order_by(Member.id)
                 .limit(CHUNK)
             ).all()
             if not batch:
                 return queued
-            after = batch[-1].id or 0
+            after = batch[-1].id
             ids = [m.id for m in batch]
             done = set(
-                session.exec(
+                session.execute(
                     select(Delivery.member_id).where(
                         and_(Delivery.dedupe_key == key, Delivery.member_id.in_(ids))
                     )
-                ).all()
+                ).scalars()
             )  # type: ignore[attr-defined]
             progress: dict[int, list[service.ProgressView]] = defaultdict(list)
-            rows = {}
-            for row in session.exec(
-                select(LessonProgress).where(LessonProgress.member_id.in_(ids))
-            ).all():  # type: ignore[attr-defined]
-                progress[row.member_id].append(service.to_view(row))
-                rows[(row.member_id, row.lesson_id)] = row
+            row_ids: dict[tuple[int, str], int] = {}
+            for row in session.execute(
+                select(*_PROGRESS_COLUMNS).where(LessonProgress.member_id.in_(ids))
+            ):  # type: ignore[attr-defined]
+                progress[row.member_id].append(
+                    service.ProgressView(
+                        row.lesson_id,
+                        row.correct,
+                        row.review_due_at,
+                        row.answered_at is not None,
+                        row.last_delivered_at,
+                    )
+                )
+                row_ids[(row.member_id, row.lesson_id)] = row.id
             outgoing: list[Outgoing] = []
-            chosen: dict[int, tuple[Member, str, bool]] = {}
+            chosen: dict[int, tuple[str, str]] = {}
             for member in batch:
                 if member.id in done:
                     continue
-                found = service.next_lesson(member, progress[member.id or 0], content, config, now)
+                found = service.next_lesson(member, progress[member.id], content, config, now)  # type: ignore[arg-type]
                 if found is None:
                     continue
                 lesson_id, review = found
-                chosen[member.id or 0] = (member, lesson_id, review)
+                chosen[member.id] = (lesson_id, member.language)
                 outgoing.append(
                     Outgoing(
-                        member_id=member.id or 0,
-                        platform=members.platform_for(member, config),
+                        member_id=member.id,
+                        platform=members.platform_for(member, config),  # type: ignore[arg-type]
                         dedupe_key=key,
                         kind="lesson",
                         subject=lesson_id,
@@ -162,27 +194,38 @@ def _queue_zone(
                     )
                 )
             inserted = enqueue_many(session, outgoing, now)
-            new_rows = []
+            new_rows, reviewed = [], []
             for member_id, _ in inserted:
-                member, lesson_id, review = chosen[member_id]
-                existing = rows.get((member_id, lesson_id))
+                lesson_id, language = chosen[member_id]
+                existing = row_ids.get((member_id, lesson_id))
                 if existing is None:
-                    lesson = content.lesson(lesson_id, member.language)
+                    lesson = content.lesson(lesson_id, language)
                     new_rows.append(
-                        LessonProgress(
-                            member_id=member_id,
-                            lesson_id=lesson_id,
-                            track=lesson.track if lesson else "",
-                            first_delivered_at=now,
-                            last_delivered_at=now,
-                        )
+                        {
+                            "member_id": member_id,
+                            "lesson_id": lesson_id,
+                            "track": lesson.track if lesson else "",
+                            "first_delivered_at": now,
+                            "last_delivered_at": now,
+                            "times_delivered": 1,
+                            "wrong_answers": 0,
+                        }
                     )
                 else:
-                    existing.last_delivered_at = now
-                    existing.times_delivered += 1
-                    existing.review_due_at = None
-                    existing.reminded_at = None
-            session.add_all(new_rows)
+                    reviewed.append(existing)
+            if new_rows:
+                session.connection().execute(progress_table.insert(), new_rows)
+            if reviewed:
+                session.execute(
+                    update(LessonProgress)
+                    .where(LessonProgress.id.in_(reviewed))  # type: ignore[union-attr]
+                    .values(
+                        last_delivered_at=now,
+                        times_delivered=LessonProgress.times_delivered + 1,
+                        review_due_at=None,
+                        reminded_at=None,
+                    )
+                )
             queued += len(inserted)
 
 
