@@ -128,6 +128,24 @@ def db_upgrade() -> None:
     )
 
 
+@db_app.command(
+    "revision",
+    help=tr("For developers: write a new migration from the models (Alembic autogenerate)."),
+)
+def db_revision(
+    message: Annotated[
+        str, typer.Option("--message", "-m", help=tr("What the migration changes."))
+    ],
+) -> None:
+    from alembic import command
+
+    from bot.db import alembic_config
+
+    engine = _engine()
+    upgrade(engine)  # compare against a database at the latest revision
+    command.revision(alembic_config(engine), message=message, autogenerate=True)
+
+
 @members_app.command(
     "import",
     help=tr("Create or update members from a CSV file; bad rows are reported, the rest imported."),

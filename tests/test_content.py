@@ -184,3 +184,41 @@ def test_cli_check_reports_bad_config(programme_dir: Path) -> None:
     edit(config, "hub_and_spoke", "hubspoke")
     result = CliRunner().invoke(app, ["content", "check", "--config", str(config)])
     assert result.exit_code == 1 and f"{config}:5: programme.organisation_model" in result.output
+
+
+def test_running_bot_keeps_last_good_content_on_error(runtime_factory, programme_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    import os
+
+    from sqlmodel import Session, select
+
+    from bot.content.models import ContentItem
+    from bot.scheduler import ProgrammeScheduler
+
+    runtime = runtime_factory()
+    scheduler = ProgrammeScheduler(runtime, wake=lambda: None)
+    before = runtime.relais.content
+    lesson = programme_dir / "content/lessons/trolls.en.md"
+    good = lesson.read_text(encoding="utf-8")
+
+    lesson.write_text(good.replace("quiz:", "quiz: [broken"), encoding="utf-8")
+    os.utime(lesson, ns=(1, 1))  # a different mtime, whatever the clock resolution
+    scheduler.reload_content()
+    assert runtime.relais.content is before  # the broken file did not replace anything
+    assert runtime.watcher.last_problems and "trolls.en.md" in runtime.watcher.last_problems[0]
+
+    lesson.write_text(good.replace("title: ", "title: Updated — ", 1), encoding="utf-8")
+    os.utime(lesson, ns=(2, 2))
+    scheduler.reload_content()
+    assert runtime.relais.content is not before
+    assert runtime.relais.content.lesson("trolls", "en").title.startswith("Updated — ")
+    assert runtime.watcher.last_problems == []
+    with Session(runtime.engine) as session:
+        row = session.exec(select(ContentItem).where(ContentItem.item_id == "trolls", ContentItem.language == "en")).one()
+        assert row.data["title"].startswith("Updated — ")
+
+    lesson.unlink()
+    (programme_dir / "content/lessons/trolls.fr.md").unlink()
+    scheduler.reload_content()
+    with Session(runtime.engine) as session:
+        row = session.exec(select(ContentItem).where(ContentItem.item_id == "trolls", ContentItem.language == "en")).one()
+        assert row.retired_at is not None  # kept for history, marked as gone
