@@ -9,7 +9,7 @@ from babel.messages.pofile import read_po
 from bot.i18n import LOCALES_DIR, Tr, extract, normalize, t
 from tests.conftest import ROOT
 
-PLACEHOLDER = re.compile(r"(?<!\{)\{[a-z_]*\}(?!\})")
+PLACEHOLDER = re.compile(r"(?<!\{)\{[a-z_]+(?::[^{}]*)?\}(?!\})")
 
 
 def test_every_string_in_the_code_has_a_french_translation() -> None:

@@ -10,6 +10,7 @@ from bot.i18n import N_
 from bot.messages import Context as ContextLine
 from bot.messages import Message, Section
 from bot.training import service
+from bot.training.results import lesson_results, most_missed
 
 
 def register(registry: Registry) -> None:
@@ -76,6 +77,86 @@ def register(registry: Registry) -> None:
                 )
             )
         ctx.reply(Message(text=tr("Your training"), blocks=blocks))
+
+    @registry.command(
+        "results",
+        N_("lesson results: who answered, how many were right, the most-missed question"),
+        usage="[lesson]",
+        roles=("coordinator",),
+        aliases=("resultats", "résultats"),
+    )
+    def results(ctx: Context) -> None:
+        tr = ctx.tr
+        wanted = getattr(ctx.event, "args", "").strip()
+        ordered = [
+            lid for track in ctx.config.training.tracks for lid in ctx.content.track(track.id)
+        ]
+        if wanted and wanted not in ctx.content.lessons:
+            raise UserError(
+                tr("No lesson has the id “{id}”. Lessons: {ids}", id=wanted, ids=", ".join(ordered))
+            )
+        found = lesson_results(ctx.session, ctx.content, [wanted] if wanted else ordered)
+        lang = ctx.member.language
+        if wanted:
+            result = found[0]
+            lesson = ctx.content.lesson(wanted, lang)
+            assert lesson is not None
+            lines = [
+                tr(
+                    "Received by {delivered}, answered by {answered} ({share:.0%}), right at the first attempt: "
+                    "{correct:.0%}.",
+                    delivered=result.delivered,
+                    answered=result.answered,
+                    share=result.answered_share,
+                    correct=result.correct_share,
+                )
+            ]
+            for index, option in enumerate(lesson.quiz.options):
+                mark = "✅" if option.correct else "•"
+                lines.append(f"{mark} {option.text} — {result.first_choices.get(index, 0)}")
+            ctx.reply(
+                Message(
+                    text=lesson.title,
+                    blocks=[
+                        Section(title=lesson.title, text=lesson.quiz.question),
+                        Section(text="\n".join(lines)),
+                    ],
+                )
+            )
+            return
+        lines = []
+        for result in found:
+            lesson = ctx.content.lesson(result.lesson_id, lang)
+            title = lesson.title if lesson else result.lesson_id
+            lines.append(
+                tr(
+                    "*{title}* (`{id}`): received {delivered}, answered {answered}, right {correct:.0%}",
+                    title=title,
+                    id=result.lesson_id,
+                    delivered=result.delivered,
+                    answered=result.answered,
+                    correct=result.correct_share,
+                )
+            )
+        blocks: list = [Section(title=tr("Lesson results"), text="\n".join(lines))]
+        missed = most_missed(found)
+        if missed:
+            lesson = ctx.content.lesson(missed.lesson_id, lang)
+            blocks.append(
+                Section(
+                    title=tr("Most-missed question"),
+                    text=tr(
+                        "“{question}” — {wrong:.0%} wrong at the first attempt ({answered} answers).",
+                        question=lesson.quiz.question if lesson else missed.lesson_id,
+                        wrong=1 - missed.correct_share,
+                        answered=missed.answered,
+                    ),
+                )
+            )
+        blocks.append(
+            ContextLine(text=tr("Type “results <lesson>” for the answers to one question."))
+        )
+        ctx.reply(Message(text=tr("Lesson results"), blocks=blocks))
 
     @registry.action(service.ANSWER_ACTION)
     def answer(ctx: Context) -> None:
