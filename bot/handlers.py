@@ -7,9 +7,13 @@ from bot.core import Registry
 
 def build_registry() -> Registry:
     from bot.programme import handlers as programme
+    from bot.reporting import handlers as reporting
+    from bot.response import handlers as response
     from bot.training import handlers as training
 
     registry = Registry()
     programme.register(registry)
     training.register(registry)
+    response.register(registry)
+    reporting.register(registry)
     return registry

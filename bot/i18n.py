@@ -93,7 +93,7 @@ def language_name(code: str, in_lang: str) -> str:
 
 # --- extraction -------------------------------------------------------------
 
-_MARKERS = {"t": 1, "N_": 0, "tr": 0, "_": 0}
+_MARKERS = {"t": 1, "N_": 0, "tr": 0, "rtr": 0, "_": 0}  # rtr: a recipient's Tr
 
 
 def extract(roots: list[Path]) -> dict[str, tuple[str, int]]:

@@ -6,6 +6,7 @@ from bot.content.models import ContentItem
 from bot.delivery.models import Delivery, InboundEvent
 from bot.members.models import Address, Member
 from bot.participation.models import ParticipationEvent
+from bot.response.models import MentionReport, ReportAssignment
 from bot.training.models import LessonProgress, QuizAnswer
 
 metadata = SQLModel.metadata
@@ -17,7 +18,9 @@ __all__ = [
     "InboundEvent",
     "LessonProgress",
     "Member",
+    "MentionReport",
     "ParticipationEvent",
     "QuizAnswer",
+    "ReportAssignment",
     "metadata",
 ]

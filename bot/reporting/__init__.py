@@ -1,0 +1,1 @@
+"""Reporting: plain-language participation figures, read from participation events."""

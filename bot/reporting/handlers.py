@@ -1,0 +1,80 @@
+"""`stats`: your own figures; a manager's departments; the whole programme for coordinators."""
+
+from __future__ import annotations
+
+from bot.clock import utcnow
+from bot.core import Context, Registry
+from bot.i18n import N_, Tr
+from bot.messages import Context as ContextLine
+from bot.messages import Message, Section
+from bot.reporting.stats import Figures, figures, period_start
+
+DAYS = 7
+
+
+def describe(figures_: Figures, tr: Tr) -> str:
+    """Plain sentences, no jargon."""
+    lines = [
+        tr(
+            "{opted_in} of {members} people take part in the programme.",
+            opted_in=figures_.opted_in,
+            members=figures_.members,
+        ),
+        tr(
+            "{active} answered at least one lesson; {answered} answers in all, {right:.0%} of them right.",
+            active=figures_.active_members,
+            answered=figures_.lessons_answered,
+            right=figures_.right_share,
+        ),
+        tr("{delivered} lessons were sent.", delivered=figures_.lessons_delivered),
+        tr(
+            "{reports} worrying mention(s) reported, {acknowledged} taken in charge.",
+            reports=figures_.reports,
+            acknowledged=figures_.reports_acknowledged,
+        ),
+    ]
+    return "\n".join(f"• {line}" for line in lines)
+
+
+def register(registry: Registry) -> None:
+    @registry.command(
+        "stats", N_("participation figures for the last 7 days"), aliases=("statistiques",)
+    )
+    def stats(ctx: Context) -> None:
+        tr = ctx.tr
+        since = period_start(utcnow(), DAYS)
+        roles = ctx.roles
+        blocks: list = []
+        mine = figures(ctx.session, since, member_id=ctx.member.id)
+        blocks.append(
+            Section(
+                title=tr("You, over the last {days} days", days=DAYS),
+                text=tr(
+                    "{answered} lesson answer(s), {right:.0%} right; {reports} mention(s) reported.",
+                    answered=mine.lessons_answered,
+                    right=mine.right_share,
+                    reports=mine.reports,
+                ),
+            )
+        )
+        if "coordinator" in roles:
+            blocks.append(
+                Section(
+                    title=tr("The whole programme"), text=describe(figures(ctx.session, since), tr)
+                )
+            )
+        if "manager" in roles or "coordinator" in roles:
+            managed = [
+                d
+                for d in ctx.config.departments
+                if "coordinator" in roles or ctx.member.email in d.managers
+            ]
+            for department in managed:
+                name = department.name.get(tr.lang) or department.id
+                blocks.append(
+                    Section(
+                        title=name, text=describe(figures(ctx.session, since, [department.id]), tr)
+                    )
+                )
+        blocks.append(ContextLine(text=tr("Figures for the last {days} days.", days=DAYS)))
+        ctx.reply(Message(text=tr("Participation figures"), blocks=blocks))

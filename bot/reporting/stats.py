@@ -1,0 +1,107 @@
+"""Participation figures for a scope (one member, some departments, the whole programme).
+
+Everything is read from participation events and member rows, in words a busy
+manager understands: how many people took part, how many answers were right,
+how many mentions were reported and how fast they were taken in charge.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from bot.members.models import Member
+from bot.participation.models import ParticipationEvent
+
+
+@dataclass(frozen=True)
+class Figures:
+    members: int
+    opted_in: int
+    lessons_delivered: int
+    lessons_answered: int
+    answers_right: int
+    active_members: int  # answered at least one lesson in the period
+    reports: int
+    reports_acknowledged: int
+
+    @property
+    def right_share(self) -> float:
+        return self.answers_right / self.lessons_answered if self.lessons_answered else 0.0
+
+
+def figures(
+    session: Session,
+    since: datetime,
+    departments: list[str] | None = None,
+    member_id: int | None = None,
+) -> Figures:
+    """Figures since ``since`` for the members of ``departments`` (None: everyone) or one member."""
+    scope = select(Member.id)
+    if member_id is not None:
+        scope = scope.where(Member.id == member_id)
+    elif departments is not None:
+        scope = scope.where(Member.department.in_(departments))  # type: ignore[union-attr]
+    ids = scope.scalar_subquery()
+    members = session.execute(
+        select(func.count()).select_from(Member).where(Member.id.in_(ids))
+    ).scalar_one()  # type: ignore[union-attr]
+    opted_in = session.execute(
+        select(func.count())
+        .select_from(Member)
+        .where(Member.id.in_(ids), Member.opted_in.is_(True))
+    ).scalar_one()  # type: ignore[union-attr,attr-defined]
+    counts = dict(
+        session.execute(
+            select(ParticipationEvent.kind, func.count())
+            .where(ParticipationEvent.member_id.in_(ids), ParticipationEvent.occurred_at >= since)  # type: ignore[union-attr,operator]
+            .group_by(ParticipationEvent.kind)
+        ).all()
+    )
+    answers = (
+        session.execute(
+            select(ParticipationEvent.data).where(
+                ParticipationEvent.kind == "lesson_answered",
+                ParticipationEvent.member_id.in_(ids),  # type: ignore[union-attr]
+                ParticipationEvent.occurred_at >= since,
+            )
+        )
+        .scalars()
+        .all()
+    )  # type: ignore[operator]
+    active = session.execute(
+        select(func.count(func.distinct(ParticipationEvent.member_id))).where(
+            ParticipationEvent.kind == "lesson_answered",
+            ParticipationEvent.member_id.in_(ids),  # type: ignore[union-attr]
+            ParticipationEvent.occurred_at >= since,
+        )
+    ).scalar_one()  # type: ignore[operator]
+    reported = select(ParticipationEvent.subject).where(
+        ParticipationEvent.kind == "mention_reported", ParticipationEvent.member_id.in_(ids)
+    )  # type: ignore[union-attr]
+    acknowledged = session.execute(
+        select(func.count())
+        .select_from(ParticipationEvent)
+        .where(
+            ParticipationEvent.kind == "report_acknowledged",
+            ParticipationEvent.occurred_at >= since,  # type: ignore[operator]
+            ParticipationEvent.subject.in_(reported),
+        )
+    ).scalar_one()  # type: ignore[union-attr]
+    return Figures(
+        members=members,
+        opted_in=opted_in,
+        lessons_delivered=counts.get("lesson_delivered", 0),
+        lessons_answered=len(answers),
+        answers_right=sum(1 for data in answers if data.get("correct")),
+        active_members=active,
+        reports=counts.get("mention_reported", 0),
+        reports_acknowledged=acknowledged,
+    )
+
+
+def period_start(now: datetime, days: int = 7) -> datetime:
+    return now - timedelta(days=days)

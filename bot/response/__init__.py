@@ -1,0 +1,1 @@
+"""The response process: mentions reported by ambassadors, routed to relays, acknowledged."""

@@ -1,0 +1,87 @@
+"""Reporting a mention routes it to the department's relays; stats speak plain language."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, select
+
+from bot.members.models import Member
+from bot.response.models import MentionReport, ReportAssignment
+
+NOAH = "noah.bernard@example.com"  # ambassador in HR (relay: amelie.garnier)
+AMELIE = "amelie.garnier@example.com"
+CLAIRE = "claire.dubois@example.com"  # coordinator
+JULIEN = "julien.roux@example.com"  # manager of sales, hr, legal
+
+
+def texts(shown) -> str:  # type: ignore[no-untyped-def]
+    return "\n".join(item.rendered.text for item in shown)
+
+
+def test_report_goes_to_department_relay_who_acknowledges(runtime, chat) -> None:  # type: ignore[no-untyped-def]
+    noah = chat(NOAH)
+    answer = texts(noah.type("report https://x.example.com/status/42 Someone says our hiring is rigged"))
+    assert "Merci" in answer  # Noah reads French
+    amelie = chat(AMELIE)
+    alert = texts(amelie.inbox())
+    assert "Noah Bernard" in alert and "https://x.example.com/status/42" in alert
+    assert "Someone says our hiring is rigged" in alert
+    taken = texts(amelie.press(1))
+    assert "rapport" in taken.lower() or "signalement" in taken.lower()
+    assert "Amélie Garnier" in texts(noah.inbox())
+    again = texts(chat(CLAIRE).type("help"))  # coordinators see the report command too
+    assert "report" in again
+    with Session(runtime.engine) as session:
+        report = session.exec(select(MentionReport)).one()
+        amelie_id = session.exec(select(Member.id).where(Member.email == AMELIE)).one()
+        assert report.acknowledged_by_id == amelie_id and report.department == "hr"
+        assert [a.step for a in session.exec(select(ReportAssignment)).all()] == ["department_relays"]
+
+
+def test_second_acknowledgement_is_told_who_was_first(runtime, chat) -> None:  # type: ignore[no-untyped-def]
+    chat("emma.wilson@example.com").type("report https://facebook.example.com/p/1 angry customer")  # sales
+    thomas = chat("thomas.girard@example.com")  # sales relay
+    thomas.inbox()
+    thomas.press(1)
+    claire = chat(CLAIRE)
+    from bot.events import ActionEvent, Who
+
+    with Session(runtime.engine) as session:
+        report_id = session.exec(select(MentionReport.id)).one()
+    runtime.relais.handle(ActionEvent(Who("console", email=CLAIRE), "ack-2", action_id="report.ack", value=str(report_id)))
+    told = texts(claire.inbox())
+    assert "Thomas Girard a déjà pris ce signalement en charge à" in told  # Claire reads French
+
+
+def test_report_needs_a_link(chat) -> None:  # type: ignore[no-untyped-def]
+    shown = texts(chat("emma.wilson@example.com").type("report something bad"))
+    assert "Give the link to the post" in shown
+
+
+def test_stranger_cannot_acknowledge(runtime, chat) -> None:  # type: ignore[no-untyped-def]
+    from bot.events import ActionEvent, Who
+
+    chat(NOAH).type("report https://x.example.com/1 hmm")
+    with Session(runtime.engine) as session:
+        report_id = session.exec(select(MentionReport.id)).one()
+    emma = chat("emma.wilson@example.com")
+    runtime.relais.handle(ActionEvent(Who("console", email="emma.wilson@example.com"), "a1", action_id="report.ack", value=str(report_id)))
+    assert "only they or a coordinator" in texts(emma.inbox())
+
+
+def test_stats_for_member_manager_and_coordinator(runtime, chat) -> None:  # type: ignore[no-untyped-def]
+    noah = chat(NOAH)
+    noah.type("lang en")
+    noah.type("lesson")
+    noah.press(runtime.relais.content.lesson("welcome", "en").quiz.correct_index + 1)
+    mine = texts(noah.type("stats"))
+    assert "1 lesson answer(s), 100% right; 0 mention(s) reported." in mine
+    assert "The whole programme" not in mine
+    julien = chat(JULIEN)
+    julien.type("lang en")
+    managed = texts(julien.type("stats"))
+    assert "Human resources" in managed and "Marketing" not in managed
+    assert "1 answered at least one lesson; 1 answers in all, 100% of them right." in managed
+    claire = chat(CLAIRE)
+    claire.type("lang en")
+    everything = texts(claire.type("stats"))
+    assert "The whole programme" in everything and "15 of 15 people take part in the programme." in everything
