@@ -7,7 +7,7 @@ Create Date: ${create_date}
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import sqlmodel  # noqa: F401  (column types)
+import sqlmodel  # noqa: F401  (column types, when a migration uses them)
 from alembic import op
 ${imports if imports else ""}
 

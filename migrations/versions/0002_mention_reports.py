@@ -7,9 +7,8 @@ Create Date: 2026-11-22 08:25:10.801749
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import sqlmodel  # noqa: F401  (column types)
+import sqlmodel
 from alembic import op
-
 
 revision: str = '0002'
 down_revision: str | None = '0001'
