@@ -31,6 +31,7 @@ from bot.events import (
     FormEvent,
     InboundEvent,
     MessageEvent,
+    Who,
     parse_command,
 )
 from bot.i18n import Tr
@@ -185,6 +186,37 @@ class Relais:
         except Exception:
             log.exception("handler failed for %s", key)
             return self._apologise(event)
+
+    def remember_address(
+        self, who: Who, channel_id: str | None = None, reference: dict[str, Any] | None = None
+    ) -> int | None:
+        """Keep where a member is reached on a platform (e.g. a Teams conversation reference).
+
+        Adapters call this when a member installs the bot or writes to it, so
+        later sends can be proactive. Returns the member's id, or None for
+        someone not in the programme.
+        """
+        with session_scope(self.engine) as session:
+            member = members.find(session, who)
+            if member is None:
+                return None
+            fields: dict[str, Any] = {}
+            if channel_id is not None:
+                fields["channel_id"] = channel_id
+            if reference is not None:
+                fields["reference"] = reference
+            members.remember_address(session, member.id or 0, who.platform, **fields)
+            return member.id
+
+    def home(self, who: Who) -> Message | None:
+        """The member's home view (Slack's App Home), or None for someone not in the programme."""
+        from bot.programme.home import home_message
+
+        with session_scope(self.engine) as session:
+            member = members.find(session, who)
+            if member is None:
+                return None
+            return home_message(session, member, self.content, self.config)
 
     def _dispatch(self, context: Context) -> None:
         event, tr = context.event, context.tr

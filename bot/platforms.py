@@ -43,6 +43,8 @@ class SendResult:
     error: str | None = None
     # An address the adapter learned (e.g. a DM channel it opened), to keep.
     remember: dict[str, Any] = field(default_factory=dict)
+    # The member's user id on this platform, when the adapter had to look it up (by e-mail).
+    user_id: str | None = None
 
     @classmethod
     def sent(

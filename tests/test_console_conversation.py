@@ -165,3 +165,28 @@ def test_handler_crash_is_apologised_and_can_be_retried(runtime, chat, monkeypat
     runtime.relais.handle(event)  # not marked as handled: the platform's retry runs again
     assert len(calls) == 2
     asyncio.run(runtime.worker.drain())
+
+
+def test_home_view_shows_progress_charter_and_posts(runtime, chat) -> None:  # type: ignore[no-untyped-def]
+    from adapters.console.render import render
+
+    emma = chat(EMMA)
+    emma.type("lesson")
+    emma.press(runtime.relais.content.lesson("welcome", "en").quiz.correct_index + 1)
+    home = render(runtime.relais.home(Who("console", email=EMMA))).text
+    assert "Hello Emma!" in home and "*The basics*: 1 of 10 lessons answered correctly" in home
+    assert "version 2" in home and "To share now (" in home
+    assert runtime.relais.home(Who("console", email="nobody@example.com")) is None
+
+
+def test_remember_address_links_a_member(runtime) -> None:  # type: ignore[no-untyped-def]
+    from bot.members.models import Address
+
+    member_id = runtime.relais.remember_address(Who("teams", user_id="29:abc", email=EMMA), channel_id="a:1",
+                                                reference={"conversation": {"id": "a:1"}})
+    assert member_id is not None
+    assert runtime.relais.remember_address(Who("teams", user_id="29:zzz")) is None
+    with Session(runtime.engine) as session:
+        address = session.exec(select(Address).where(Address.member_id == member_id)).one()
+        assert (address.platform, address.channel_id, address.reference) == ("teams", "a:1", {"conversation": {"id": "a:1"}})
+        assert session.get(Member, member_id).teams_id == "29:abc"

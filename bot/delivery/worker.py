@@ -142,6 +142,10 @@ class DeliveryWorker:
                         members.remember_address(
                             session, row.member_id, row.platform, **result.remember
                         )
+                    if result.user_id:
+                        members.link_platform_id(
+                            session, row.member_id, row.platform, result.user_id
+                        )
                 return
             final = result.status == "failed" or row.attempts >= self.settings.max_attempts
             if final:

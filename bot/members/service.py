@@ -30,6 +30,18 @@ def find(session: Session, who: Who) -> Member | None:
     return member
 
 
+PLATFORM_ID_COLUMNS = {"slack": "slack_user_id", "teams": "teams_id"}
+
+
+def link_platform_id(session: Session, member_id: int, platform: str, user_id: str) -> None:
+    """Keep the member's id on a platform, learned by an adapter (e.g. from their e-mail)."""
+    column = PLATFORM_ID_COLUMNS.get(platform)
+    member = session.get(Member, member_id)
+    if column and member is not None and getattr(member, column) != user_id:
+        setattr(member, column, user_id)
+        member.updated_at = utcnow()
+
+
 def by_email(session: Session, email: str) -> Member | None:
     return session.exec(select(Member).where(Member.email == email.lower())).first()
 

@@ -12,6 +12,7 @@ from bot.i18n import N_, SUPPORTED, language_name
 from bot.messages import Actions, Button, Divider, Link, Message, Section
 from bot.messages import Context as ContextLine
 from bot.participation.models import record
+from bot.programme.home import shareable_posts
 
 
 def help_message(ctx: Context, intro: str | None = None) -> Message:
@@ -155,20 +156,11 @@ def register(registry: Registry) -> None:
     def share(ctx: Context) -> None:
         tr = ctx.tr
         today = date.today()
-        from bot.members import service as members
-
         blocks: list = []
         shown = 0
-        for post_id in sorted(
-            ctx.content.posts,
-            key=lambda pid: ctx.content.post(pid, tr.lang).approved_at,
-            reverse=True,
-        ):
+        for post_id in shareable_posts(ctx.member, ctx.content, ctx.config, today):
             post = ctx.content.post(post_id, ctx.member.language)
-            if post is None or (post.expires and post.expires < today):
-                continue
-            if not members.in_audience(ctx.member, post.audience, ctx.config):
-                continue
+            assert post is not None
             if shown:
                 blocks.append(Divider())
             shown += 1

@@ -1,0 +1,104 @@
+"""A member's home: where they stand, what the charter says, what there is to share.
+
+Slack shows it as the App Home tab; other platforms may show it as a welcome card.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from babel.dates import format_date
+from sqlmodel import Session
+
+from bot.config import AppConfig
+from bot.content.library import ContentLibrary
+from bot.i18n import Tr
+from bot.members import service as members
+from bot.members.models import Member
+from bot.messages import Actions, Button, Divider, Message, Section
+from bot.messages import Context as ContextLine
+from bot.training import service as training
+
+
+def shareable_posts(
+    member: Member, content: ContentLibrary, config: AppConfig, today: date
+) -> list[str]:
+    """Ids of approved, unexpired posts meant for this member, newest approval first."""
+    ids = []
+    for post_id in content.posts:
+        post = content.post(post_id, member.language)
+        if post is None or (post.expires and post.expires < today):
+            continue
+        if members.in_audience(member, post.audience, config):
+            ids.append(post_id)
+    return sorted(ids, key=lambda pid: content.post(pid, member.language).approved_at, reverse=True)  # type: ignore[union-attr]
+
+
+def home_message(
+    session: Session,
+    member: Member,
+    content: ContentLibrary,
+    config: AppConfig,
+    today: date | None = None,
+) -> Message:
+    tr = Tr(member.language)
+    today = today or date.today()
+    blocks: list = [
+        Section(
+            title=tr("Hello {name}!", name=member.name.split(" ")[0]),
+            text=tr("Welcome to {programme}.", programme=config.programme.name),
+        )
+    ]
+    if not member.opted_in:
+        blocks.append(Section(text=tr("You have left the programme. Type “optin” to come back.")))
+    views = {view.lesson_id: view for view in training.progress_of(session, member.id or 0)}
+    lines = []
+    for track_id in training.tracks_for(member, config):
+        track = next(t for t in config.training.tracks if t.id == track_id)
+        lessons = content.track(track_id)
+        done = sum(1 for lid in lessons if views.get(lid) and views[lid].correct)
+        name = track.name.get(tr.lang) or track.id
+        lines.append(
+            tr(
+                "*{track}*: {done} of {total} lessons answered correctly",
+                track=name,
+                done=done,
+                total=len(lessons),
+            )
+        )
+    blocks.append(Section(title=tr("Your training"), text="\n".join(lines) or tr("No track yet.")))
+    current = content.current_charter(member.language)
+    if current is not None:
+        _, charter = current
+        blocks.append(
+            Section(
+                title=tr("Charter"),
+                text=tr(
+                    "{title}, version {version}, in force since {date}.",
+                    title=charter.title,
+                    version=charter.version,
+                    date=format_date(charter.effective, format="long", locale=tr.lang),
+                ),
+            )
+        )
+    posts = shareable_posts(member, content, config, today)
+    if posts:
+        titles = "\n".join(f"• {content.post(pid, member.language).title}" for pid in posts[:3])  # type: ignore[union-attr]
+        blocks.append(Section(title=tr("To share now ({count})", count=len(posts)), text=titles))
+    blocks.append(Divider())
+    blocks.append(
+        Actions(
+            buttons=[
+                Button(
+                    label=tr("Next lesson"), action_id="command", value="lesson", style="primary"
+                ),
+                Button(label=tr("Charter"), action_id="command", value="charter"),
+                Button(label=tr("Share"), action_id="command", value="share"),
+                Button(label=tr("My progress"), action_id="command", value="progress"),
+            ]
+        )
+    )
+    blocks.append(ContextLine(text=tr("Type “help” to see everything I can do.")))
+    return Message(
+        text=tr("Welcome to {programme}.", programme=config.programme.name), blocks=blocks
+    )
