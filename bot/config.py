@@ -188,6 +188,25 @@ def _env_ref(value: Any, info: ValidationInfo) -> EnvRef:
 Secret = Annotated[str, AfterValidator(_env_ref)]
 
 
+class Setting(str):
+    """A non-secret setting written literally or as a ``${NAME}`` reference."""
+
+    def resolve(self, environ: dict[str, str] | None = None) -> str | None:
+        match = _ENV_REF.match(self)
+        if match is None:
+            return str(self) or None
+        return (os.environ if environ is None else environ).get(match.group(1)) or None
+
+
+def _setting(value: Any, info: ValidationInfo) -> Setting:
+    if not isinstance(value, str):
+        raise ValueError(_lang(info)("expected a text value"))
+    return Setting(value)
+
+
+EnvOrText = Annotated[str, AfterValidator(_setting)]
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -303,7 +322,9 @@ class SlackSettings(Strict):
     bot_token: Secret | None = None
     signing_secret: Secret | None = None
     app_token: Secret | None = None
-    api_url: str | None = None
+    api_url: EnvOrText | None = None  # e.g. ${SLACK_API_URL}: a proxy, or a stand-in API in tests
+    # Answer Slack only after the work is done (serverless hosts, tests); else ack first.
+    process_before_response: bool = False
 
 
 class TeamsSettings(Strict):

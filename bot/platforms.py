@@ -9,6 +9,7 @@ background connections (Socket Mode).
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -52,8 +53,15 @@ class SendResult:
         message_id: str | None,
         channel_id: str | None = None,
         remember: dict[str, Any] | None = None,
+        user_id: str | None = None,
     ) -> SendResult:
-        return cls("sent", message_id=message_id, channel_id=channel_id, remember=remember or {})
+        return cls(
+            "sent",
+            message_id=message_id,
+            channel_id=channel_id,
+            remember=remember or {},
+            user_id=user_id,
+        )
 
     @classmethod
     def retry(cls, after: float, error: str) -> SendResult:
@@ -68,6 +76,16 @@ class Platform(ABC):
     """One chat platform, as the core sees it."""
 
     name: str
+    _wake: Callable[[], None] | None = None
+
+    def bind(self, wake: Callable[[], None]) -> None:
+        """Called by the runtime: ``wake()`` tells the delivery worker replies were queued."""
+        self._wake = wake
+
+    def wake(self) -> None:
+        """Ask the worker to send what was just queued (call from the event loop)."""
+        if self._wake is not None:
+            self._wake()
 
     @abstractmethod
     async def send(self, recipient: Recipient, message: Message, delivery_id: int) -> SendResult:

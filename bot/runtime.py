@@ -110,6 +110,8 @@ def build_runtime(
     relais = Relais(config, library, engine, root)
     platforms = load_platforms(relais, config)
     worker = DeliveryWorker(engine, platforms, config.delivery)
+    for platform in platforms.values():
+        platform.bind(worker.kick)
     watcher = ContentWatcher(root, config, engine, library)
     return Runtime(config, file, engine, relais, platforms, worker, watcher)
 

@@ -182,11 +182,18 @@ def test_home_view_shows_progress_charter_and_posts(runtime, chat) -> None:  # t
 def test_remember_address_links_a_member(runtime) -> None:  # type: ignore[no-untyped-def]
     from bot.members.models import Address
 
-    member_id = runtime.relais.remember_address(Who("teams", user_id="29:abc", email=EMMA), channel_id="a:1",
-                                                reference={"conversation": {"id": "a:1"}})
+    member_id = runtime.relais.remember_address(
+        Who("teams", user_id="29:abc", email=EMMA),
+        channel_id="a:1",
+        reference={"conversation": {"id": "a:1"}},
+    )
     assert member_id is not None
     assert runtime.relais.remember_address(Who("teams", user_id="29:zzz")) is None
     with Session(runtime.engine) as session:
         address = session.exec(select(Address).where(Address.member_id == member_id)).one()
-        assert (address.platform, address.channel_id, address.reference) == ("teams", "a:1", {"conversation": {"id": "a:1"}})
+        assert (address.platform, address.channel_id, address.reference) == (
+            "teams",
+            "a:1",
+            {"conversation": {"id": "a:1"}},
+        )
         assert session.get(Member, member_id).teams_id == "29:abc"

@@ -213,12 +213,16 @@ def test_running_bot_keeps_last_good_content_on_error(runtime_factory, programme
     assert runtime.relais.content.lesson("trolls", "en").title.startswith("Updated — ")
     assert runtime.watcher.last_problems == []
     with Session(runtime.engine) as session:
-        row = session.exec(select(ContentItem).where(ContentItem.item_id == "trolls", ContentItem.language == "en")).one()
+        row = session.exec(
+            select(ContentItem).where(ContentItem.item_id == "trolls", ContentItem.language == "en")
+        ).one()
         assert row.data["title"].startswith("Updated — ")
 
     lesson.unlink()
     (programme_dir / "content/lessons/trolls.fr.md").unlink()
     scheduler.reload_content()
     with Session(runtime.engine) as session:
-        row = session.exec(select(ContentItem).where(ContentItem.item_id == "trolls", ContentItem.language == "en")).one()
+        row = session.exec(
+            select(ContentItem).where(ContentItem.item_id == "trolls", ContentItem.language == "en")
+        ).one()
         assert row.retired_at is not None  # kept for history, marked as gone

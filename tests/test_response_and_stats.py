@@ -19,7 +19,9 @@ def texts(shown) -> str:  # type: ignore[no-untyped-def]
 
 def test_report_goes_to_department_relay_who_acknowledges(runtime, chat) -> None:  # type: ignore[no-untyped-def]
     noah = chat(NOAH)
-    answer = texts(noah.type("report https://x.example.com/status/42 Someone says our hiring is rigged"))
+    answer = texts(
+        noah.type("report https://x.example.com/status/42 Someone says our hiring is rigged")
+    )
     assert "Merci" in answer  # Noah reads French
     amelie = chat(AMELIE)
     alert = texts(amelie.inbox())
@@ -34,11 +36,15 @@ def test_report_goes_to_department_relay_who_acknowledges(runtime, chat) -> None
         report = session.exec(select(MentionReport)).one()
         amelie_id = session.exec(select(Member.id).where(Member.email == AMELIE)).one()
         assert report.acknowledged_by_id == amelie_id and report.department == "hr"
-        assert [a.step for a in session.exec(select(ReportAssignment)).all()] == ["department_relays"]
+        assert [a.step for a in session.exec(select(ReportAssignment)).all()] == [
+            "department_relays"
+        ]
 
 
 def test_second_acknowledgement_is_told_who_was_first(runtime, chat) -> None:  # type: ignore[no-untyped-def]
-    chat("emma.wilson@example.com").type("report https://facebook.example.com/p/1 angry customer")  # sales
+    chat("emma.wilson@example.com").type(
+        "report https://facebook.example.com/p/1 angry customer"
+    )  # sales
     thomas = chat("thomas.girard@example.com")  # sales relay
     thomas.inbox()
     thomas.press(1)
@@ -47,7 +53,11 @@ def test_second_acknowledgement_is_told_who_was_first(runtime, chat) -> None:  #
 
     with Session(runtime.engine) as session:
         report_id = session.exec(select(MentionReport.id)).one()
-    runtime.relais.handle(ActionEvent(Who("console", email=CLAIRE), "ack-2", action_id="report.ack", value=str(report_id)))
+    runtime.relais.handle(
+        ActionEvent(
+            Who("console", email=CLAIRE), "ack-2", action_id="report.ack", value=str(report_id)
+        )
+    )
     told = texts(claire.inbox())
     assert "Thomas Girard a déjà pris ce signalement en charge à" in told  # Claire reads French
 
@@ -64,7 +74,14 @@ def test_stranger_cannot_acknowledge(runtime, chat) -> None:  # type: ignore[no-
     with Session(runtime.engine) as session:
         report_id = session.exec(select(MentionReport.id)).one()
     emma = chat("emma.wilson@example.com")
-    runtime.relais.handle(ActionEvent(Who("console", email="emma.wilson@example.com"), "a1", action_id="report.ack", value=str(report_id)))
+    runtime.relais.handle(
+        ActionEvent(
+            Who("console", email="emma.wilson@example.com"),
+            "a1",
+            action_id="report.ack",
+            value=str(report_id),
+        )
+    )
     assert "only they or a coordinator" in texts(emma.inbox())
 
 
@@ -84,4 +101,7 @@ def test_stats_for_member_manager_and_coordinator(runtime, chat) -> None:  # typ
     claire = chat(CLAIRE)
     claire.type("lang en")
     everything = texts(claire.type("stats"))
-    assert "The whole programme" in everything and "15 of 15 people take part in the programme." in everything
+    assert (
+        "The whole programme" in everything
+        and "15 of 15 people take part in the programme." in everything
+    )

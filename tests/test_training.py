@@ -30,8 +30,11 @@ def wrong_option(runtime, lesson_id: str) -> int:  # type: ignore[no-untyped-def
 
 def progress_row(runtime, email: str, lesson_id: str) -> LessonProgress:  # type: ignore[no-untyped-def]
     with Session(runtime.engine) as session:
-        return session.exec(select(LessonProgress).join(Member, Member.id == LessonProgress.member_id)
-                            .where(Member.email == email, LessonProgress.lesson_id == lesson_id)).one()
+        return session.exec(
+            select(LessonProgress)
+            .join(Member, Member.id == LessonProgress.member_id)
+            .where(Member.email == email, LessonProgress.lesson_id == lesson_id)
+        ).one()
 
 
 def test_wrong_answers_come_back_after_1_then_3_then_7_days(runtime, chat) -> None:  # type: ignore[no-untyped-def]
@@ -69,7 +72,9 @@ def test_unanswered_lesson_is_reminded_once_in_daytime(runtime, chat) -> None:  
     with time_machine.travel(sent, tick=False):
         emma.type("lesson")
     config, content = runtime.config, runtime.relais.content
-    assert queue_reminders(runtime.engine, config, content, sent + timedelta(hours=23)) == 0  # too soon
+    assert (
+        queue_reminders(runtime.engine, config, content, sent + timedelta(hours=23)) == 0
+    )  # too soon
     night = datetime(2026, 11, 25, 22, 0, tzinfo=UTC)  # 22:00 in London: quiet hours
     assert queue_reminders(runtime.engine, config, content, night) == 0
     morning = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
@@ -89,7 +94,10 @@ def test_tracks_follow_the_audience(runtime) -> None:  # type: ignore[no-untyped
     content = runtime.relais.content
     now = datetime(2026, 11, 24, tzinfo=UTC)
     views = [service.ProgressView(lid, True, None, True, now) for lid in content.track("basics")]
-    assert service.next_lesson(karim, views, content, runtime.config, now) == (content.track("relay")[0], False)
+    assert service.next_lesson(karim, views, content, runtime.config, now) == (
+        content.track("relay")[0],
+        False,
+    )
     assert service.next_lesson(emma, views, content, runtime.config, now) is None
 
 
@@ -97,13 +105,19 @@ def test_coordinator_sees_results_and_others_cannot(runtime, chat) -> None:  # t
     for email in (EMMA, KARIM):
         member = chat(email)
         member.type("lesson")
-        member.press(wrong_option(runtime, "welcome") + 1 if email == EMMA else
-                     runtime.relais.content.lesson("welcome", "fr").quiz.correct_index + 1)
+        member.press(
+            wrong_option(runtime, "welcome") + 1
+            if email == EMMA
+            else runtime.relais.content.lesson("welcome", "fr").quiz.correct_index + 1
+        )
     claire = chat(CLAIRE)
     claire.type("lang en")
     summary = texts(claire.type("results"))
     assert "(`welcome`): received 2, answered 2, right 50%" in summary
-    assert "Most-missed question" in summary and "50% wrong at the first attempt (2 answers)" in summary
+    assert (
+        "Most-missed question" in summary
+        and "50% wrong at the first attempt (2 answers)" in summary
+    )
     detail = texts(claire.type("results welcome"))
     assert "Received by 2, answered by 2 (100%), right at the first attempt: 50%." in detail
     assert "No lesson has the id “nope”" in texts(claire.type("results nope"))

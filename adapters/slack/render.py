@@ -1,0 +1,152 @@
+"""Block Kit rendering of the core's neutral messages.
+
+Every piece of text from content or from people is escaped (``&``, ``<``,
+``>``), so nobody can inject ``<!channel>``, a mention or a disguised link; the
+only ``<…>`` sequences in the output are the links this module writes itself.
+Slack's limits are kept: 50 blocks per message (longer messages are split),
+3,000 characters per section text, 75 per button label, 150 per header.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from bot.messages import Actions, Button, Choice, Context, Divider, Image, Link, Message, Section
+
+MAX_BLOCKS = 50
+MAX_SECTION = 3000
+MAX_BUTTON_LABEL = 75
+MAX_BUTTONS = 25
+MAX_FALLBACK = 3000
+MAX_VALUE = 2000
+MAX_ACTION_ID = 255
+MAX_CONTEXT = 2000
+ACTION_SEPARATOR = "#"  # Slack wants unique action ids in a block: "lesson.answer#2"
+
+_BOLD = re.compile(r"\*\*(.+?)\*\*")
+
+
+def escape(text: str) -> str:
+    """Slack's three control characters, escaped as its documentation asks."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def mrkdwn(text: str) -> str:
+    """Content Markdown to Slack mrkdwn (**bold** -> *bold*), escaped."""
+    return _BOLD.sub(r"*\1*", escape(text))
+
+
+def clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _link(url: str, label: str) -> str:
+    # A URL cannot carry '|' or '>' inside Slack's link syntax.
+    safe_url = clip(url.replace("|", "%7C").replace(">", "%3E").replace("<", "%3C"), 1500)
+    # Short enough that the whole link stays in one section (3,000 characters).
+    return f"<{safe_url}|{escape(clip(label, 300)).replace('|', '¦')}>"
+
+
+def _sections(text: str) -> list[dict[str, Any]]:
+    """One or more section blocks, each within Slack's 3,000-character limit."""
+    chunks = [text[i : i + MAX_SECTION] for i in range(0, len(text), MAX_SECTION)] or [" "]
+    return [{"type": "section", "text": {"type": "mrkdwn", "text": chunk}} for chunk in chunks]
+
+
+def action_id(button: Button, index: int) -> str:
+    return clip(f"{button.action_id}{ACTION_SEPARATOR}{index}", MAX_ACTION_ID)
+
+
+def parse_action_id(value: str) -> str:
+    """The core's action id from a rendered one ("lesson.answer#2" -> "lesson.answer")."""
+    return value.rsplit(ACTION_SEPARATOR, 1)[0]
+
+
+def _button(button: Button, index: int, label: str | None = None) -> dict[str, Any]:
+    element: dict[str, Any] = {
+        "type": "button",
+        "text": {
+            "type": "plain_text",
+            "text": clip(label or button.label, MAX_BUTTON_LABEL) or "·",
+            "emoji": True,
+        },
+        "action_id": action_id(button, index),
+    }
+    if button.url:
+        element["url"] = button.url
+    else:
+        element["value"] = clip(button.value, MAX_VALUE)
+    if button.style in ("primary", "danger"):
+        element["style"] = button.style
+    return element
+
+
+def _actions(buttons: list[Button], labels: list[str] | None = None) -> list[dict[str, Any]]:
+    blocks = []
+    for start in range(0, len(buttons), MAX_BUTTONS):
+        elements = [
+            _button(button, start + offset, labels[start + offset] if labels else None)
+            for offset, button in enumerate(buttons[start : start + MAX_BUTTONS])
+        ]
+        blocks.append({"type": "actions", "elements": elements})
+    return blocks
+
+
+def blocks_of(message: Message) -> list[dict[str, Any]]:
+    """All blocks of a message, before splitting into Slack messages."""
+    blocks: list[dict[str, Any]] = []
+    for block in message.blocks:
+        if isinstance(block, Section):
+            title = f"*{escape(block.title)}*\n" if block.title else ""
+            blocks += _sections(title + mrkdwn(block.text))
+        elif isinstance(block, Choice):
+            blocks += _sections(f"*{escape(block.question)}*")
+            long = any(len(option.label) > MAX_BUTTON_LABEL for option in block.options)
+            if long:
+                # Long answers read better as a numbered list with short buttons.
+                listing = "\n".join(
+                    f"*{n}.* {escape(o.label)}" for n, o in enumerate(block.options, 1)
+                )
+                blocks += _sections(listing)
+                blocks += _actions(
+                    block.options, [str(n) for n in range(1, len(block.options) + 1)]
+                )
+            else:
+                blocks += _actions(block.options)
+        elif isinstance(block, Actions):
+            if block.buttons:
+                blocks += _actions(block.buttons)
+        elif isinstance(block, Link):
+            blocks += _sections(_link(block.url, block.label))
+        elif isinstance(block, Image):
+            blocks.append(
+                {"type": "image", "image_url": block.url, "alt_text": clip(block.alt or " ", 2000)}
+            )
+        elif isinstance(block, Context):
+            blocks.append(
+                {
+                    "type": "context",
+                    "elements": [{"type": "mrkdwn", "text": clip(mrkdwn(block.text), MAX_CONTEXT)}],
+                }
+            )
+        elif isinstance(block, Divider):
+            blocks.append({"type": "divider"})
+    return blocks
+
+
+def render(message: Message) -> list[dict[str, Any]]:
+    """The message as one or more chat.postMessage payloads (text + at most 50 blocks each)."""
+    blocks = blocks_of(message)
+    fallback = clip(escape(message.text), MAX_FALLBACK) or " "
+    if not blocks:
+        return [{"text": fallback}]
+    return [
+        {"text": fallback, "blocks": blocks[start : start + MAX_BLOCKS]}
+        for start in range(0, len(blocks), MAX_BLOCKS)
+    ]
+
+
+def home_view(message: Message) -> dict[str, Any]:
+    """An App Home view (a Home tab allows up to 100 blocks)."""
+    return {"type": "home", "blocks": blocks_of(message)[:100]}

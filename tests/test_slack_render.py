@@ -1,0 +1,142 @@
+"""Block Kit rendering: any content and any user text stays valid and can never mention anyone."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from adapters.slack.render import MAX_BLOCKS, parse_action_id, render
+from bot.messages import Actions, Button, Choice, Context, Divider, Image, Link, Message, Section
+
+# Text that tries hard: Slack control sequences, mentions, disguised links, long strings, any Unicode.
+nasty = st.one_of(
+    st.text(max_size=400),
+    st.sampled_from(
+        [
+            "<!channel>",
+            "<!here>",
+            "<@U123>",
+            "<#C123>",
+            "<https://evil.example|bank>",
+            "&lt;!channel&gt;",
+            "**bold** <b>",
+            "a" * 5000,
+            "<",
+            ">",
+            "&",
+        ]
+    ),
+    st.lists(
+        st.sampled_from(["<!everyone>", "<@W1>", "text", "&amp;", "|", "\n"]), max_size=30
+    ).map("".join),
+)
+urls = st.sampled_from(
+    ["https://norvel.example/a?b=c&d=<e>", "https://x.example.com/p|q", "http://127.0.0.1/x>y"]
+)
+buttons = st.builds(
+    Button,
+    label=nasty,
+    action_id=st.sampled_from(["lesson.answer", "command", "report.ack"]),
+    value=nasty,
+    style=st.sampled_from(["default", "primary", "danger"]),
+)
+blocks = st.one_of(
+    st.builds(Section, text=nasty, title=st.none() | nasty),
+    st.builds(Actions, buttons=st.lists(buttons, max_size=30)),
+    st.builds(Choice, question=nasty, options=st.lists(buttons, min_size=1, max_size=8)),
+    st.builds(Link, url=urls, label=nasty),
+    st.builds(Image, url=urls, alt=nasty),
+    st.builds(Context, text=nasty),
+    st.just(Divider()),
+)
+messages = st.builds(Message, text=nasty, blocks=st.lists(blocks, max_size=80))
+
+OUR_LINK = re.compile(r"<https?://[^|<>\s]*\|[^<>]*>")
+
+
+def texts(node: Any) -> list[str]:
+    """Every string Slack parses as mrkdwn (plain_text objects are shown literally)."""
+    if isinstance(node, dict):
+        if node.get("type") == "plain_text":
+            return []
+        found = []
+        for key, value in node.items():
+            if key == "text" and isinstance(value, str):
+                found.append(value)
+            else:
+                found.extend(texts(value))
+        return found
+    if isinstance(node, list):
+        return [text for item in node for text in texts(item)]
+    return []
+
+
+def check_block(block: dict[str, Any]) -> None:
+    kind = block["type"]
+    assert kind in {"section", "actions", "context", "divider", "image"}
+    if kind == "section":
+        assert block["text"]["type"] == "mrkdwn" and 1 <= len(block["text"]["text"]) <= 3000
+    elif kind == "actions":
+        assert 1 <= len(block["elements"]) <= 25
+        ids = [element["action_id"] for element in block["elements"]]
+        assert len(ids) == len(set(ids))  # unique within the block
+        for element in block["elements"]:
+            assert element["type"] == "button" and 1 <= len(element["text"]["text"]) <= 75
+            assert len(element["action_id"]) <= 255 and len(element.get("value", "")) <= 2000
+    elif kind == "context":
+        assert all(len(e["text"]) <= 2000 for e in block["elements"])
+    elif kind == "image":
+        assert block["image_url"] and 1 <= len(block["alt_text"]) <= 2000
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(messages)
+def test_any_message_renders_to_valid_block_kit_without_mentions(message: Message) -> None:
+    payloads = render(message)
+    assert payloads
+    for payload in payloads:
+        assert 1 <= len(payload["text"]) <= 3000
+        assert len(payload.get("blocks", [])) <= MAX_BLOCKS
+        for block in payload.get("blocks", []):
+            check_block(block)
+        for text in texts(payload):
+            # The only '<' left are links we wrote; their labels cannot hold control characters.
+            without_links = OUR_LINK.sub("", text)
+            assert "<" not in without_links and ">" not in without_links, text
+            for link in OUR_LINK.findall(text):
+                assert not link.startswith(("<!", "<@", "<#"))
+
+
+@given(buttons)
+def test_action_ids_round_trip(button: Button) -> None:
+    payload = render(Message(text="x", blocks=[Actions(buttons=[button])]))
+    element = payload[0]["blocks"][0]["elements"][0]
+    assert parse_action_id(element["action_id"]) == button.action_id
+
+
+def test_long_messages_are_split_not_refused() -> None:
+    many = Message(text="t", blocks=[Section(text=f"part {n}") for n in range(120)])
+    payloads = render(many)
+    assert [len(p["blocks"]) for p in payloads] == [50, 50, 20]
+
+
+def test_long_quiz_answers_become_a_numbered_list() -> None:
+    long_option = "a very long answer " * 10
+    message = Message(
+        text="q",
+        blocks=[
+            Choice(
+                question="Q?",
+                options=[
+                    Button(label=long_option, action_id="lesson.answer", value="l:0"),
+                    Button(label="short", action_id="lesson.answer", value="l:1"),
+                ],
+            )
+        ],
+    )
+    blocks = render(message)[0]["blocks"]
+    assert "*1.* a very long answer" in blocks[1]["text"]["text"]
+    assert [e["text"]["text"] for e in blocks[2]["elements"]] == ["1", "2"]
