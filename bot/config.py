@@ -332,6 +332,11 @@ class TeamsSettings(Strict):
     app_id: Secret | None = None
     app_password: Secret | None = None
     tenant_id: Secret | None = None
+    # The bot's Entra app registration: SingleTenant when tenant_id is set, else MultiTenant.
+    app_type: Literal["MultiTenant", "SingleTenant", "UserAssignedMSI"] | None = None
+    # A certificate instead of app_password (the PEM private key in an environment variable).
+    certificate_thumbprint: Secret | None = None
+    certificate_private_key: Secret | None = None
 
 
 class Platforms(Strict):

@@ -6,6 +6,7 @@ from bot.core import Registry
 
 
 def build_registry() -> Registry:
+    from bot.charter import handlers as charter
     from bot.programme import handlers as programme
     from bot.reporting import handlers as reporting
     from bot.response import handlers as response
@@ -13,6 +14,7 @@ def build_registry() -> Registry:
 
     registry = Registry()
     programme.register(registry)
+    charter.register(registry)
     training.register(registry)
     response.register(registry)
     reporting.register(registry)

@@ -2,6 +2,7 @@
 
 from sqlmodel import SQLModel
 
+from bot.charter.models import CharterAcknowledgement
 from bot.content.models import ContentItem
 from bot.delivery.models import Delivery, InboundEvent
 from bot.members.models import Address, Member
@@ -13,6 +14,7 @@ metadata = SQLModel.metadata
 
 __all__ = [
     "Address",
+    "CharterAcknowledgement",
     "ContentItem",
     "Delivery",
     "InboundEvent",

@@ -14,6 +14,7 @@ from datetime import UTC, timedelta
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import delete
 
+from bot.charter.schedule import queue_charter_reminders
 from bot.clock import utcnow
 from bot.db import session_scope
 from bot.delivery.models import InboundEvent
@@ -43,6 +44,9 @@ class ProgrammeScheduler:
             next_run_time=utcnow() + timedelta(seconds=2),
         )
         self.scheduler.add_job(self.reminders, "interval", minutes=5, id="lesson_reminders")
+        self.scheduler.add_job(
+            self.charter_reminders, "interval", seconds=60, id="charter_reminders"
+        )
         self.scheduler.add_job(self.reload_content, "interval", seconds=10, id="content_reload")
         self.scheduler.add_job(self.prune, "interval", hours=6, id="prune_inbound_keys")
 
@@ -67,6 +71,11 @@ class ProgrammeScheduler:
     def reminders(self) -> None:
         relais = self.runtime.relais
         if queue_reminders(relais.engine, relais.config, relais.content, utcnow()):
+            self.wake()
+
+    def charter_reminders(self) -> None:
+        relais = self.runtime.relais
+        if queue_charter_reminders(relais.engine, relais.config, relais.content, utcnow()):
             self.wake()
 
     def reload_content(self) -> None:

@@ -125,8 +125,11 @@ def test_opt_out_stops_lessons_and_opt_in_restores(runtime, chat) -> None:  # ty
     assert "Welcome back" in texts(emma.type("optin"))
 
 
-def test_share_lists_approved_posts_with_network_texts(chat) -> None:  # type: ignore[no-untyped-def]
-    shown = texts(chat(EMMA).type("share"))
+def test_share_lists_approved_posts_with_network_texts(runtime, chat) -> None:  # type: ignore[no-untyped-def]
+    emma = chat(EMMA)
+    emma.type("charter")
+    emma.press(next(i for i, b in enumerate(emma.buttons, 1) if b.action_id == "charter.accept"))
+    shown = texts(emma.type("share"))
     assert "Suggested text for LinkedIn" in shown and "https://norvel.example/" in shown
 
 
@@ -173,6 +176,10 @@ def test_home_view_shows_progress_charter_and_posts(runtime, chat) -> None:  # t
     emma = chat(EMMA)
     emma.type("lesson")
     emma.press(runtime.relais.content.lesson("welcome", "en").quiz.correct_index + 1)
+    before = render(runtime.relais.home(Who("console", email=EMMA))).text
+    assert "You have not accepted this version yet." in before and "To share now" not in before
+    emma.type("charter")
+    emma.press(next(i for i, b in enumerate(emma.buttons, 1) if b.action_id == "charter.accept"))
     home = render(runtime.relais.home(Who("console", email=EMMA))).text
     assert "Hello Emma!" in home and "*The basics*: 1 of 10 lessons answered correctly" in home
     assert "version 2" in home and "To share now (" in home

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from datetime import date
 
-from babel.dates import format_date
-
+from bot.charter import service as charter_service
 from bot.clock import utcnow
 from bot.core import Context, Registry, UserError
 from bot.i18n import N_, SUPPORTED, language_name
 from bot.messages import Actions, Button, Divider, Link, Message, Section
-from bot.messages import Context as ContextLine
 from bot.participation.models import record
 from bot.programme.home import shareable_posts
 
@@ -128,33 +126,40 @@ def register(registry: Registry) -> None:
             )
         )
 
-    @registry.command("charter", N_("read the programme's charter of conduct"), aliases=("charte",))
-    def charter(ctx: Context) -> None:
-        tr = ctx.tr
-        current = ctx.content.current_charter(ctx.member.language)
-        if current is None:
-            raise UserError(tr("The programme has no charter yet."))
-        charter_id, charter = current
-        blocks: list = [
-            Section(title=charter.title, text=charter.summary or ""),
-            ContextLine(
-                text=tr(
-                    "Version {version}, in force since {date}",
-                    version=charter.version,
-                    date=format_date(charter.effective, format="long", locale=tr.lang),
-                )
-            ),
-        ]
-        for section in charter.sections:
-            blocks.append(Section(title=section.title, text=section.text))
-        record(ctx.session, "charter_viewed", ctx.member.id, charter_id, ctx.event.who.platform)
-        ctx.reply(Message(text=charter.title, blocks=blocks))
-
     @registry.command(
         "share", N_("see the approved posts you can share now"), aliases=("partager",)
     )
     def share(ctx: Context) -> None:
         tr = ctx.tr
+        if not charter_service.has_accepted_current(
+            ctx.session, ctx.member.id or 0, ctx.content, ctx.member.language
+        ):
+            charter = charter_service.current(ctx.content, ctx.member.language)
+            assert charter is not None
+            ctx.reply(
+                Message(
+                    text=tr("Accept the charter first"),
+                    blocks=[
+                        Section(
+                            text=tr(
+                                "Sharing comes with the programme's charter: read it and accept it first, "
+                                "it takes two minutes."
+                            )
+                        ),
+                        Actions(
+                            buttons=[
+                                Button(
+                                    label=tr("Read the charter"),
+                                    action_id="command",
+                                    value="charter",
+                                )
+                            ]
+                        ),
+                        charter_service.accept_button(charter, tr),
+                    ],
+                )
+            )
+            return
         today = date.today()
         blocks: list = []
         shown = 0

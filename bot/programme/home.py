@@ -10,6 +10,7 @@ from datetime import date
 from babel.dates import format_date
 from sqlmodel import Session
 
+from bot.charter import service as charter_service
 from bot.config import AppConfig
 from bot.content.library import ContentLibrary
 from bot.i18n import Tr
@@ -67,9 +68,19 @@ def home_message(
             )
         )
     blocks.append(Section(title=tr("Your training"), text="\n".join(lines) or tr("No track yet.")))
-    current = content.current_charter(member.language)
-    if current is not None:
-        _, charter = current
+    charter = charter_service.current(content, member.language)
+    accepted = charter is None
+    if charter is not None:
+        ack = charter_service.acknowledgement(session, member.id or 0, charter.version)
+        accepted = ack is not None
+        status = (
+            tr(
+                "You accepted it on {date}.",
+                date=format_date(ack.acknowledged_at.date(), format="long", locale=tr.lang),
+            )
+            if ack
+            else tr("You have not accepted this version yet.")
+        )
         blocks.append(
             Section(
                 title=tr("Charter"),
@@ -78,11 +89,15 @@ def home_message(
                     title=charter.title,
                     version=charter.version,
                     date=format_date(charter.effective, format="long", locale=tr.lang),
-                ),
+                )
+                + " "
+                + status,
             )
         )
+        if not accepted:
+            blocks.append(charter_service.accept_button(charter, tr))
     posts = shareable_posts(member, content, config, today)
-    if posts:
+    if posts and accepted:
         titles = "\n".join(f"• {content.post(pid, member.language).title}" for pid in posts[:3])  # type: ignore[union-attr]
         blocks.append(Section(title=tr("To share now ({count})", count=len(posts)), text=titles))
     blocks.append(Divider())

@@ -1,0 +1,1 @@
+"""The charter of conduct: versions, acknowledgements, reminders until acknowledged."""
