@@ -18,7 +18,6 @@ from bot.db import alembic_config, make_engine, session_scope, upgrade
 from bot.delivery.worker import DeliveryWorker
 from bot.i18n import Tr, cli_language
 from bot.platforms import Platform
-from bot.problems import Problem, ProblemsError
 
 log = logging.getLogger("relais")
 
@@ -114,8 +113,3 @@ def build_runtime(
         platform.bind(worker.kick)
     watcher = ContentWatcher(root, config, engine, library)
     return Runtime(config, file, engine, relais, platforms, worker, watcher)
-
-
-def describe(problems: ProblemsError | list[Problem]) -> str:
-    items = problems.problems if isinstance(problems, ProblemsError) else problems
-    return "\n".join(str(problem) for problem in items)

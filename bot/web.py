@@ -13,13 +13,20 @@ from contextlib import asynccontextmanager, suppress
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
+from sqlmodel import Session
 
 from bot import __version__
 from bot.db import ping
+from bot.delivery.outbox import status_counts
 from bot.runtime import Runtime
 from bot.scheduler import ProgrammeScheduler
 
 log = logging.getLogger("relais.web")
+
+
+def _outbox_counts(runtime: Runtime) -> dict[str, int]:
+    with Session(runtime.engine) as session:
+        return status_counts(session)
 
 
 def create_app(runtime: Runtime, run_scheduler: bool = True) -> FastAPI:
@@ -61,8 +68,13 @@ def create_app(runtime: Runtime, run_scheduler: bool = True) -> FastAPI:
             "content": content["lessons"] > 0,
             "scheduler": bool(scheduler and scheduler.running) or not run_scheduler,  # type: ignore[attr-defined]
         }
+        outbox = await asyncio.to_thread(_outbox_counts, runtime) if database else {}
         body = {
             "status": "ok" if all(checks.values()) else "failing",
+            "outbox": outbox,
+            "worker_last_cycle": runtime.worker.last_cycle_at.isoformat()
+            if runtime.worker.last_cycle_at
+            else None,
             "checks": checks,
             "content": content,
             "content_problems": len(runtime.watcher.last_problems),

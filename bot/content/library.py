@@ -11,7 +11,6 @@ import hashlib
 import itertools
 import json
 import re
-from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -525,10 +524,3 @@ def checksum(item: Any) -> str:
     return hashlib.sha256(
         json.dumps(item.model_dump(mode="json"), sort_keys=True).encode()
     ).hexdigest()
-
-
-def grouped(problems: list[Problem]) -> dict[str, list[Problem]]:
-    by_file: dict[str, list[Problem]] = defaultdict(list)
-    for problem in problems:
-        by_file[problem.path].append(problem)
-    return by_file

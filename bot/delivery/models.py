@@ -10,7 +10,7 @@ from sqlmodel import Field, SQLModel
 
 from bot.clock import utcnow
 
-PENDING, SENDING, SENT, FAILED, CANCELLED = "pending", "sending", "sent", "failed", "cancelled"
+PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
 OPERATIONAL, PROMOTIONAL = "operational", "promotional"
 # Priority lanes: replies to a person and crisis statements go before scheduled content.
 PRIORITY_REPLY, PRIORITY_SCHEDULED = 10, 0

@@ -14,7 +14,7 @@ import contextlib
 import logging
 import random
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import Engine
 
@@ -56,7 +56,7 @@ class DeliveryWorker:
         self.worker_id = worker_id or f"worker-{uuid.uuid4().hex[:12]}"
         self._wake = asyncio.Event()
         self._stopping = False
-        self.last_cycle_at = None
+        self.last_cycle_at: datetime | None = None  # shown by /healthz
 
     def kick(self) -> None:
         self._wake.set()

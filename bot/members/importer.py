@@ -215,11 +215,13 @@ def import_members(
                 m.email: m
                 for m in session.exec(select(Member).where(Member.email.in_(emails))).all()
             }  # type: ignore[attr-defined]
+            new_rows = []
             for row in batch:
                 member = existing.get(row.values["email"])
                 if member is None:
-                    session.add(Member(**row.values, opted_in=True, created_at=now, updated_at=now))
-                    report.created += 1
+                    new_rows.append(
+                        {**row.values, "opted_in": True, "created_at": now, "updated_at": now}
+                    )
                     continue
                 changed = False
                 for key, value in row.values.items():
@@ -233,6 +235,10 @@ def import_members(
                     report.updated += 1
                 else:
                     report.unchanged += 1
+            if new_rows:
+                # A plain multi-row INSERT: ORM objects cost more than the database at 100,000 rows.
+                session.connection().execute(Member.__table__.insert(), new_rows)  # type: ignore[attr-defined]
+                report.created += len(new_rows)
         if progress:
             progress(len(batch))
         batch.clear()
