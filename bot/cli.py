@@ -249,6 +249,8 @@ def serve(
         level=os.environ.get("RELAIS_LOG_LEVEL", "INFO"),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    for noisy in ("apscheduler", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         runtime = build_runtime(config)
     except ProblemsError as problems:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from adapters.console.chat import ConsoleChat, Shown
 from bot.cli import ConfigOption, fail, fail_problems, out, tr
@@ -17,10 +19,14 @@ from bot.runtime import StartupError, build_runtime
 POLL_SECONDS = 3.0
 
 
+_BOLD = re.compile(r"\*\*(.+?)\*\*")
+
+
 def show(items: list[Shown]) -> None:
+    """Print messages; content's **bold** is shown bold, nothing else is read as markup."""
     for item in items:
         out.rule(style="cyan")
-        out.print(item.rendered.text, markup=False, highlight=False)
+        out.print(_BOLD.sub(r"[bold]\1[/bold]", escape(item.rendered.text)), highlight=False)
 
 
 def register(app: typer.Typer) -> None:
