@@ -84,9 +84,9 @@ def content_check(
     except ProblemsError as problems:
         fail_problems(problems)
     root = path or file.resolve().parent / "content"
-    library, problems = load_library(root, programme, tr.lang)
-    if problems:
-        fail_problems(ProblemsError(problems))
+    library, found = load_library(root, programme, tr.lang)
+    if found:
+        fail_problems(ProblemsError(found))
     counts = library.counts()
     out.print(
         tr(
