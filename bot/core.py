@@ -57,6 +57,7 @@ class Context:
     event: InboundEvent
     tr: Tr
     replies: list[Message] = field(default_factory=list)
+    queued: int = 0  # messages queued by the handler itself, besides its replies
 
     @property
     def config(self) -> AppConfig:
@@ -72,6 +73,12 @@ class Context:
 
     def reply(self, message: Message | str) -> None:
         self.replies.append(simple(message) if isinstance(message, str) else message)
+
+    def enqueue(self, items: list[Outgoing]) -> int:
+        """Queue messages for other people (or other kinds) in this event's transaction."""
+        inserted = len(enqueue_many(self.session, items, utcnow()))
+        self.queued += inserted
+        return inserted
 
 
 Handler = Callable[[Context], None]
@@ -178,7 +185,7 @@ class Relais:
                 context = Context(self, session, member, event, Tr(member.language))
                 self._dispatch(context)
                 member.preferred_platform = event.who.platform
-                queued = self._queue_replies(session, context, key)
+                queued = self._queue_replies(session, context, key) + context.queued
                 return Outcome(member_id=member.id, queued=queued)
         except IntegrityError:
             # A concurrent copy of the same event won the race.

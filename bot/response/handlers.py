@@ -11,7 +11,7 @@ from sqlmodel import select
 from bot.clock import as_utc, local, utcnow
 from bot.core import Context, Registry, UserError
 from bot.delivery.models import PRIORITY_REPLY
-from bot.delivery.outbox import Outgoing, enqueue_many
+from bot.delivery.outbox import Outgoing
 from bot.i18n import N_, Tr
 from bot.members import service as members
 from bot.members.models import Member
@@ -155,7 +155,7 @@ def register(registry: Registry) -> None:
                     priority=PRIORITY_REPLY,
                 )
             )
-        enqueue_many(ctx.session, outgoing, now)
+        ctx.enqueue(outgoing)
         record(
             ctx.session,
             "mention_reported",
@@ -232,8 +232,7 @@ def register(registry: Registry) -> None:
         if reporter is not None:
             rtr = Tr(reporter.language)
             text = rtr("{name} took your report in charge.", name=ctx.member.name)
-            enqueue_many(
-                ctx.session,
+            ctx.enqueue(
                 [
                     Outgoing(
                         member_id=reporter.id or 0,
@@ -251,5 +250,4 @@ def register(registry: Registry) -> None:
                         priority=PRIORITY_REPLY,
                     )
                 ],
-                now,
             )

@@ -5,7 +5,6 @@ from __future__ import annotations
 from bot.clock import utcnow
 from bot.core import Context, Registry, UserError
 from bot.delivery.models import PRIORITY_REPLY
-from bot.delivery.outbox import enqueue
 from bot.i18n import N_
 from bot.messages import Context as ContextLine
 from bot.messages import Message, Section
@@ -39,7 +38,7 @@ def register(registry: Registry) -> None:
         outgoing = service.lesson_outgoing(
             ctx.member, lesson_id, lesson, ctx.event.who.platform, key[:200], review, PRIORITY_REPLY
         )
-        if enqueue(ctx.session, outgoing, now):
+        if ctx.enqueue([outgoing]):
             service.note_delivery(ctx.session, ctx.member, lesson_id, lesson.track, now)
 
     @registry.command(
