@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from bot.config import load_config
+from bot.config import AppConfig, load_config
 from bot.db import DatabaseUrlError, make_engine, upgrade
 from bot.i18n import Tr, cli_language
 from bot.problems import ProblemsError
@@ -52,6 +52,14 @@ def fail_problems(problems: ProblemsError) -> NoReturn:
     for problem in problems.problems:
         err.print(str(problem), markup=False, highlight=False)
     fail(tr("{count} problem(s) found.", count=len(problems.problems)))
+
+
+def load_programme(config: Path | None) -> AppConfig:
+    """app.yaml, or exit 1 listing its problems."""
+    try:
+        return load_config(config, tr.lang)
+    except ProblemsError as problems:
+        fail_problems(problems)
 
 
 def _engine():  # type: ignore[no-untyped-def]
@@ -164,10 +172,7 @@ def members_import(
 ) -> None:
     from bot.members.importer import count_lines, import_members
 
-    try:
-        programme = load_config(config, tr.lang)
-    except ProblemsError as problems:
-        fail_problems(problems)
+    programme = load_programme(config)
     if not file.is_file():
         fail(tr("{file}: file not found", file=file))
     engine = _engine()
@@ -210,10 +215,7 @@ def members_list(config: ConfigOption = None, limit: int = 50) -> None:
     from bot.members import service
     from bot.members.models import Member
 
-    try:
-        programme = load_config(config, tr.lang)
-    except ProblemsError as problems:
-        fail_problems(problems)
+    programme = load_programme(config)
     engine = _engine()
     try:
         prepare_database(engine)

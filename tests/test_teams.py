@@ -21,7 +21,6 @@ from zoneinfo import ZoneInfo
 import httpx
 import jwt
 import pytest
-import uvicorn
 from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -34,6 +33,7 @@ from bot.events import Who
 from bot.members.models import Address, Member
 from bot.training.models import QuizAnswer
 from bot.web import create_app
+from tests.conftest import LoopbackServer
 
 TENANT = "72f988bf-0000-4000-8000-00000000beef"
 BOT = "28:relais-bot"
@@ -176,32 +176,6 @@ class BotConnector:
             ]
 
 
-class Loopback:
-    """An ASGI app under uvicorn on 127.0.0.1, in a thread."""
-
-    def __init__(self, app: Any) -> None:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            self.port = sock.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
-        )
-
-    def __enter__(self) -> Loopback:
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert self.server.started, "server did not start"
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=20)
-
-
 def enable_teams(programme_dir: Path) -> None:
     config = programme_dir / "app.yaml"
     text = config.read_text(encoding="utf-8")
@@ -287,7 +261,7 @@ class TeamsWorld:
 def connector() -> Iterator[BotConnector]:
     standin = BotConnector()
     standin.members = {KARIM["id"]: KARIM, EMMA["id"]: EMMA, STRANGER["id"]: STRANGER}
-    with Loopback(standin.app) as server:
+    with LoopbackServer(standin.app) as server:
         standin.url = server.url
         yield standin
 
@@ -301,7 +275,7 @@ def teams(
     monkeypatch.setenv("RELAIS_TEAMS_INSECURE_LOCAL", "1")
     runtime = runtime_factory(database_url)
     assert "teams" in runtime.platforms
-    with Loopback(create_app(runtime, run_scheduler=False)) as server:
+    with LoopbackServer(create_app(runtime, run_scheduler=False)) as server:
         yield TeamsWorld(connector, server.url, runtime)
 
 
@@ -510,7 +484,7 @@ def secured(
         "authentication": "on",
         "app_type": "MultiTenant",
     }
-    with Loopback(create_app(runtime, run_scheduler=False)) as server:
+    with LoopbackServer(create_app(runtime, run_scheduler=False)) as server:
         yield TeamsWorld(connector, server.url, runtime)
 
 

@@ -8,9 +8,7 @@ from typing import Annotated
 
 import typer
 
-from bot.cli import ConfigOption, fail, fail_problems, out, tr
-from bot.config import load_config
-from bot.problems import ProblemsError
+from bot.cli import ConfigOption, fail, load_programme, out, tr
 
 
 def register(app: typer.Typer) -> None:
@@ -61,10 +59,7 @@ def register(app: typer.Typer) -> None:
         from adapters.teams.auth import setting
         from adapters.teams.manifest import PackageError, PackageOptions, build_package
 
-        try:
-            programme = load_config(config, tr.lang)
-        except ProblemsError as problems:
-            fail_problems(problems)
+        programme = load_programme(config)
         settings = programme.platforms.teams
         bot_id = setting(settings, "app_id", dict(os.environ))
         if not bot_id:
