@@ -97,6 +97,14 @@ class Message(BaseModel):
         return cls.model_validate(payload)
 
 
+COMMAND_ACTION = "command"  # a button that runs a command, as if the member had typed it
+
+
+def command_button(label: str, command: str, style: ButtonStyle = "default") -> Button:
+    """A shortcut button for a command (“Next lesson” runs `lesson`)."""
+    return Button(label=label, action_id=COMMAND_ACTION, value=command, style=style)
+
+
 def simple(text: str) -> Message:
     """A one-paragraph message."""
     return Message(text=text, blocks=[Section(text=text)])

@@ -11,7 +11,7 @@ from bot.charter.models import CharterAcknowledgement
 from bot.content.library import ContentLibrary
 from bot.content.schema import Charter
 from bot.i18n import Tr
-from bot.messages import Actions, Button, Message, Section
+from bot.messages import Actions, Button, Message, Section, command_button
 from bot.messages import Context as ContextLine
 
 ACCEPT_ACTION = "charter.accept"
@@ -95,9 +95,7 @@ def reminder_message(charter: Charter, tr: Tr, new_version: bool) -> Message:
                 title=charter.title,
                 text=intro + ("\n\n" + charter.summary if charter.summary else ""),
             ),
-            Actions(
-                buttons=[Button(label=tr("Read the charter"), action_id="command", value="charter")]
-            ),
+            Actions(buttons=[command_button(tr("Read the charter"), "charter")]),
             accept_button(charter, tr),
         ],
     )

@@ -8,7 +8,15 @@ from bot.charter import service as charter_service
 from bot.clock import utcnow
 from bot.core import Context, Registry, UserError
 from bot.i18n import N_, SUPPORTED, language_name
-from bot.messages import Actions, Button, Divider, Link, Message, Section
+from bot.messages import (
+    COMMAND_ACTION,
+    Actions,
+    Divider,
+    Link,
+    Message,
+    Section,
+    command_button,
+)
 from bot.participation.models import record
 from bot.programme.home import shareable_posts
 
@@ -27,11 +35,9 @@ def help_message(ctx: Context, intro: str | None = None) -> Message:
     blocks.append(
         Actions(
             buttons=[
-                Button(
-                    label=tr("Next lesson"), action_id="command", value="lesson", style="primary"
-                ),
-                Button(label=tr("My progress"), action_id="command", value="progress"),
-                Button(label=tr("Charter"), action_id="command", value="charter"),
+                command_button(tr("Next lesson"), "lesson", style="primary"),
+                command_button(tr("My progress"), "progress"),
+                command_button(tr("Charter"), "charter"),
             ]
         )
     )
@@ -45,8 +51,8 @@ def register(registry: Registry) -> None:
     def help_(ctx: Context) -> None:
         ctx.reply(help_message(ctx))
 
-    @registry.action("command")
-    def command_button(ctx: Context) -> None:
+    @registry.action(COMMAND_ACTION)
+    def run_command_button(ctx: Context) -> None:
         """A button that runs a command, e.g. the help card's shortcuts."""
         from bot.events import CommandEvent
 
@@ -146,15 +152,7 @@ def register(registry: Registry) -> None:
                                 "it takes two minutes."
                             )
                         ),
-                        Actions(
-                            buttons=[
-                                Button(
-                                    label=tr("Read the charter"),
-                                    action_id="command",
-                                    value="charter",
-                                )
-                            ]
-                        ),
+                        Actions(buttons=[command_button(tr("Read the charter"), "charter")]),
                         charter_service.accept_button(charter, tr),
                     ],
                 )

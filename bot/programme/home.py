@@ -16,7 +16,7 @@ from bot.content.library import ContentLibrary
 from bot.i18n import Tr
 from bot.members import service as members
 from bot.members.models import Member
-from bot.messages import Actions, Button, Divider, Message, Section
+from bot.messages import Actions, Divider, Message, Section, command_button
 from bot.messages import Context as ContextLine
 from bot.training import service as training
 
@@ -104,12 +104,10 @@ def home_message(
     blocks.append(
         Actions(
             buttons=[
-                Button(
-                    label=tr("Next lesson"), action_id="command", value="lesson", style="primary"
-                ),
-                Button(label=tr("Charter"), action_id="command", value="charter"),
-                Button(label=tr("Share"), action_id="command", value="share"),
-                Button(label=tr("My progress"), action_id="command", value="progress"),
+                command_button(tr("Next lesson"), "lesson", style="primary"),
+                command_button(tr("Charter"), "charter"),
+                command_button(tr("Share"), "share"),
+                command_button(tr("My progress"), "progress"),
             ]
         )
     )
