@@ -17,6 +17,7 @@ import uuid
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine
+from sqlmodel import Session, select
 
 from bot.clock import utcnow
 from bot.config import Delivery as DeliverySettings
@@ -24,7 +25,7 @@ from bot.db import session_scope
 from bot.delivery.models import FAILED, PENDING, SENT, Delivery
 from bot.delivery.outbox import claim, finish
 from bot.members import service as members
-from bot.members.models import Member
+from bot.members.models import Address, Member
 from bot.messages import Message
 from bot.participation.models import record
 from bot.platforms import Platform, SendResult
@@ -89,7 +90,15 @@ class DeliveryWorker:
         )
         if not rows:
             return 0
-        await asyncio.gather(*(self._deliver(row) for row in rows))
+        found, addresses = await asyncio.to_thread(self._recipients, rows)
+        await asyncio.gather(
+            *(
+                self._deliver(
+                    row, found.get(row.member_id), addresses.get((row.member_id, row.platform))
+                )
+                for row in rows
+            )
+        )
         return len(rows)
 
     async def drain(self, member_id: int | None = None) -> int:
@@ -99,24 +108,35 @@ class DeliveryWorker:
             total += handled
         return total
 
-    async def _deliver(self, row: Delivery) -> None:
+    async def _deliver(self, row: Delivery, member: Member | None, address: Address | None) -> None:
         platform = self.platforms[row.platform]
-        recipient = await asyncio.to_thread(self._recipient, row)
-        if recipient is None:
+        if member is None:
             result = SendResult.failed("member no longer exists")
         else:
             try:
                 message = Message.from_payload(row.payload)
+                recipient = members.recipient_of(member, row.platform, address)
                 result = await platform.send(recipient, message, row.id or 0)
             except Exception as exc:  # an adapter bug must not lose the message
                 log.exception("adapter %s raised while sending delivery %s", row.platform, row.id)
                 result = SendResult.retry(backoff(row.attempts), f"{type(exc).__name__}: {exc}")
+        # Recorded one by one, as each send ends: a crash resends as little as possible.
         await asyncio.to_thread(self._record, row, result)
 
-    def _recipient(self, row: Delivery):  # type: ignore[no-untyped-def]
-        with session_scope(self.engine) as session:
-            member = session.get(Member, row.member_id)
-            return members.recipient(session, member, row.platform) if member else None
+    def _recipients(
+        self, rows: list[Delivery]
+    ) -> tuple[dict[int, Member], dict[tuple[int, str], Address]]:
+        """The batch's members and their addresses, in two queries."""
+        ids = {row.member_id for row in rows}
+        with Session(self.engine, expire_on_commit=False) as session:
+            found = {
+                m.id or 0: m for m in session.exec(select(Member).where(Member.id.in_(ids))).all()
+            }  # type: ignore[union-attr]
+            addresses = {
+                (a.member_id, a.platform): a
+                for a in session.exec(select(Address).where(Address.member_id.in_(ids))).all()  # type: ignore[attr-defined]
+            }
+        return found, addresses
 
     def _record(self, row: Delivery, result: SendResult) -> None:
         now = utcnow()

@@ -101,6 +101,11 @@ def recipient(session: Session, member: Member, platform: str) -> Recipient:
     address = session.exec(
         select(Address).where(Address.member_id == member.id, Address.platform == platform)
     ).first()
+    return recipient_of(member, platform, address)
+
+
+def recipient_of(member: Member, platform: str, address: Address | None) -> Recipient:
+    """What an adapter needs to reach the member on ``platform``."""
     return Recipient(
         member_id=member.id or 0,
         email=member.email,

@@ -1,0 +1,158 @@
+"""Benchmark: draining the outbox, through the console platform and through Slack.
+
+Queues one message for each of N members, then lets the real delivery worker
+send them: through the console platform (the core's own cost: claim, send,
+record) and through the Slack adapter with the real slack_sdk client against a
+stand-in Slack Web API on 127.0.0.1 (one DM channel per member, so Slack's
+one-message-per-second-per-channel pacing does not bound the figure).
+
+    .venv/bin/python benchmarks/delivery.py [--members 5000] [--postgres URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import resource
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.engine import make_url
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from adapters.console import ConsolePlatform  # noqa: E402
+from bot.config import load_config  # noqa: E402
+from bot.content.sync import load_checked  # noqa: E402
+from bot.core import Relais  # noqa: E402
+from bot.db import make_engine, session_scope, upgrade  # noqa: E402
+from bot.delivery.models import SENT, Delivery  # noqa: E402
+from bot.delivery.outbox import Outgoing, enqueue_many  # noqa: E402
+from bot.delivery.worker import DeliveryWorker  # noqa: E402
+from bot.members.models import Member  # noqa: E402
+from bot.training.service import render  # noqa: E402
+
+
+def prepare(url: str, count: int, platform: str) -> tuple:  # type: ignore[type-arg]
+    config = load_config(ROOT / "app.yaml")
+    content = load_checked(ROOT / "content", config)
+    engine = make_engine(url)
+    upgrade(engine)
+    lesson = content.lesson("welcome", "en")
+    message = render("welcome", lesson, "en")
+    with session_scope(engine) as session:
+        session.connection().execute(
+            Member.__table__.insert(),
+            [  # type: ignore[attr-defined]
+                {
+                    "email": f"m{n}@bench.example.com",
+                    "name": f"M {n}",
+                    "language": "en",
+                    "time_zone": "Europe/Paris",
+                    "roles": ["ambassador"],
+                    "opted_in": True,
+                    "slack_user_id": f"U{n:08d}",
+                }
+                for n in range(count)
+            ],
+        )
+    with session_scope(engine) as session:
+        ids = session.execute(select(Member.id)).scalars().all()
+        enqueue_many(
+            session,
+            [
+                Outgoing(
+                    member_id=i,
+                    platform=platform,
+                    dedupe_key="bench",
+                    kind="lesson",
+                    subject="welcome",
+                    message=message,
+                )
+                for i in ids
+            ],
+        )
+    return config, content, engine
+
+
+def drain(engine, platforms, config) -> float:  # type: ignore[no-untyped-def]
+    worker = DeliveryWorker(engine, platforms, config.delivery)
+    started = time.perf_counter()
+    asyncio.run(worker.drain())
+    elapsed = time.perf_counter() - started
+    with engine.connect() as connection:
+        sent = connection.execute(
+            select(func.count()).select_from(Delivery).where(Delivery.status == SENT)
+        ).scalar_one()
+    return elapsed if sent else float("nan"), sent
+
+
+def run_console(label: str, url: str, count: int) -> None:
+    config, _, engine = prepare(url, count, "console")
+    elapsed, sent = drain(engine, {"console": ConsolePlatform()}, config)
+    print(
+        f"{label:<10} console: {sent} deliveries in {elapsed:6.1f} s = {sent / elapsed:7.0f} messages/s"
+    )
+    engine.dispose()
+
+
+def run_slack(label: str, url: str, count: int) -> None:
+    sys.path.insert(0, str(ROOT / "tests"))
+    from adapters.slack.platform import SlackPlatform
+    from tests.conftest import LoopbackServer
+    from tests.slack_standin import SlackStandIn
+
+    config, content, engine = prepare(url, count, "slack")
+    standin = SlackStandIn({})
+    with LoopbackServer(standin.app) as api:
+        relais = Relais(config, content, engine)
+        slack = SlackPlatform(relais, "xoxb-test-token", "secret", api_url=f"{api.url}/api/")
+        elapsed, sent = drain(engine, {"slack": slack}, config)
+    posted = len(standin.posted)
+    print(
+        f"{label:<10} slack:   {sent} deliveries in {elapsed:6.1f} s = {sent / elapsed:7.0f} messages/s "
+        f"({posted} chat.postMessage, {len(standin.called('conversations.open'))} conversations.open)"
+    )
+    engine.dispose()
+
+
+def with_postgres(server: str, action) -> None:  # type: ignore[no-untyped-def]
+    name = f"relais_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        action(make_url(server).set(database=name).render_as_string(hide_password=False))
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--members", type=int, default=5000)
+    parser.add_argument("--postgres", default=os.environ.get("RELAIS_BENCH_POSTGRES_URL"))
+    args = parser.parse_args()
+    print(
+        f"{args.members} deliveries, batch size {load_config(ROOT / 'app.yaml').delivery.batch_size}"
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        run_console("sqlite", f"sqlite:///{Path(tmp) / 'c.db'}", args.members)
+        run_slack("sqlite", f"sqlite:///{Path(tmp) / 's.db'}", args.members)
+    if args.postgres:
+        with_postgres(args.postgres, lambda url: run_console("postgresql", url, args.members))
+        with_postgres(args.postgres, lambda url: run_slack("postgresql", url, args.members))
+    else:
+        print("postgresql skipped: pass --postgres URL or set RELAIS_BENCH_POSTGRES_URL")
+    print(f"peak memory (RSS): {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()
