@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, and_, or_, select, update
+from sqlalchemy import Connection, Engine, and_, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
@@ -151,9 +151,11 @@ def claim(
         return list(rows)
 
 
-def finish(session: Session, delivery_id: int, worker_id: str, values: dict[str, Any]) -> bool:
+def finish(
+    connection: Session | Connection, delivery_id: int, worker_id: str, values: dict[str, Any]
+) -> bool:
     """Record a send's outcome, only if this worker still holds the claim."""
-    result = session.execute(
+    result = connection.execute(
         update(Delivery)
         .where(
             Delivery.id == delivery_id, Delivery.claimed_by == worker_id, Delivery.status == SENDING

@@ -16,18 +16,17 @@ import random
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, insert
 from sqlmodel import Session, select
 
 from bot.clock import utcnow
 from bot.config import Delivery as DeliverySettings
-from bot.db import session_scope
 from bot.delivery.models import FAILED, PENDING, SENT, Delivery
 from bot.delivery.outbox import claim, finish
 from bot.members import service as members
 from bot.members.models import Address, Member
 from bot.messages import Message
-from bot.participation.models import record
+from bot.participation.models import ParticipationEvent
 from bot.platforms import Platform, SendResult
 
 log = logging.getLogger("relais.delivery")
@@ -139,8 +138,10 @@ class DeliveryWorker:
         return found, addresses
 
     def _record(self, row: Delivery, result: SendResult) -> None:
+        """The outcome of one send, in one short transaction (Core statements: this is the hot path)."""
         now = utcnow()
-        with session_scope(self.engine) as session:
+        events = ParticipationEvent.__table__  # type: ignore[attr-defined]
+        with self.engine.begin() as connection:
             if result.status == "sent":
                 values = {
                     "status": SENT,
@@ -149,44 +150,52 @@ class DeliveryWorker:
                     "platform_channel_id": result.channel_id,
                     "error": None,
                 }
-                if finish(session, row.id or 0, self.worker_id, values):
-                    record(
-                        session,
-                        f"{row.kind}_delivered",
-                        row.member_id,
-                        row.subject,
-                        row.platform,
-                        delivery_id=row.id,
+                if finish(connection, row.id or 0, self.worker_id, values):
+                    connection.execute(
+                        insert(events).values(
+                            kind=f"{row.kind}_delivered",
+                            member_id=row.member_id,
+                            subject=row.subject,
+                            platform=row.platform,
+                            data={"delivery_id": row.id},
+                            occurred_at=now,
+                        )
                     )
-                    if result.remember:
-                        members.remember_address(
-                            session, row.member_id, row.platform, **result.remember
-                        )
-                    if result.user_id:
-                        members.link_platform_id(
-                            session, row.member_id, row.platform, result.user_id
-                        )
+                    if result.remember or result.user_id:
+                        with Session(bind=connection) as session:
+                            if result.remember:
+                                members.remember_address(
+                                    session, row.member_id, row.platform, **result.remember
+                                )
+                            if result.user_id:
+                                members.link_platform_id(
+                                    session, row.member_id, row.platform, result.user_id
+                                )
+                            session.flush()
                 return
             final = result.status == "failed" or row.attempts >= self.settings.max_attempts
             if final:
-                values = {"status": FAILED, "error": (result.error or "")[:500]}
+                error = (result.error or "")[:500]
                 log.warning(
                     "delivery %s to member %s failed: %s", row.id, row.member_id, result.error
                 )
-                if finish(session, row.id or 0, self.worker_id, values):
-                    record(
-                        session,
-                        f"{row.kind}_failed",
-                        row.member_id,
-                        row.subject,
-                        row.platform,
-                        delivery_id=row.id,
-                        error=values["error"],
+                if finish(
+                    connection, row.id or 0, self.worker_id, {"status": FAILED, "error": error}
+                ):
+                    connection.execute(
+                        insert(events).values(
+                            kind=f"{row.kind}_failed",
+                            member_id=row.member_id,
+                            subject=row.subject,
+                            platform=row.platform,
+                            data={"delivery_id": row.id, "error": error},
+                            occurred_at=now,
+                        )
                     )
                 return
             delay = result.retry_after if result.retry_after is not None else backoff(row.attempts)
             finish(
-                session,
+                connection,
                 row.id or 0,
                 self.worker_id,
                 {
