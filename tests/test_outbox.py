@@ -42,6 +42,21 @@ class ScriptedPlatform(Platform):
         return result
 
 
+def queue_one(runtime, member_id: int, text: str = "x") -> None:  # type: ignore[no-untyped-def]
+    """One reply in the outbox for ``member_id``."""
+    with session_scope(runtime.engine) as session:
+        enqueue(
+            session,
+            Outgoing(
+                member_id=member_id,
+                platform="console",
+                dedupe_key="k",
+                kind="reply",
+                message=simple(text),
+            ),
+        )
+
+
 def member_ids(runtime) -> list[int]:  # type: ignore[no-untyped-def]
     with Session(runtime.engine) as session:
         return [m.id for m in session.exec(select(Member).order_by(Member.id)).all()]
@@ -87,17 +102,7 @@ def test_scheduled_job_twice_for_one_slot_sends_once(runtime) -> None:  # type: 
 
 def test_retry_after_then_sent_and_address_kept(runtime) -> None:  # type: ignore[no-untyped-def]
     first = member_ids(runtime)[0]
-    with session_scope(runtime.engine) as session:
-        enqueue(
-            session,
-            Outgoing(
-                member_id=first,
-                platform="console",
-                dedupe_key="k",
-                kind="reply",
-                message=simple("hello"),
-            ),
-        )
+    queue_one(runtime, first, "hello")
     platform = ScriptedPlatform(
         [SendResult.retry(0.0, "rate_limited"), SendResult.retry(0.0, "HTTP 503")]
     )
@@ -116,17 +121,7 @@ def test_retry_after_then_sent_and_address_kept(runtime) -> None:  # type: ignor
 
 def test_final_failure_recorded_with_reason(runtime) -> None:  # type: ignore[no-untyped-def]
     first = member_ids(runtime)[0]
-    with session_scope(runtime.engine) as session:
-        enqueue(
-            session,
-            Outgoing(
-                member_id=first,
-                platform="console",
-                dedupe_key="k",
-                kind="reply",
-                message=simple("x"),
-            ),
-        )
+    queue_one(runtime, first, "x")
     platform = ScriptedPlatform([SendResult.failed("account_inactive")])
     worker = DeliveryWorker(runtime.engine, {"console": platform}, runtime.config.delivery)
     asyncio.run(worker.drain())
@@ -137,17 +132,7 @@ def test_final_failure_recorded_with_reason(runtime) -> None:  # type: ignore[no
 
 def test_gives_up_after_max_attempts(runtime) -> None:  # type: ignore[no-untyped-def]
     first = member_ids(runtime)[0]
-    with session_scope(runtime.engine) as session:
-        enqueue(
-            session,
-            Outgoing(
-                member_id=first,
-                platform="console",
-                dedupe_key="k",
-                kind="reply",
-                message=simple("x"),
-            ),
-        )
+    queue_one(runtime, first, "x")
     platform = ScriptedPlatform([SendResult.retry(0.0, "HTTP 500")] * 10)
     worker = DeliveryWorker(runtime.engine, {"console": platform}, DeliverySettings(max_attempts=3))
     asyncio.run(worker.drain())
@@ -167,17 +152,7 @@ def test_adapter_exception_does_not_lose_the_message(runtime) -> None:  # type: 
             return await super().send(recipient, message, delivery_id)
 
     first = member_ids(runtime)[0]
-    with session_scope(runtime.engine) as session:
-        enqueue(
-            session,
-            Outgoing(
-                member_id=first,
-                platform="console",
-                dedupe_key="k",
-                kind="reply",
-                message=simple("x"),
-            ),
-        )
+    queue_one(runtime, first, "x")
     worker = DeliveryWorker(runtime.engine, {"console": Flaky()}, runtime.config.delivery)
     asyncio.run(worker.drain_once())
     with Session(runtime.engine) as session:
@@ -193,17 +168,7 @@ def test_adapter_exception_does_not_lose_the_message(runtime) -> None:  # type: 
 
 def test_expired_lease_is_claimed_again(runtime) -> None:  # type: ignore[no-untyped-def]
     first = member_ids(runtime)[0]
-    with session_scope(runtime.engine) as session:
-        enqueue(
-            session,
-            Outgoing(
-                member_id=first,
-                platform="console",
-                dedupe_key="k",
-                kind="reply",
-                message=simple("x"),
-            ),
-        )
+    queue_one(runtime, first, "x")
     taken = claim(runtime.engine, "dead-worker", ["console"], 10)
     assert len(taken) == 1 and taken[0].status == SENDING
     assert claim(runtime.engine, "other", ["console"], 10) == []  # leased
