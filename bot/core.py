@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
@@ -156,7 +155,6 @@ class Relais:
         config: AppConfig,
         content: ContentLibrary,
         engine: Engine,
-        content_root: Path | None = None,
         registry: Registry | None = None,
     ) -> None:
         from bot.handlers import build_registry
@@ -164,9 +162,7 @@ class Relais:
         self.config = config
         self.content = content
         self.engine = engine
-        self.content_root = content_root
         self.registry = registry or build_registry()
-        self.listeners: list[Callable[[Outcome], Any]] = []
 
     def handle(self, event: InboundEvent) -> Outcome:
         """Handle one inbound event exactly once, whatever the platform retries."""

@@ -8,7 +8,7 @@ the same click or command is handled once.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 
 @dataclass(frozen=True)
@@ -25,58 +25,43 @@ class Who:
 class InboundEvent:
     who: Who
     idempotency_key: str
-
-    @property
-    def kind(self) -> str:
-        raise NotImplementedError
+    kind: ClassVar[str] = "event"
 
 
 @dataclass(frozen=True)
 class CommandEvent(InboundEvent):
     """``/relais lesson`` in Slack, ``lesson`` typed to the bot in Teams or the console."""
 
+    kind: ClassVar[str] = "command"
     name: str = ""
     args: str = ""
-
-    @property
-    def kind(self) -> str:
-        return "command"
 
 
 @dataclass(frozen=True)
 class ActionEvent(InboundEvent):
     """A button click: the action id and value the core put on the button."""
 
+    kind: ClassVar[str] = "action"
     action_id: str = ""
     value: str = ""
     message_ref: str | None = None  # the platform id of the message the button was on
-
-    @property
-    def kind(self) -> str:
-        return "action"
 
 
 @dataclass(frozen=True)
 class MessageEvent(InboundEvent):
     """Free text sent to the bot that is not a command."""
 
+    kind: ClassVar[str] = "message"
     text: str = ""
-
-    @property
-    def kind(self) -> str:
-        return "message"
 
 
 @dataclass(frozen=True)
 class FormEvent(InboundEvent):
     """A submitted form (a Slack modal, an Adaptive Card with inputs)."""
 
+    kind: ClassVar[str] = "form"
     form_id: str = ""
     values: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def kind(self) -> str:
-        return "form"
 
 
 def parse_command(text: str) -> tuple[str, str]:

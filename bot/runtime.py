@@ -106,7 +106,7 @@ def build_runtime(
     prepare_database(engine, auto_upgrade)
     with session_scope(engine) as session:
         sync(session, library)
-    relais = Relais(config, library, engine, root)
+    relais = Relais(config, library, engine)
     platforms = load_platforms(relais, config)
     worker = DeliveryWorker(engine, platforms, config.delivery)
     for platform in platforms.values():
