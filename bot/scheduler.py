@@ -18,6 +18,7 @@ from bot.charter.schedule import queue_charter_reminders
 from bot.clock import utcnow
 from bot.db import session_scope
 from bot.delivery.models import InboundEvent
+from bot.reporting.digest import queue_digests
 from bot.runtime import Runtime
 from bot.training.schedule import queue_due_lessons, queue_reminders
 
@@ -76,6 +77,11 @@ class ProgrammeScheduler:
     def charter_reminders(self) -> None:
         relais = self.runtime.relais
         if queue_charter_reminders(relais.engine, relais.config, relais.content, utcnow()):
+            self.wake()
+
+    def digests(self) -> None:
+        relais = self.runtime.relais
+        if queue_digests(relais.engine, relais.config, utcnow()):
             self.wake()
 
     def reload_content(self) -> None:

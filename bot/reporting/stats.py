@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from bot.clock import utcnow
 from bot.members.models import Member
 from bot.participation.models import ParticipationEvent
 
@@ -38,8 +39,10 @@ def figures(
     since: datetime,
     departments: list[str] | None = None,
     member_id: int | None = None,
+    until: datetime | None = None,
 ) -> Figures:
-    """Figures since ``since`` for the members of ``departments`` (None: everyone) or one member."""
+    """Figures from ``since`` (to ``until``) for the members of ``departments`` (None: everyone) or one member."""
+    until = until or utcnow() + timedelta(days=1)  # events are never in the future
     scope = select(Member.id)
     if member_id is not None:
         scope = scope.where(Member.id == member_id)
@@ -57,7 +60,11 @@ def figures(
     counts = dict(
         session.execute(
             select(ParticipationEvent.kind, func.count())
-            .where(ParticipationEvent.member_id.in_(ids), ParticipationEvent.occurred_at >= since)  # type: ignore[union-attr,operator]
+            .where(
+                ParticipationEvent.member_id.in_(ids),
+                ParticipationEvent.occurred_at >= since,
+                ParticipationEvent.occurred_at < until,
+            )  # type: ignore[union-attr,operator]
             .group_by(ParticipationEvent.kind)
         ).all()
     )
@@ -67,6 +74,7 @@ def figures(
                 ParticipationEvent.kind == "lesson_answered",
                 ParticipationEvent.member_id.in_(ids),  # type: ignore[union-attr]
                 ParticipationEvent.occurred_at >= since,
+                ParticipationEvent.occurred_at < until,
             )
         )
         .scalars()
@@ -77,6 +85,7 @@ def figures(
             ParticipationEvent.kind == "lesson_answered",
             ParticipationEvent.member_id.in_(ids),  # type: ignore[union-attr]
             ParticipationEvent.occurred_at >= since,
+            ParticipationEvent.occurred_at < until,
         )
     ).scalar_one()  # type: ignore[operator]
     reported = select(ParticipationEvent.subject).where(
@@ -87,7 +96,8 @@ def figures(
         .select_from(ParticipationEvent)
         .where(
             ParticipationEvent.kind == "report_acknowledged",
-            ParticipationEvent.occurred_at >= since,  # type: ignore[operator]
+            ParticipationEvent.occurred_at >= since,
+            ParticipationEvent.occurred_at < until,  # type: ignore[operator]
             ParticipationEvent.subject.in_(reported),
         )
     ).scalar_one()  # type: ignore[union-attr]
