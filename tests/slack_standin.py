@@ -21,6 +21,7 @@ class SlackStandIn:
         self.calls: list[tuple[str, dict[str, Any]]] = []  # every call, refused ones included
         self.posted: list[dict[str, Any]] = []  # messages Slack accepted
         self.rate_limited = 0  # answer this many chat.postMessage calls with 429
+        self.fail_after_posts: int | None = None  # after this many accepted posts, one 429
         self.fail_users: dict[str, str] = {}  # user id -> Slack error for conversations.open
         self.socket_url: str | None = None  # what apps.connections.open hands out (Socket Mode)
         self._ts = itertools.count(1)
@@ -53,6 +54,13 @@ class SlackStandIn:
         )
         with self._lock:
             self.calls.append((method, params))
+            if (
+                method == "chat.postMessage"
+                and self.fail_after_posts is not None
+                and len(self.posted) >= self.fail_after_posts
+            ):
+                self.fail_after_posts = None
+                self.rate_limited += 2  # more than slack_sdk's own single retry
             if method == "chat.postMessage" and self.rate_limited > 0:
                 self.rate_limited -= 1
                 return JSONResponse(

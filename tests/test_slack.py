@@ -316,3 +316,31 @@ def test_app_home_published_on_open(slack: SlackWorld) -> None:
     view = slack.wait_for(lambda: slack.standin.called("views.publish"), "views.publish")[0]
     assert view["user_id"] == "U0EMMA001" and view["view"]["type"] == "home"
     assert "Hello Emma!" in all_text(view) and len(view["view"]["blocks"]) <= 100
+
+
+def test_long_message_resumes_after_a_429_without_repeating_parts(slack: SlackWorld) -> None:
+    from bot.db import session_scope
+    from bot.delivery.outbox import Outgoing, enqueue
+    from bot.messages import Message, Section
+
+    with Session(slack.runtime.engine) as session:
+        emma_id = session.exec(
+            select(Member.id).where(Member.email == "emma.wilson@example.com")
+        ).one()
+    long = Message(
+        text="long", blocks=[Section(text=f"part {n}") for n in range(120)]
+    )  # 3 Slack messages
+    with session_scope(slack.runtime.engine) as session:
+        enqueue(
+            session,
+            Outgoing(
+                member_id=emma_id, platform="slack", dedupe_key="long", kind="reply", message=long
+            ),
+        )
+    slack.standin.fail_after_posts = (
+        1  # the second part is refused with 429, the first went through
+    )
+    slack.wait_for(lambda: len(slack.dms("U0EMMA001")) >= 3, "three parts")
+    time.sleep(0.3)
+    firsts = [m["blocks"][0]["text"]["text"] for m in slack.dms("U0EMMA001")]
+    assert firsts == ["part 0", "part 50", "part 100"]  # each part once, in order

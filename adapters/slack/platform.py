@@ -149,6 +149,7 @@ class SlackPlatform(Platform):
         self.pacer = ChannelPacer()
         self._emails: OrderedDict[str, str | None] = OrderedDict()
         self._socket: Any = None
+        self._parts: OrderedDict[int, list[str]] = OrderedDict()  # delivery id -> parts sent
         self._register_listeners()
 
     # --- inbound ---------------------------------------------------------------
@@ -258,6 +259,7 @@ class SlackPlatform(Platform):
     async def send(self, recipient: Recipient, message: Message, delivery_id: int) -> SendResult:
         learned = None
         user_id = recipient.slack_user_id
+        timestamps: list[str] = []
         try:
             if not user_id:
                 found = await self.client.users_lookupByEmail(email=recipient.email)
@@ -268,18 +270,27 @@ class SlackPlatform(Platform):
                 opened = await self.client.conversations_open(users=user_id)
                 channel = opened["channel"]["id"]
                 remember["channel_id"] = channel
-            timestamps = []
-            for payload in render(message):
+            # A message split in several parts resumes after the parts Slack already took.
+            timestamps = list(self._parts.pop(delivery_id, []))
+            for payload in render(message)[len(timestamps) :]:
                 await self.pacer.wait(channel)
                 posted = await self.client.chat_postMessage(channel=channel, **payload)
                 timestamps.append(posted["ts"])
         except SlackApiError as exc:
+            self._keep_parts(delivery_id, timestamps)
             return classify(exc)
         except (TimeoutError, OSError) as exc:
+            self._keep_parts(delivery_id, timestamps)
             return SendResult.retry(10.0 * random.uniform(0.8, 1.2), f"{type(exc).__name__}: {exc}")
         return SendResult.sent(
             ",".join(timestamps)[:200], channel, remember=remember, user_id=learned
         )
+
+    def _keep_parts(self, delivery_id: int, timestamps: list[str]) -> None:
+        if timestamps:
+            self._parts[delivery_id] = timestamps
+            while len(self._parts) > 10_000:
+                self._parts.popitem(last=False)
 
     # --- wiring ------------------------------------------------------------------
 
