@@ -29,6 +29,7 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/lesson_schedule.py
+	$(BIN)/python benchmarks/delivery.py
 
 clean:
 	rm -rf $(VENV) relais.db relais.db-wal relais.db-shm .pytest_cache .ruff_cache
