@@ -11,7 +11,8 @@ from sqlmodel import Session, select
 from bot.config import load_config
 from bot.delivery.models import Delivery
 from bot.members.models import Member
-from bot.training.schedule import latest_slot, queue_due_lessons, sendable
+from bot.slots import latest_slot, sendable
+from bot.training.schedule import queue_due_lessons
 from tests.conftest import DEMO_CONFIG
 
 CONFIG = load_config(DEMO_CONFIG)

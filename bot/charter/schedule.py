@@ -9,7 +9,6 @@ from sqlmodel import Session, select
 
 from bot.charter import service
 from bot.charter.models import CharterAcknowledgement
-from bot.clock import local
 from bot.config import AppConfig
 from bot.content.library import ContentLibrary
 from bot.db import session_scope
@@ -17,7 +16,7 @@ from bot.delivery.outbox import Outgoing, enqueue_many
 from bot.i18n import Tr
 from bot.members import service as members
 from bot.members.models import Member
-from bot.training.schedule import latest_slot, sendable
+from bot.slots import due_slot
 
 
 def queue_charter_reminders(
@@ -33,11 +32,8 @@ def queue_charter_reminders(
         ).all()
     queued = 0
     for zone in zones:
-        try:
-            slot = latest_slot(cron, zone, now)
-        except (ValueError, KeyError):
-            continue
-        if slot is None or not sendable(slot, config) or not sendable(local(now, zone), config):
+        slot = due_slot(cron, zone, now, config)
+        if slot is None:
             continue
         with session_scope(engine) as session:
             outgoing = []
@@ -62,7 +58,7 @@ def queue_charter_reminders(
                     Outgoing(
                         member_id=member.id or 0,
                         platform=members.platform_for(member, config),
-                        dedupe_key=f"charter-reminder:v{charter.version}:{slot.strftime('%Y-%m-%dT%H:%M')}",
+                        dedupe_key=f"charter-reminder:v{charter.version}:{slot}",
                         kind="charter_reminder",
                         subject=f"v{charter.version}",
                         message=message,

@@ -11,7 +11,6 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from bot.clock import local
 from bot.config import AppConfig
 from bot.db import session_scope
 from bot.delivery.outbox import Outgoing, enqueue_many
@@ -21,7 +20,7 @@ from bot.members.models import Member
 from bot.messages import Context as ContextLine
 from bot.messages import Message, Section
 from bot.reporting.stats import Figures, figures
-from bot.training.schedule import latest_slot, sendable
+from bot.slots import due_slot
 
 WEEK = timedelta(days=7)
 
@@ -110,15 +109,8 @@ def queue_digests(engine: Engine, config: AppConfig, now: datetime) -> int:
         people = session.exec(select(Member).where(Member.email.in_(sorted(readers)))).all()  # type: ignore[attr-defined]
         outgoing = []
         for member in people:
-            try:
-                slot = latest_slot(cron, member.time_zone, now)
-            except (ValueError, KeyError):
-                continue
-            if (
-                slot is None
-                or not sendable(slot, config)
-                or not sendable(local(now, member.time_zone), config)
-            ):
+            slot = due_slot(cron, member.time_zone, now, config)
+            if slot is None:
                 continue
             message = digest_message(session, member, config, now)
             if message is None:
@@ -127,7 +119,7 @@ def queue_digests(engine: Engine, config: AppConfig, now: datetime) -> int:
                 Outgoing(
                     member_id=member.id or 0,
                     platform=members.platform_for(member, config),
-                    dedupe_key="digest:" + slot.strftime("%Y-%m-%dT%H:%M"),
+                    dedupe_key="digest:" + slot,
                     kind="digest",
                     message=message,
                 )

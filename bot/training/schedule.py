@@ -13,14 +13,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
-from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import Engine, and_, update
 from sqlmodel import Session, select
 
-from bot.clock import as_utc, local
-from bot.config import WEEKDAYS, AppConfig
+from bot.clock import local
+from bot.config import AppConfig
 from bot.content.library import ContentLibrary
 from bot.db import session_scope
 from bot.delivery.models import Delivery
@@ -30,38 +28,11 @@ from bot.members import service as members
 from bot.members.models import Member
 from bot.messages import Context as ContextLine
 from bot.messages import Message
+from bot.slots import due_slot, sendable
 from bot.training import service
 from bot.training.models import LessonProgress
 
-CATCH_UP = timedelta(hours=3)
 CHUNK = 2000
-
-
-def latest_slot(
-    cron: str, zone: str, now: datetime, window: timedelta = CATCH_UP
-) -> datetime | None:
-    """The last time ``cron`` fired in ``zone`` during (now - window, now], aware, in that zone."""
-    tz = ZoneInfo(zone)
-    trigger = CronTrigger.from_crontab(cron, timezone=tz)
-    cursor = as_utc(now - window)
-    last = None
-    # Step at least a minute each time: around a DST change APScheduler may
-    # answer the same wall time twice, and the loop must still end.
-    for _ in range(int(window.total_seconds() // 60) + 2):
-        fire = trigger.get_next_fire_time(None, cursor.astimezone(tz))
-        if fire is None or fire > now:
-            break
-        last = fire
-        cursor = max(as_utc(fire), cursor) + timedelta(minutes=1)
-    return last
-
-
-def sendable(moment_local: datetime, config: AppConfig) -> bool:
-    """True on a working day outside quiet hours (both read in the member's zone)."""
-    if WEEKDAYS[moment_local.weekday()] not in config.time.working_days:
-        return False
-    quiet = config.time.quiet_hours
-    return not (quiet and quiet.contains(moment_local.time().replace(second=0, microsecond=0)))
 
 
 class MessageCache:
@@ -93,13 +64,10 @@ def queue_due_lessons(
     cache = MessageCache(content)
     queued = 0
     for zone in zones:
-        try:
-            slot = latest_slot(config.schedules.lessons, zone, now)
-        except (ValueError, KeyError):
-            continue  # a member with a broken zone was reported at import; skip the zone
-        if slot is None or not sendable(slot, config) or not sendable(local(now, zone), config):
+        slot = due_slot(config.schedules.lessons, zone, now, config)
+        if slot is None:
             continue
-        key = "lesson-slot:" + slot.strftime("%Y-%m-%dT%H:%M")
+        key = "lesson-slot:" + slot
         queued += _queue_zone(engine, config, content, cache, zone, key, now)
     return queued
 
