@@ -19,47 +19,10 @@ from bot.members import service as members
 from bot.members.models import Member
 from bot.messages import Context as ContextLine
 from bot.messages import Message, Section
-from bot.reporting.stats import Figures, figures
+from bot.reporting.stats import figures, in_words
 from bot.slots import due_slot
 
 WEEK = timedelta(days=7)
-
-
-def _compare(now: int, before: int, tr: Tr) -> str:
-    if now > before:
-        return tr("up from {before} the week before", before=before)
-    if now < before:
-        return tr("down from {before} the week before", before=before)
-    return tr("as the week before")
-
-
-def summary(this: Figures, last: Figures, tr: Tr) -> str:
-    """A few sentences a busy manager reads in ten seconds."""
-    lines = [
-        tr(
-            "{opted_in} of {members} people take part in the programme.",
-            opted_in=this.opted_in,
-            members=this.members,
-        ),
-        tr(
-            "{active} answered at least one lesson ({trend}).",
-            active=this.active_members,
-            trend=_compare(this.active_members, last.active_members, tr),
-        ),
-        tr(
-            "{right:.0%} of the {answered} answers were right.",
-            right=this.right_share,
-            answered=this.lessons_answered,
-        )
-        if this.lessons_answered
-        else tr("Nobody answered a lesson this week."),
-        tr(
-            "{reports} worrying mention(s) reported, {acknowledged} taken in charge.",
-            reports=this.reports,
-            acknowledged=this.reports_acknowledged,
-        ),
-    ]
-    return "\n".join(f"• {line}" for line in lines)
 
 
 def digest_message(
@@ -82,14 +45,14 @@ def digest_message(
             figures(session, now - WEEK, until=now),
             figures(session, now - 2 * WEEK, until=now - WEEK),
         )
-        blocks.append(Section(title=tr("The whole programme"), text=summary(this, last, tr)))
+        blocks.append(Section(title=tr("The whole programme"), text=in_words(this, tr, last)))
     for department in managed:
         ids = [department.id]
         this = figures(session, now - WEEK, ids, until=now)
         last = figures(session, now - 2 * WEEK, ids, until=now - WEEK)
         blocks.append(
             Section(
-                title=department.name.get(tr.lang) or department.id, text=summary(this, last, tr)
+                title=department.name.get(tr.lang) or department.id, text=in_words(this, tr, last)
             )
         )
     blocks.append(ContextLine(text=tr("Type “stats” for these figures at any time.")))

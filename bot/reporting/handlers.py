@@ -4,36 +4,12 @@ from __future__ import annotations
 
 from bot.clock import utcnow
 from bot.core import Context, Registry
-from bot.i18n import N_, Tr
+from bot.i18n import N_
 from bot.messages import Context as ContextLine
 from bot.messages import Message, Section
-from bot.reporting.stats import Figures, figures, period_start
+from bot.reporting.stats import figures, in_words, period_start
 
 DAYS = 7
-
-
-def describe(figures_: Figures, tr: Tr) -> str:
-    """Plain sentences, no jargon."""
-    lines = [
-        tr(
-            "{opted_in} of {members} people take part in the programme.",
-            opted_in=figures_.opted_in,
-            members=figures_.members,
-        ),
-        tr(
-            "{active} answered at least one lesson; {answered} answers in all, {right:.0%} of them right.",
-            active=figures_.active_members,
-            answered=figures_.lessons_answered,
-            right=figures_.right_share,
-        ),
-        tr("{delivered} lessons were sent.", delivered=figures_.lessons_delivered),
-        tr(
-            "{reports} worrying mention(s) reported, {acknowledged} taken in charge.",
-            reports=figures_.reports,
-            acknowledged=figures_.reports_acknowledged,
-        ),
-    ]
-    return "\n".join(f"• {line}" for line in lines)
 
 
 def register(registry: Registry) -> None:
@@ -60,7 +36,7 @@ def register(registry: Registry) -> None:
         if "coordinator" in roles:
             blocks.append(
                 Section(
-                    title=tr("The whole programme"), text=describe(figures(ctx.session, since), tr)
+                    title=tr("The whole programme"), text=in_words(figures(ctx.session, since), tr)
                 )
             )
         if "manager" in roles or "coordinator" in roles:
@@ -73,7 +49,7 @@ def register(registry: Registry) -> None:
                 name = department.name.get(tr.lang) or department.id
                 blocks.append(
                     Section(
-                        title=name, text=describe(figures(ctx.session, since, [department.id]), tr)
+                        title=name, text=in_words(figures(ctx.session, since, [department.id]), tr)
                     )
                 )
         blocks.append(ContextLine(text=tr("Figures for the last {days} days.", days=DAYS)))

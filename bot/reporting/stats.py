@@ -14,6 +14,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from bot.clock import utcnow
+from bot.i18n import Tr
 from bot.members.models import Member
 from bot.participation.models import ParticipationEvent
 
@@ -115,3 +116,54 @@ def figures(
 
 def period_start(now: datetime, days: int = 7) -> datetime:
     return now - timedelta(days=days)
+
+
+def _trend(now: int, before: int, tr: Tr) -> str:
+    if now > before:
+        return tr("up from {before} the week before", before=before)
+    if now < before:
+        return tr("down from {before} the week before", before=before)
+    return tr("as the week before")
+
+
+def in_words(this: Figures, tr: Tr, last: Figures | None = None) -> str:
+    """Plain sentences a busy manager reads in ten seconds; with ``last``, compared with it."""
+    if last is None:
+        lessons = [
+            tr(
+                "{active} answered at least one lesson; {answered} answers in all, {right:.0%} of them right.",
+                active=this.active_members,
+                answered=this.lessons_answered,
+                right=this.right_share,
+            ),
+            tr("{delivered} lessons were sent.", delivered=this.lessons_delivered),
+        ]
+    else:
+        lessons = [
+            tr(
+                "{active} answered at least one lesson ({trend}).",
+                active=this.active_members,
+                trend=_trend(this.active_members, last.active_members, tr),
+            ),
+            tr(
+                "{right:.0%} of the {answered} answers were right.",
+                right=this.right_share,
+                answered=this.lessons_answered,
+            )
+            if this.lessons_answered
+            else tr("Nobody answered a lesson this week."),
+        ]
+    lines = [
+        tr(
+            "{opted_in} of {members} people take part in the programme.",
+            opted_in=this.opted_in,
+            members=this.members,
+        ),
+        *lessons,
+        tr(
+            "{reports} worrying mention(s) reported, {acknowledged} taken in charge.",
+            reports=this.reports,
+            acknowledged=this.reports_acknowledged,
+        ),
+    ]
+    return "\n".join(f"• {line}" for line in lines)
