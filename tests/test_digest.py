@@ -22,7 +22,9 @@ def texts(shown) -> str:  # type: ignore[no-untyped-def]
 
 def test_digest_for_managers_and_coordinators_once_per_slot(runtime, chat) -> None:  # type: ignore[no-untyped-def]
     monday_nine = datetime(2026, 11, 23, 8, 0, 30, tzinfo=UTC)  # 09:00 in Paris
-    with time_machine.travel(monday_nine - timedelta(days=2), tick=False):  # Saturday: an answer last week
+    with time_machine.travel(
+        monday_nine - timedelta(days=2), tick=False
+    ):  # Saturday: an answer last week
         noah = chat(NOAH)
         noah.type("lesson")
         noah.press(runtime.relais.content.lesson("welcome", "fr").quiz.correct_index + 1)
@@ -31,13 +33,20 @@ def test_digest_for_managers_and_coordinators_once_per_slot(runtime, chat) -> No
     queued = queue_digests(runtime.engine, runtime.config, monday_nine)
     assert queue_digests(runtime.engine, runtime.config, monday_nine + timedelta(seconds=40)) == 0
     with Session(runtime.engine) as session:
-        readers = set(session.exec(select(Member.email).join(Delivery, Delivery.member_id == Member.id)
-                                   .where(Delivery.kind == "digest")).all())
+        readers = set(
+            session.exec(
+                select(Member.email)
+                .join(Delivery, Delivery.member_id == Member.id)
+                .where(Delivery.kind == "digest")
+            ).all()
+        )
     # Managers of departments and coordinators (all in Paris in the demo); not ambassadors.
     assert JULIEN in readers and CLAIRE in readers and NOAH not in readers
     assert queued == len(readers)
     with time_machine.travel(monday_nine + timedelta(minutes=1), tick=False):
-        digest = next(item.rendered.text for item in julien.inbox() if "Your week" in item.rendered.text)
+        digest = next(
+            item.rendered.text for item in julien.inbox() if "Your week" in item.rendered.text
+        )
     assert "Human resources" in digest and "Legal" in digest and "Marketing" not in digest
     assert "1 answered at least one lesson (up from 0 the week before)." in digest
     assert "100% of the 1 answers were right." in digest
