@@ -2,18 +2,22 @@
 
 Adapters call ``Relais.handle(event)``. The core resolves the member, makes
 sure the same event is handled once (its idempotency key is stored in the same
-transaction as everything the handler does), runs the handler registered for
-the command or action, and queues replies in the outbox.
+transaction as everything the handler does), asks the permission model, runs
+the handler a capability registered for the command or action, and queues
+replies in the outbox. It knows no capability by name: the runtime hands it
+the registry.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Engine
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
@@ -21,13 +25,11 @@ from bot.clock import utcnow
 from bot.config import AppConfig
 from bot.content.library import ContentLibrary
 from bot.db import session_scope
-from bot.delivery.models import PRIORITY_REPLY
-from bot.delivery.models import InboundEvent as SeenEvent
+from bot.delivery.models import PRIORITY_REPLY, HandledEvent
 from bot.delivery.outbox import Outgoing, enqueue_many
 from bot.events import (
     ActionEvent,
     CommandEvent,
-    FormEvent,
     InboundEvent,
     MessageEvent,
     Who,
@@ -35,106 +37,12 @@ from bot.events import (
 )
 from bot.i18n import Tr
 from bot.members import service as members
-from bot.members.models import Member
 from bot.messages import Message, simple
 from bot.participation.models import record
+from bot.permissions import Permissions
+from bot.registry import Context, Registry, UserError
 
 log = logging.getLogger("relais.core")
-
-
-class UserError(Exception):
-    """A mistake the member can fix; its message (already translated) is the reply."""
-
-
-@dataclass
-class Context:
-    """What a handler gets: the member, their language, the session, and a way to reply."""
-
-    relais: Relais
-    session: Session
-    member: Member
-    event: InboundEvent
-    tr: Tr
-    replies: list[Message] = field(default_factory=list)
-    queued: int = 0  # messages queued by the handler itself, besides its replies
-
-    @property
-    def config(self) -> AppConfig:
-        return self.relais.config
-
-    @property
-    def content(self) -> ContentLibrary:
-        return self.relais.content
-
-    @property
-    def roles(self) -> set[str]:
-        return members.roles(self.member, self.relais.config)
-
-    def reply(self, message: Message | str) -> None:
-        self.replies.append(simple(message) if isinstance(message, str) else message)
-
-    def enqueue(self, items: list[Outgoing]) -> int:
-        """Queue messages for other people (or other kinds) in this event's transaction."""
-        inserted = len(enqueue_many(self.session, items, utcnow()))
-        self.queued += inserted
-        return inserted
-
-
-Handler = Callable[[Context], None]
-
-
-@dataclass(frozen=True)
-class CommandSpec:
-    name: str
-    handler: Handler
-    summary: str  # an N_() string, translated when help is shown
-    usage: str = ""
-    roles: frozenset[str] = frozenset()  # empty: anyone in the programme
-    aliases: tuple[str, ...] = ()
-    while_opted_out: bool = False
-
-
-class Registry:
-    """Commands by name and actions by id prefix, each domain registering its own."""
-
-    def __init__(self) -> None:
-        self.commands: dict[str, CommandSpec] = {}
-        self._aliases: dict[str, str] = {}
-        self.actions: dict[str, Handler] = {}
-        self.on_message: Handler | None = None
-
-    def command(
-        self,
-        name: str,
-        summary: str,
-        *,
-        usage: str = "",
-        roles: tuple[str, ...] = (),
-        aliases: tuple[str, ...] = (),
-        while_opted_out: bool = False,
-    ) -> Callable[[Handler], Handler]:
-        def register(handler: Handler) -> Handler:
-            self.commands[name] = CommandSpec(
-                name, handler, summary, usage, frozenset(roles), aliases, while_opted_out
-            )
-            for alias in aliases:
-                self._aliases[alias] = name
-            return handler
-
-        return register
-
-    def action(self, action_id: str) -> Callable[[Handler], Handler]:
-        def register(handler: Handler) -> Handler:
-            self.actions[action_id] = handler
-            return handler
-
-        return register
-
-    def find_command(self, name: str) -> CommandSpec | None:
-        return self.commands.get(self._aliases.get(name, name))
-
-    def visible_to(self, roles: set[str]) -> list[CommandSpec]:
-        return [spec for spec in self.commands.values() if not spec.roles or spec.roles & roles]
 
 
 @dataclass
@@ -147,48 +55,63 @@ class Outcome:
     direct: list[Message] = field(default_factory=list)  # for people not (yet) in the programme
 
 
+MAX_KEY = 120  # inbound keys are stored in a VARCHAR(300); platform ids can be longer
+
+
+def bounded_key(platform: str, idempotency_key: str) -> str:
+    """The stored key of an inbound event: long keys (a slash command's text) are hashed."""
+    key = f"{platform}:{idempotency_key}"
+    if len(key) <= MAX_KEY:
+        return key
+    digest = hashlib.sha256(idempotency_key.encode()).hexdigest()
+    return f"{platform}:{idempotency_key[:40]}#{digest}"
+
+
 class Relais:
     """The running programme: its config, its content, its database and its handlers."""
 
-    def __init__(
-        self,
-        config: AppConfig,
-        content: ContentLibrary,
-        engine: Engine,
-        registry: Registry | None = None,
-    ) -> None:
-        from bot.handlers import build_registry
+    ATTEMPTS = 3  # a handler that hit a conflict (e.g. a lesson racing its slot) runs again
 
+    def __init__(
+        self, config: AppConfig, content: ContentLibrary, engine: Engine, registry: Registry
+    ) -> None:
         self.config = config
         self.content = content
         self.engine = engine
-        self.registry = registry or build_registry()
+        self.registry = registry
+        self.permissions = Permissions(config)
 
     def handle(self, event: InboundEvent) -> Outcome:
-        """Handle one inbound event exactly once, whatever the platform retries."""
-        key = f"{event.who.platform}:{event.idempotency_key}"
-        try:
-            with session_scope(self.engine) as session:
-                member = members.find(session, event.who)
-                if member is None:
-                    return Outcome(direct=[self._stranger(event)])
-                session.add(SeenEvent(key=key, member_id=member.id, kind=event.kind))
-                try:
-                    session.flush()
-                except IntegrityError:
-                    session.rollback()
-                    return Outcome(member_id=member.id, duplicate=True)
-                context = Context(self, session, member, event, Tr(member.language))
-                self._dispatch(context)
-                member.preferred_platform = event.who.platform
-                queued = self._queue_replies(session, context, key) + context.queued
-                return Outcome(member_id=member.id, queued=queued)
-        except IntegrityError:
-            # A concurrent copy of the same event won the race.
-            return Outcome(duplicate=True)
-        except Exception:
-            log.exception("handler failed for %s", key)
-            return self._apologise(event)
+        """Handle one inbound event exactly once, whatever the platform retries.
+
+        Only the idempotency key's own conflict means "already handled". Any
+        other conflict (two writers on one row) rolls the whole event back and
+        runs it again; if it keeps failing, the member gets an apology and the
+        platform's retry may try again, since nothing was stored.
+        """
+        key = bounded_key(event.who.platform, event.idempotency_key)
+        for attempt in range(1, self.ATTEMPTS + 1):
+            try:
+                return self._handle_once(event, key)
+            except IntegrityError:
+                log.warning("conflict while handling %s (attempt %d)", key, attempt)
+            except Exception:
+                log.exception("handler failed for %s", key)
+                break
+        return self._apologise(event)
+
+    def _handle_once(self, event: InboundEvent, key: str) -> Outcome:
+        with session_scope(self.engine) as session:
+            member = members.find(session, event.who)
+            if member is None:
+                return Outcome(direct=[self._stranger(event)])
+            if not mark_handled(session, key, member.id, event.kind):
+                return Outcome(member_id=member.id, duplicate=True)
+            context = Context(self, session, member, event, Tr(member.language), key=key)
+            self._dispatch(context)
+            member.preferred_platform = event.who.platform
+            queued = self._queue_replies(session, context, key) + context.queued
+            return Outcome(member_id=member.id, queued=queued)
 
     def remember_address(
         self, who: Who, channel_id: str | None = None, reference: dict[str, Any] | None = None
@@ -213,13 +136,13 @@ class Relais:
 
     def home(self, who: Who) -> Message | None:
         """The member's home view (Slack's App Home), or None for someone not in the programme."""
-        from bot.programme.home import home_message
-
+        if self.registry.home is None:
+            return None
         with session_scope(self.engine) as session:
             member = members.find(session, who)
             if member is None:
                 return None
-            return home_message(session, member, self.content, self.config)
+            return self.registry.home(session, member, self.content, self.config)
 
     def _dispatch(self, context: Context) -> None:
         event, tr = context.event, context.tr
@@ -227,61 +150,47 @@ class Relais:
             if isinstance(event, CommandEvent):
                 self.run_command(context, event)
             elif isinstance(event, ActionEvent):
-                handler = self._action_handler(event.action_id)
-                if handler is None:
+                spec = self.registry.find_action(event.action_id)
+                if spec is None:
                     raise UserError(tr("That button is no longer in use."))
-                handler(context)
+                context.require(spec.action)
+                spec.handler(context)
             elif isinstance(event, MessageEvent):
                 name, args = parse_command(event.text)
                 if self.registry.find_command(name):
                     self.run_command(
                         context, CommandEvent(event.who, event.idempotency_key, name, args)
                     )
-                elif self.registry.on_message:
-                    self.registry.on_message(context)
                 else:
                     context.reply(self._unknown(context, name))
-            elif isinstance(event, FormEvent):
-                handler = self._action_handler(event.form_id)
-                if handler is None:
-                    raise UserError(tr("That form is no longer in use."))
-                handler(context)
         except UserError as problem:
             context.reply(str(problem))
 
     def run_command(self, context: Context, event: CommandEvent) -> None:
         """Run a command for the member in ``context`` (also used by command buttons)."""
-        tr = context.tr
         name = event.name or "help"
         spec = self.registry.find_command(name)
         if spec is None:
             context.reply(self._unknown(context, name))
             return
-        if not context.member.opted_in and not spec.while_opted_out:
-            raise UserError(tr("You have left the programme. Type “optin” to come back."))
-        if spec.roles and not spec.roles & context.roles:
-            raise UserError(
-                tr(
-                    "The “{command}” command is for the programme's {roles}.",
-                    command=spec.name,
-                    roles=", ".join(sorted(spec.roles)),
-                )
-            )
+        if not spec.while_opted_out:
+            self._refuse_opted_out(context)
+        context.require(spec.action)
         record(context.session, "command_used", context.member.id, spec.name, event.who.platform)
         if event is not context.event:
             context.event = event
         spec.handler(context)
 
-    def _action_handler(self, action_id: str) -> Any:
-        prefix = action_id.split(":", 1)[0]
-        return self.registry.actions.get(action_id) or self.registry.actions.get(prefix)
+    def _refuse_opted_out(self, context: Context) -> None:
+        if not context.member.opted_in:
+            raise UserError(context.tr("You have left the programme. Type “optin” to come back."))
 
     def _unknown(self, context: Context, name: str) -> Message:
-        from bot.programme.handlers import help_message
-
         tr = context.tr
         intro = tr("I don't know the command “{name}”.", name=name) if name else tr("Hello!")
-        return help_message(context, intro)
+        if self.registry.help is None:
+            return simple(intro)
+        return self.registry.help(context, intro)
 
     def _queue_replies(self, session: Session, context: Context, key: str) -> int:
         if not context.replies:
@@ -291,7 +200,7 @@ class Relais:
             Outgoing(
                 member_id=context.member.id or 0,
                 platform=platform,
-                dedupe_key=f"reply:{key}:{index}"[:200],
+                dedupe_key=f"reply:{key}:{index}",
                 kind="reply",
                 message=message,
                 priority=PRIORITY_REPLY,
@@ -325,3 +234,19 @@ class Relais:
                 simple(tr("Sorry, something went wrong on our side. Please try again in a moment."))
             ]
         )
+
+
+def mark_handled(session: Session, key: str, member_id: int | None, kind: str) -> bool:
+    """Store the event's key in the caller's transaction; False when it was already there.
+
+    ON CONFLICT DO NOTHING on the key alone: a concurrent copy of the same event
+    waits for the first to commit, then finds its key and stops.
+    """
+    table = HandledEvent.__table__  # type: ignore[attr-defined]
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    result = session.connection().execute(
+        insert(table)
+        .values(key=key, member_id=member_id, kind=kind, received_at=utcnow())
+        .on_conflict_do_nothing(index_elements=["key"])
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]

@@ -4,7 +4,8 @@ from sqlmodel import SQLModel
 
 from bot.charter.models import CharterAcknowledgement
 from bot.content.models import ContentItem
-from bot.delivery.models import Delivery, InboundEvent
+from bot.delivery.models import Delivery, HandledEvent
+from bot.jobs import SlotRun
 from bot.members.models import Address, Member
 from bot.participation.models import ParticipationEvent
 from bot.response.models import MentionReport, ReportAssignment
@@ -17,12 +18,13 @@ __all__ = [
     "CharterAcknowledgement",
     "ContentItem",
     "Delivery",
-    "InboundEvent",
+    "HandledEvent",
     "LessonProgress",
     "Member",
     "MentionReport",
     "ParticipationEvent",
     "QuizAnswer",
     "ReportAssignment",
+    "SlotRun",
     "metadata",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from alembic.runtime.migration import MigrationContext
@@ -18,6 +18,7 @@ from bot.db import alembic_config, make_engine, session_scope, upgrade
 from bot.delivery.worker import DeliveryWorker
 from bot.i18n import Tr, cli_language
 from bot.platforms import Platform
+from bot.registry import build_registry
 
 log = logging.getLogger("relais")
 
@@ -35,7 +36,6 @@ class Runtime:
     platforms: dict[str, Platform]
     worker: DeliveryWorker
     watcher: ContentWatcher
-    extras: dict[str, object] = field(default_factory=dict)
 
 
 def schema_is_current(engine: Engine) -> bool:
@@ -106,7 +106,7 @@ def build_runtime(
     prepare_database(engine, auto_upgrade)
     with session_scope(engine) as session:
         sync(session, library)
-    relais = Relais(config, library, engine)
+    relais = Relais(config, library, engine, build_registry())
     platforms = load_platforms(relais, config)
     worker = DeliveryWorker(engine, platforms, config.delivery)
     for platform in platforms.values():

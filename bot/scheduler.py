@@ -1,8 +1,10 @@
-"""Scheduled jobs (APScheduler 3): they only ever write outbox rows.
+"""The scheduler (APScheduler 3): runs every job the capabilities registered.
 
-The outbox, not APScheduler, is where a pending send lives, so the job store
-is in memory and rebuilt from app.yaml at each start; a job that runs twice
-or on two replicas queues nothing twice (dedupe keys).
+Jobs only ever write outbox rows. The outbox, not APScheduler, is where a
+pending send lives, so the job store is in memory and built from the registry
+at each start: a capability that registers a job gets it run, and a job that
+serves an ``app.yaml`` schedule is tested to be wired (tests/test_scheduler.py).
+Programme jobs run under a lock and record the slots they did (``bot.jobs``).
 """
 
 from __future__ import annotations
@@ -12,23 +14,19 @@ from collections.abc import Callable
 from datetime import UTC, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
-from sqlalchemy import delete
 
-from bot.charter.schedule import queue_charter_reminders
 from bot.clock import utcnow
-from bot.db import session_scope
-from bot.delivery.models import InboundEvent
-from bot.reporting.digest import queue_digests
+from bot.jobs import run_job
+from bot.registry import Job
 from bot.runtime import Runtime
-from bot.training.schedule import queue_due_lessons, queue_reminders
 
 log = logging.getLogger("relais.scheduler")
 
-INBOUND_KEYS_KEPT = timedelta(days=7)  # platforms retry within minutes; a week is plenty
+FIRST_RUN_AFTER = timedelta(seconds=2)  # let the web server come up first
 
 
 class ProgrammeScheduler:
-    """Runs the programme's jobs in a background thread and wakes the worker."""
+    """Runs the registered jobs in a background thread and wakes the worker."""
 
     def __init__(self, runtime: Runtime, wake: Callable[[], None]) -> None:
         self.runtime = runtime
@@ -37,19 +35,28 @@ class ProgrammeScheduler:
             timezone=UTC,
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 60},
         )
-        self.scheduler.add_job(
-            self.lessons,
-            "interval",
-            seconds=60,
-            id="lessons",
-            next_run_time=utcnow() + timedelta(seconds=2),
-        )
-        self.scheduler.add_job(self.reminders, "interval", minutes=5, id="lesson_reminders")
-        self.scheduler.add_job(
-            self.charter_reminders, "interval", seconds=60, id="charter_reminders"
-        )
-        self.scheduler.add_job(self.reload_content, "interval", seconds=10, id="content_reload")
-        self.scheduler.add_job(self.prune, "interval", hours=6, id="prune_inbound_keys")
+        for job in runtime.relais.registry.jobs.values():
+            self.scheduler.add_job(
+                self.runner(job),
+                "interval",
+                seconds=job.every.total_seconds(),
+                id=job.id,
+                name=job.id,
+                next_run_time=utcnow() + FIRST_RUN_AFTER,
+            )
+
+    def runner(self, job: Job) -> Callable[[], int]:
+        """What APScheduler calls for ``job``: run it once and wake the worker if it queued."""
+
+        def run() -> int:
+            # An exception is logged by APScheduler; the job runs again at its next interval.
+            queued = run_job(job, self.runtime)
+            if queued:
+                log.info("%s: queued %d message(s)", job.id, queued)
+                self.wake()
+            return queued
+
+        return run
 
     @property
     def running(self) -> bool:
@@ -61,36 +68,3 @@ class ProgrammeScheduler:
     def shutdown(self) -> None:
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
-
-    def lessons(self) -> None:
-        relais = self.runtime.relais
-        queued = queue_due_lessons(relais.engine, relais.config, relais.content, utcnow())
-        if queued:
-            log.info("queued %d scheduled lesson(s)", queued)
-            self.wake()
-
-    def reminders(self) -> None:
-        relais = self.runtime.relais
-        if queue_reminders(relais.engine, relais.config, relais.content, utcnow()):
-            self.wake()
-
-    def charter_reminders(self) -> None:
-        relais = self.runtime.relais
-        if queue_charter_reminders(relais.engine, relais.config, relais.content, utcnow()):
-            self.wake()
-
-    def digests(self) -> None:
-        relais = self.runtime.relais
-        if queue_digests(relais.engine, relais.config, utcnow()):
-            self.wake()
-
-    def reload_content(self) -> None:
-        library = self.runtime.watcher.check()
-        if library is not None:
-            self.runtime.relais.content = library
-
-    def prune(self) -> None:
-        with session_scope(self.runtime.engine) as session:
-            session.execute(
-                delete(InboundEvent).where(InboundEvent.received_at < utcnow() - INBOUND_KEYS_KEPT)
-            )  # type: ignore[arg-type]

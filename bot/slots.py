@@ -8,13 +8,18 @@ neither doubles nor skips it.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
 
 from bot.clock import as_utc, local
 from bot.config import WEEKDAYS, AppConfig
+
+if TYPE_CHECKING:
+    from bot.jobs import JobRun
 
 CATCH_UP = timedelta(hours=3)  # a slot missed while Relais was down is still sent within this
 
@@ -59,3 +64,10 @@ def due_slot(cron: str, zone: str, now: datetime, config: AppConfig) -> str | No
     if slot is None or not sendable(slot, config) or not sendable(local(now, zone), config):
         return None
     return slot.strftime("%Y-%m-%dT%H:%M")
+
+
+def due_zone_slots(run: JobRun, cron: str, zones: Iterable[str]) -> list[tuple[str, str]]:
+    """The (zone, slot) pairs due now that this job has not done yet (one query for all)."""
+    due = [(zone, slot) for zone in zones if (slot := due_slot(cron, zone, run.now, run.config))]
+    done = run.done(due)
+    return [pair for pair in due if pair not in done]

@@ -179,3 +179,16 @@ class LoopbackServer:
     def __exit__(self, *exc: object) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=20)
+
+
+def run_scheduled(runtime, job_id: str, now) -> int:  # type: ignore[no-untyped-def]
+    """Run a scheduled job exactly as the scheduler's APScheduler would, with the clock at ``now``."""
+    import time_machine
+
+    from bot.scheduler import ProgrammeScheduler
+
+    scheduler = ProgrammeScheduler(runtime, wake=lambda: None)
+    job = scheduler.scheduler.get_job(job_id)
+    assert job is not None, f"no scheduled job {job_id!r}"
+    with time_machine.travel(now, tick=False):
+        return job.func()

@@ -8,9 +8,9 @@ import time_machine
 from sqlmodel import Session, select
 
 from bot.charter.models import CharterAcknowledgement
-from bot.charter.schedule import queue_charter_reminders
 from bot.delivery.models import Delivery
 from bot.members.models import Member
+from tests.conftest import run_scheduled
 
 EMMA = "emma.wilson@example.com"  # English, London
 
@@ -50,15 +50,11 @@ def test_reminders_until_accepted(runtime, chat) -> None:  # type: ignore[no-unt
     monday = datetime(
         2026, 11, 23, 9, 30, 20, tzinfo=UTC
     )  # 09:30 London, 10:30 Paris (slot is 09:30 local)
-    config, content = runtime.config, runtime.relais.content
     # London's 09:30 now, Paris's an hour ago (within the catch-up window); not yet Montréal's.
-    assert queue_charter_reminders(runtime.engine, config, content, monday) == 13
-    assert (
-        queue_charter_reminders(runtime.engine, config, content, monday + timedelta(seconds=50))
-        == 0
-    )
+    assert run_scheduled(runtime, "charter_reminders", monday) == 13
+    assert run_scheduled(runtime, "charter_reminders", monday + timedelta(seconds=50)) == 0
     montreal = datetime(2026, 11, 23, 14, 30, 20, tzinfo=UTC)
-    assert queue_charter_reminders(runtime.engine, config, content, montreal) == 2
+    assert run_scheduled(runtime, "charter_reminders", montreal) == 2
     emma = chat(EMMA)
     with time_machine.travel(monday + timedelta(minutes=1), tick=False):
         reminder = texts(emma.inbox())
@@ -66,7 +62,7 @@ def test_reminders_until_accepted(runtime, chat) -> None:  # type: ignore[no-unt
     accept = next(i for i, b in enumerate(emma.buttons, 1) if b.action_id == "charter.accept")
     emma.press(accept)
     next_monday = monday + timedelta(days=7)
-    queue_charter_reminders(runtime.engine, config, content, next_monday)
+    run_scheduled(runtime, "charter_reminders", next_monday)
     with Session(runtime.engine) as session:
         emma_id = session.exec(select(Member.id).where(Member.email == EMMA)).one()
         reminders = session.exec(
@@ -93,6 +89,6 @@ def test_new_version_needs_a_new_acceptance(runtime, chat) -> None:  # type: ign
         )
         session.commit()
     monday = datetime(2026, 11, 23, 9, 30, 20, tzinfo=UTC)
-    queue_charter_reminders(runtime.engine, runtime.config, runtime.relais.content, monday)
+    run_scheduled(runtime, "charter_reminders", monday)
     with time_machine.travel(monday + timedelta(minutes=1), tick=False):
         assert "The charter has a new version (2)" in texts(chat(EMMA).inbox())

@@ -14,7 +14,7 @@ from bot.events import ActionEvent, Who
 from bot.members.models import Member
 from bot.participation.models import ParticipationEvent
 from bot.training.models import LessonProgress, QuizAnswer
-from bot.training.schedule import queue_due_lessons
+from tests.conftest import run_scheduled
 
 KARIM = "karim.benali@example.com"  # French-speaking relay, Paris
 EMMA = "emma.wilson@example.com"  # English-speaking ambassador, London
@@ -27,7 +27,7 @@ def texts(shown) -> str:  # type: ignore[no-untyped-def]
 def test_scheduled_lesson_answered_with_a_button_is_stored(runtime, chat) -> None:  # type: ignore[no-untyped-def]
     slot = datetime(2026, 11, 24, 9, 0, 20, tzinfo=UTC)  # Tuesday 10:00 in Paris, 09:00 in London
     with time_machine.travel(slot, tick=False):
-        queue_due_lessons(runtime.engine, runtime.config, runtime.relais.content, slot)
+        run_scheduled(runtime, "lessons", slot)
         karim: ConsoleChat = chat(KARIM)
         received = karim.inbox()
     assert len(received) == 1
@@ -116,7 +116,7 @@ def test_opt_out_stops_lessons_and_opt_in_restores(runtime, chat) -> None:  # ty
     assert "You have left the programme" in texts(emma.type("optout"))
     assert "Type “optin” to come back." in texts(emma.type("lesson"))
     slot = datetime(2026, 11, 24, 10, 0, 20, tzinfo=UTC)  # 10:00 in London
-    queue_due_lessons(runtime.engine, runtime.config, runtime.relais.content, slot)
+    run_scheduled(runtime, "lessons", slot)
     with Session(runtime.engine) as session:
         emma_id = session.exec(select(Member.id).where(Member.email == EMMA)).one()
         assert not session.exec(

@@ -202,13 +202,13 @@ def test_running_bot_keeps_last_good_content_on_error(runtime_factory, programme
 
     lesson.write_text(good.replace("quiz:", "quiz: [broken"), encoding="utf-8")
     os.utime(lesson, ns=(1, 1))  # a different mtime, whatever the clock resolution
-    scheduler.reload_content()
+    scheduler.scheduler.get_job("content_reload").func()
     assert runtime.relais.content is before  # the broken file did not replace anything
     assert runtime.watcher.last_problems and "trolls.en.md" in runtime.watcher.last_problems[0]
 
     lesson.write_text(good.replace("title: ", "title: Updated — ", 1), encoding="utf-8")
     os.utime(lesson, ns=(2, 2))
-    scheduler.reload_content()
+    scheduler.scheduler.get_job("content_reload").func()
     assert runtime.relais.content is not before
     assert runtime.relais.content.lesson("trolls", "en").title.startswith("Updated — ")
     assert runtime.watcher.last_problems == []
@@ -220,7 +220,7 @@ def test_running_bot_keeps_last_good_content_on_error(runtime_factory, programme
 
     lesson.unlink()
     (programme_dir / "content/lessons/trolls.fr.md").unlink()
-    scheduler.reload_content()
+    scheduler.scheduler.get_job("content_reload").func()
     with Session(runtime.engine) as session:
         row = session.exec(
             select(ContentItem).where(ContentItem.item_id == "trolls", ContentItem.language == "en")

@@ -9,7 +9,7 @@ from sqlmodel import Session, select
 
 from bot.delivery.models import Delivery
 from bot.members.models import Member
-from bot.reporting.digest import queue_digests
+from tests.conftest import run_scheduled
 
 JULIEN = "julien.roux@example.com"  # manages sales, hr, legal (French)
 CLAIRE = "claire.dubois@example.com"  # coordinator (French)
@@ -30,8 +30,8 @@ def test_digest_for_managers_and_coordinators_once_per_slot(runtime, chat) -> No
         noah.press(runtime.relais.content.lesson("welcome", "fr").quiz.correct_index + 1)
     julien = chat(JULIEN)
     julien.type("lang en")
-    queued = queue_digests(runtime.engine, runtime.config, monday_nine)
-    assert queue_digests(runtime.engine, runtime.config, monday_nine + timedelta(seconds=40)) == 0
+    queued = run_scheduled(runtime, "manager_digest", monday_nine)
+    assert run_scheduled(runtime, "manager_digest", monday_nine + timedelta(seconds=40)) == 0
     with Session(runtime.engine) as session:
         readers = set(
             session.exec(
@@ -55,4 +55,4 @@ def test_digest_for_managers_and_coordinators_once_per_slot(runtime, chat) -> No
 
 def test_nothing_outside_the_slot(runtime) -> None:  # type: ignore[no-untyped-def]
     tuesday = datetime(2026, 11, 24, 8, 0, 30, tzinfo=UTC)
-    assert queue_digests(runtime.engine, runtime.config, tuesday) == 0
+    assert run_scheduled(runtime, "manager_digest", tuesday) == 0

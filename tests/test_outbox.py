@@ -19,7 +19,7 @@ from bot.members.models import Address, Member
 from bot.messages import simple
 from bot.participation.models import ParticipationEvent
 from bot.platforms import Platform, Recipient, SendResult
-from bot.training.schedule import queue_due_lessons
+from tests.conftest import run_scheduled
 
 
 class ScriptedPlatform(Platform):
@@ -81,11 +81,8 @@ def test_scheduled_job_twice_for_one_slot_sends_once(runtime) -> None:  # type: 
     from datetime import UTC, datetime
 
     now = datetime(2026, 11, 24, 9, 0, 30, tzinfo=UTC)
-    relais = runtime.relais
-    first = queue_due_lessons(runtime.engine, relais.config, relais.content, now)
-    second = queue_due_lessons(
-        runtime.engine, relais.config, relais.content, now + timedelta(seconds=40)
-    )
+    first = run_scheduled(runtime, "lessons", now)
+    second = run_scheduled(runtime, "lessons", now + timedelta(seconds=40))
     assert first > 0 and second == 0
     with Session(runtime.engine) as session:
         rows = session.exec(select(Delivery).where(Delivery.kind == "lesson")).all()

@@ -12,8 +12,7 @@ from bot.config import load_config
 from bot.delivery.models import Delivery
 from bot.members.models import Member
 from bot.slots import latest_slot, sendable
-from bot.training.schedule import queue_due_lessons
-from tests.conftest import DEMO_CONFIG
+from tests.conftest import DEMO_CONFIG, run_scheduled
 
 CONFIG = load_config(DEMO_CONFIG)
 
@@ -29,26 +28,24 @@ def lesson_recipients(runtime) -> set[str]:  # type: ignore[no-untyped-def]
 
 
 def test_paris_and_montreal_each_get_the_lesson_at_their_own_ten(runtime) -> None:  # type: ignore[no-untyped-def]
-    relais = runtime.relais
     paris_ten = datetime(2026, 11, 24, 9, 0, 30, tzinfo=UTC)  # Tue 10:00 Paris, 04:00 Montréal
-    queue_due_lessons(runtime.engine, relais.config, relais.content, paris_ten)
+    run_scheduled(runtime, "lessons", paris_ten)
     first = lesson_recipients(runtime)
     assert "karim.benali@example.com" in first
     assert "lea.petit@example.com" not in first and "liam.tremblay@example.com" not in first
     montreal_ten = datetime(2026, 11, 24, 15, 0, 30, tzinfo=UTC)  # Tue 10:00 Montréal
-    queue_due_lessons(runtime.engine, relais.config, relais.content, montreal_ten)
+    run_scheduled(runtime, "lessons", montreal_ten)
     second = lesson_recipients(runtime) - first
     assert second == {"lea.petit@example.com", "liam.tremblay@example.com"}
 
 
 def test_nothing_on_a_non_slot_day_or_outside_the_window(runtime) -> None:  # type: ignore[no-untyped-def]
-    relais = runtime.relais
     wednesday_ten = datetime(2026, 11, 25, 9, 0, 30, tzinfo=UTC)
-    assert queue_due_lessons(runtime.engine, relais.config, relais.content, wednesday_ten) == 0
+    assert run_scheduled(runtime, "lessons", wednesday_ten) == 0
     tuesday_late = datetime(
         2026, 11, 24, 14, 0, tzinfo=UTC
     )  # 15:00 Paris: slot 5 h ago, past catch-up
-    queue_due_lessons(runtime.engine, relais.config, relais.content, tuesday_late)
+    run_scheduled(runtime, "lessons", tuesday_late)
     assert not {
         e
         for e in lesson_recipients(runtime)
@@ -57,11 +54,8 @@ def test_nothing_on_a_non_slot_day_or_outside_the_window(runtime) -> None:  # ty
 
 
 def test_catch_up_after_a_restart_within_the_window(runtime) -> None:  # type: ignore[no-untyped-def]
-    relais = runtime.relais
     back_at_eleven_thirty = datetime(2026, 11, 24, 10, 30, tzinfo=UTC)
-    assert (
-        queue_due_lessons(runtime.engine, relais.config, relais.content, back_at_eleven_thirty) > 0
-    )
+    assert run_scheduled(runtime, "lessons", back_at_eleven_thirty) > 0
 
 
 def test_weekend_and_quiet_hours_are_respected() -> None:
@@ -77,8 +71,9 @@ def test_slot_in_quiet_hours_is_skipped(runtime) -> None:  # type: ignore[no-unt
     evening = relais.config.model_copy(
         update={"schedules": relais.config.schedules.model_copy(update={"lessons": "0 20 * * tue"})}
     )
+    relais.config = evening
     at_eight_pm = datetime(2026, 11, 24, 19, 0, 30, tzinfo=UTC)  # 20:00 Paris, quiet
-    assert queue_due_lessons(runtime.engine, evening, relais.content, at_eight_pm) == 0
+    assert run_scheduled(runtime, "lessons", at_eight_pm) == 0
 
 
 @pytest.mark.parametrize(

@@ -28,7 +28,7 @@ from jwt.algorithms import RSAAlgorithm
 from sqlmodel import Session, select
 
 from bot.delivery.models import FAILED, SENT, Delivery
-from bot.delivery.models import InboundEvent as SeenEvent
+from bot.delivery.models import HandledEvent as SeenEvent
 from bot.events import Who
 from bot.members.models import Address, Member
 from bot.training.models import QuizAnswer
@@ -362,7 +362,7 @@ def test_someone_outside_the_programme_is_answered_in_the_turn(teams: TeamsWorld
 def test_proactive_lesson_after_a_conversation_update_and_a_quiz_answer_stored_once(
     teams: TeamsWorld,
 ) -> None:
-    from bot.training.schedule import queue_due_lessons
+    from tests.conftest import run_scheduled
 
     runtime = teams.runtime
     installed = activity(
@@ -385,7 +385,7 @@ def test_proactive_lesson_after_a_conversation_update_and_a_quiz_answer_stored_o
         if slot.weekday() in (1, 3) and slot < datetime.now(paris):
             break
         day -= timedelta(days=1)
-    assert queue_due_lessons(runtime.engine, runtime.config, runtime.relais.content, slot) > 0
+    assert run_scheduled(runtime, "lessons", slot) > 0
     lesson = teams.rows(Delivery, Delivery.member_id == karim.id, Delivery.kind == "lesson")[0]
     assert lesson.platform == "teams"
     runtime.worker.kick()

@@ -19,7 +19,7 @@ from sqlmodel import Session, select
 from adapters.teams.auth import TeamsCredentials
 from adapters.teams.platform import NOT_REACHABLE, TeamsPlatform
 from bot.delivery.models import Delivery
-from bot.delivery.models import InboundEvent as SeenEvent
+from bot.delivery.models import HandledEvent as SeenEvent
 from bot.events import Who
 from bot.members.models import Address, Member
 from bot.members.service import recipient

@@ -12,7 +12,7 @@ from bot.delivery.models import Delivery
 from bot.members.models import Member
 from bot.training import service
 from bot.training.models import LessonProgress
-from bot.training.schedule import queue_reminders
+from tests.conftest import run_scheduled
 
 EMMA = "emma.wilson@example.com"  # ambassador, London
 KARIM = "karim.benali@example.com"  # relay, Paris
@@ -71,15 +71,12 @@ def test_unanswered_lesson_is_reminded_once_in_daytime(runtime, chat) -> None:  
     sent = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)  # Tuesday
     with time_machine.travel(sent, tick=False):
         emma.type("lesson")
-    config, content = runtime.config, runtime.relais.content
-    assert (
-        queue_reminders(runtime.engine, config, content, sent + timedelta(hours=23)) == 0
-    )  # too soon
+    assert run_scheduled(runtime, "lesson_reminders", sent + timedelta(hours=23)) == 0  # too soon
     night = datetime(2026, 11, 25, 22, 0, tzinfo=UTC)  # 22:00 in London: quiet hours
-    assert queue_reminders(runtime.engine, config, content, night) == 0
+    assert run_scheduled(runtime, "lesson_reminders", night) == 0
     morning = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
-    assert queue_reminders(runtime.engine, config, content, morning) == 1
-    assert queue_reminders(runtime.engine, config, content, morning + timedelta(days=2)) == 0
+    assert run_scheduled(runtime, "lesson_reminders", morning) == 1
+    assert run_scheduled(runtime, "lesson_reminders", morning + timedelta(days=2)) == 0
     with time_machine.travel(morning + timedelta(minutes=1), tick=False):
         reminder = texts(emma.inbox())
     assert "Reminder: this lesson is waiting for your answer." in reminder
@@ -122,6 +119,6 @@ def test_coordinator_sees_results_and_others_cannot(runtime, chat) -> None:  # t
     assert "Received by 2, answered by 2 (100%), right at the first attempt: 50%." in detail
     assert "No lesson has the id “nope”" in texts(claire.type("results nope"))
     refused = texts(chat(EMMA).type("results"))
-    assert "is for the programme's coordinator" in refused
+    assert "you may not see lesson results" in refused
     with Session(runtime.engine) as session:
         assert len(session.exec(select(Delivery).where(Delivery.kind == "lesson")).all()) == 2

@@ -60,11 +60,14 @@ class PackageOptions:
     developer: str | None = None
 
 
-def _commands(lang: str) -> list[dict[str, str]]:
-    """The commands every member may type (role-restricted ones are left out), in ``lang``."""
-    from bot.handlers import build_registry
+def _commands(config: AppConfig, lang: str) -> list[dict[str, str]]:
+    """The commands every ambassador may type (role-restricted ones are left out), in ``lang``."""
+    from bot.permissions import Permissions
+    from bot.registry import build_registry
 
-    specs = [spec for spec in build_registry().commands.values() if not spec.roles]
+    rules = Permissions(config)
+    ambassador = rules.actor(None, "", None, (), opted_in=True)
+    specs = build_registry().visible_to(ambassador, rules)
     return [
         {
             # Teams types the title into the compose box when it is picked: the bare command.
@@ -136,7 +139,7 @@ def build_manifest(
         _check_url(url, what, lang)
     default = config.languages.default
     texts = _texts(config, default, options.short_name)
-    commands = _commands(default)
+    commands = _commands(config, default)
     manifest: dict[str, Any] = {
         "$schema": MANIFEST_SCHEMA,
         "manifestVersion": MANIFEST_VERSION,
@@ -174,7 +177,7 @@ def build_manifest(
     for code in others:
         localized: dict[str, str] = {"$schema": LOCALIZATION_SCHEMA}
         localized.update(_texts(config, code, options.short_name))
-        for index, command in enumerate(_commands(code)):
+        for index, command in enumerate(_commands(config, code)):
             prefix = f"bots[0].commandLists[0].commands[{index}]"
             localized[f"{prefix}.title"] = command["title"]
             localized[f"{prefix}.description"] = command["description"]

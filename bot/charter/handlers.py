@@ -5,9 +5,9 @@ from __future__ import annotations
 from bot.charter import service
 from bot.charter.models import CharterAcknowledgement
 from bot.clock import utcnow
-from bot.core import Context, Registry, UserError
 from bot.i18n import N_
 from bot.participation.models import record
+from bot.registry import Context, Registry, UserError
 
 
 def register(registry: Registry) -> None:

@@ -2,39 +2,38 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import timedelta
 
-from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlmodel import select
 
+from bot import notify
 from bot.charter import service
 from bot.charter.models import CharterAcknowledgement
-from bot.config import AppConfig
-from bot.content.library import ContentLibrary
 from bot.db import session_scope
-from bot.delivery.outbox import Outgoing, enqueue_many
+from bot.delivery.models import PROMOTIONAL
+from bot.delivery.outbox import enqueue_many
 from bot.i18n import Tr
+from bot.jobs import JobRun
 from bot.members import service as members
 from bot.members.models import Member
-from bot.slots import due_slot
+from bot.registry import Registry
+from bot.slots import due_zone_slots
 
 
-def queue_charter_reminders(
-    engine: Engine, config: AppConfig, content: ContentLibrary, now: datetime
-) -> int:
+def register(registry: Registry) -> None:
+    registry.job("charter_reminders", every=timedelta(minutes=1), serves="charter_reminders")(
+        queue_charter_reminders
+    )
+
+
+def queue_charter_reminders(run: JobRun) -> int:
     """Remind every opted-in member who has not accepted the current version; once per slot."""
+    config, content, engine, now = run.config, run.content, run.engine, run.now
     cron = config.schedules.charter_reminders
     if not cron or content.current_charter(config.languages.default) is None:
         return 0
-    with Session(engine) as session:
-        zones = session.exec(
-            select(Member.time_zone).where(Member.opted_in.is_(True)).distinct()
-        ).all()
     queued = 0
-    for zone in zones:
-        slot = due_slot(cron, zone, now, config)
-        if slot is None:
-            continue
+    for zone, slot in due_zone_slots(run, cron, members.active_zones(engine)):
         with session_scope(engine) as session:
             outgoing = []
             for member in session.exec(
@@ -55,14 +54,17 @@ def queue_charter_reminders(
                     charter, Tr(member.language), new_version=bool(versions)
                 )
                 outgoing.append(
-                    Outgoing(
-                        member_id=member.id or 0,
-                        platform=members.platform_for(member, config),
-                        dedupe_key=f"charter-reminder:v{charter.version}:{slot}",
+                    notify.to_member(
+                        member,
+                        config,
+                        message,
+                        key=f"charter-reminder:v{charter.version}:{slot}",
                         kind="charter_reminder",
                         subject=f"v{charter.version}",
-                        message=message,
+                        purpose=PROMOTIONAL,
                     )
                 )
-            queued += len(enqueue_many(session, outgoing, now))
+            done = len(enqueue_many(session, outgoing, now))
+        run.record(zone, slot, done)
+        queued += done
     return queued

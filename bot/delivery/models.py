@@ -51,8 +51,13 @@ class Delivery(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
-class InboundEvent(SQLModel, table=True):
-    """An inbound event already handled: a platform retry of the same key is ignored."""
+class HandledEvent(SQLModel, table=True):
+    """An inbound event already handled: a platform retry of the same key is ignored.
+
+    The table keeps its historical name ``inboundevent``.
+    """
+
+    __tablename__ = "inboundevent"
 
     key: str = Field(primary_key=True, max_length=300)
     member_id: int | None = Field(default=None, foreign_key="member.id")

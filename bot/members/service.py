@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from bot.clock import utcnow
@@ -116,3 +117,11 @@ def recipient_of(member: Member, platform: str, address: Address | None) -> Reci
         channel_id=address.channel_id if address else None,
         reference=address.reference if address else None,
     )
+
+
+def active_zones(engine: Engine) -> list[str]:
+    """The time zones of members in the programme: scheduled slots are computed per zone."""
+    with Session(engine) as session:
+        return list(
+            session.exec(select(Member.time_zone).where(Member.opted_in.is_(True)).distinct()).all()
+        )

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date
-
+from bot import permissions
 from bot.charter import service as charter_service
-from bot.clock import utcnow
-from bot.core import Context, Registry, UserError
+from bot.clock import local, utcnow
 from bot.i18n import N_, SUPPORTED, language_name
 from bot.messages import (
     COMMAND_ACTION,
@@ -18,14 +16,15 @@ from bot.messages import (
     command_button,
 )
 from bot.participation.models import record
-from bot.programme.home import shareable_posts
+from bot.programme.home import home_message, shareable_posts
+from bot.registry import Context, Registry, UserError
 
 
 def help_message(ctx: Context, intro: str | None = None) -> Message:
     """The list of commands this member may use, in their language."""
     tr = ctx.tr
     lines = []
-    for spec in ctx.relais.registry.visible_to(ctx.roles):
+    for spec in ctx.relais.registry.visible_to(ctx.actor, ctx.relais.permissions):
         usage = f" {spec.usage}" if spec.usage else ""
         lines.append(f"• `{spec.name}{usage}` — {tr(spec.summary)}")
     blocks: list = []
@@ -45,6 +44,9 @@ def help_message(ctx: Context, intro: str | None = None) -> Message:
 
 
 def register(registry: Registry) -> None:
+    registry.help = help_message
+    registry.home = home_message
+
     @registry.command(
         "help", N_("list what you can ask me"), aliases=("aide", "?"), while_opted_out=True
     )
@@ -133,7 +135,10 @@ def register(registry: Registry) -> None:
         )
 
     @registry.command(
-        "share", N_("see the approved posts you can share now"), aliases=("partager",)
+        "share",
+        N_("see the approved posts you can share now"),
+        action=permissions.SHARE,
+        aliases=("partager",),
     )
     def share(ctx: Context) -> None:
         tr = ctx.tr
@@ -158,7 +163,7 @@ def register(registry: Registry) -> None:
                 )
             )
             return
-        today = date.today()
+        today = local(utcnow(), ctx.member.time_zone).date()  # expiry is the reader's date
         blocks: list = []
         shown = 0
         for post_id in shareable_posts(ctx.member, ctx.content, ctx.config, today):

@@ -11,6 +11,7 @@ from babel.dates import format_date
 from sqlmodel import Session
 
 from bot.charter import service as charter_service
+from bot.clock import local, utcnow
 from bot.config import AppConfig
 from bot.content.library import ContentLibrary
 from bot.i18n import Tr
@@ -43,7 +44,7 @@ def home_message(
     today: date | None = None,
 ) -> Message:
     tr = Tr(member.language)
-    today = today or date.today()
+    today = today or local(utcnow(), member.time_zone).date()  # expiry is the reader's date
     blocks: list = [
         Section(
             title=tr("Hello {name}!", name=member.name.split(" ")[0]),

@@ -8,31 +8,33 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from bot.config import AppConfig
+from bot import notify, permissions
 from bot.db import session_scope
-from bot.delivery.outbox import Outgoing, enqueue_many
+from bot.delivery.outbox import enqueue_many
 from bot.i18n import Tr
-from bot.members import service as members
+from bot.jobs import JobRun
 from bot.members.models import Member
 from bot.messages import Context as ContextLine
 from bot.messages import Message, Section
-from bot.reporting.stats import figures, in_words
-from bot.slots import due_slot
+from bot.permissions import Permissions
+from bot.reporting.stats import departments_in, figures, in_words
+from bot.slots import due_zone_slots
 
 WEEK = timedelta(days=7)
 
 
 def digest_message(
-    session: Session, member: Member, config: AppConfig, now: datetime
+    session: Session, member: Member, rules: Permissions, now: datetime
 ) -> Message | None:
-    """The digest for this person, or None when they manage nothing and coordinate nothing."""
-    roles = config.roles_of(member.email)
-    managed = [d for d in config.departments if member.email in d.managers]
-    if not managed and "coordinator" not in roles:
+    """The digest for this person, or None when the permission model gives them none."""
+    config = rules.config
+    actor = rules.actor(member.id, member.email, member.department, member.roles, member.opted_in)
+    reach = rules.reach(actor, permissions.DIGEST)
+    if reach.none:
         return None
+    managed = [d for d in departments_in(reach, config) if not reach.programme]
     tr = Tr(member.language)
     blocks: list = [
         Section(
@@ -40,7 +42,7 @@ def digest_message(
             text=tr("What happened in the last seven days, for the people you look after."),
         )
     ]
-    if "coordinator" in roles:
+    if reach.programme:
         this, last = (
             figures(session, now - WEEK, until=now),
             figures(session, now - 2 * WEEK, until=now - WEEK),
@@ -59,33 +61,42 @@ def digest_message(
     return Message(text=tr("Your week in the programme"), blocks=blocks)
 
 
-def queue_digests(engine: Engine, config: AppConfig, now: datetime) -> int:
-    """Queue each manager's and coordinator's digest at their local slot; once per slot."""
+def queue_digests(run: JobRun) -> int:
+    """Queue the digest of everyone the permission model gives one, at their local slot.
+
+    Readers are the people app.yaml or the CSV make managers or coordinators;
+    a zone's slot is recorded once done.
+    """
+    config, now = run.config, run.now
     cron = config.schedules.manager_digest
     if not cron:
         return 0
-    readers = {d_email for d in config.departments for d_email in d.managers} | set(
+    rules = Permissions(config)
+    named = {email for d in config.departments for email in d.managers} | set(
         config.people.coordinators
     )
     queued = 0
-    with session_scope(engine) as session:
-        people = session.exec(select(Member).where(Member.email.in_(sorted(readers)))).all()  # type: ignore[attr-defined]
+    with session_scope(run.engine) as session:
+        people = session.exec(
+            select(Member).where(Member.opted_in.is_(True) | Member.email.in_(sorted(named)))  # type: ignore[attr-defined]
+        ).all()
+        readers = [
+            m for m in people if m.email in named or {"manager", "coordinator"} & set(m.roles)
+        ]
+        slots = due_zone_slots(run, cron, {m.time_zone for m in readers})
+        due = dict(slots)
         outgoing = []
-        for member in people:
-            slot = due_slot(cron, member.time_zone, now, config)
+        for member in readers:
+            slot = due.get(member.time_zone)
             if slot is None:
                 continue
-            message = digest_message(session, member, config, now)
+            message = digest_message(session, member, rules, now)
             if message is None:
                 continue
             outgoing.append(
-                Outgoing(
-                    member_id=member.id or 0,
-                    platform=members.platform_for(member, config),
-                    dedupe_key="digest:" + slot,
-                    kind="digest",
-                    message=message,
-                )
+                notify.to_member(member, config, message, key="digest:" + slot, kind="digest")
             )
         queued = len(enqueue_many(session, outgoing, now))
+    for zone, slot in slots:
+        run.record(zone, slot, queued)
     return queued

@@ -2,24 +2,28 @@
 
 from __future__ import annotations
 
+from bot import permissions
 from bot.clock import utcnow
-from bot.core import Context, Registry
 from bot.i18n import N_
 from bot.messages import Context as ContextLine
 from bot.messages import Message, Section
-from bot.reporting.stats import figures, in_words, period_start
+from bot.registry import Context, Registry
+from bot.reporting.stats import departments_in, figures, in_words, period_start
 
 DAYS = 7
 
 
 def register(registry: Registry) -> None:
     @registry.command(
-        "stats", N_("participation figures for the last 7 days"), aliases=("statistiques",)
+        "stats",
+        N_("participation figures for the last 7 days"),
+        action=permissions.STATS,
+        aliases=("statistiques",),
     )
     def stats(ctx: Context) -> None:
         tr = ctx.tr
         since = period_start(utcnow(), DAYS)
-        roles = ctx.roles
+        reach = ctx.reach(permissions.STATS)
         blocks: list = []
         mine = figures(ctx.session, since, member_id=ctx.member.id)
         blocks.append(
@@ -33,24 +37,16 @@ def register(registry: Registry) -> None:
                 ),
             )
         )
-        if "coordinator" in roles:
+        if reach.programme:
             blocks.append(
                 Section(
                     title=tr("The whole programme"), text=in_words(figures(ctx.session, since), tr)
                 )
             )
-        if "manager" in roles or "coordinator" in roles:
-            managed = [
-                d
-                for d in ctx.config.departments
-                if "coordinator" in roles or ctx.member.email in d.managers
-            ]
-            for department in managed:
-                name = department.name.get(tr.lang) or department.id
-                blocks.append(
-                    Section(
-                        title=name, text=in_words(figures(ctx.session, since, [department.id]), tr)
-                    )
-                )
+        for department in departments_in(reach, ctx.config):
+            name = department.name.get(tr.lang) or department.id
+            blocks.append(
+                Section(title=name, text=in_words(figures(ctx.session, since, [department.id]), tr))
+            )
         blocks.append(ContextLine(text=tr("Figures for the last {days} days.", days=DAYS)))
         ctx.reply(Message(text=tr("Participation figures"), blocks=blocks))

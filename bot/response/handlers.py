@@ -1,4 +1,4 @@
-"""`report <url> [text]`, and the relays' Acknowledge button."""
+"""`report <url> [text]`, the relays' Acknowledge button, and `reports` (what is waiting)."""
 
 from __future__ import annotations
 
@@ -6,21 +6,75 @@ from datetime import timedelta
 from urllib.parse import urlparse
 
 from babel.dates import format_time
-from sqlmodel import select
+from sqlalchemy import update
+from sqlmodel import Session, select
 
+from bot import notify, permissions
 from bot.clock import as_utc, local, utcnow
-from bot.core import Context, Registry, UserError
+from bot.config import AppConfig
 from bot.delivery.models import PRIORITY_REPLY
-from bot.delivery.outbox import Outgoing
 from bot.i18n import N_, Tr
-from bot.members import service as members
 from bot.members.models import Member
 from bot.messages import Actions, Button, Link, Message, Section
 from bot.messages import Context as ContextLine
 from bot.participation.models import record
+from bot.permissions import Target
+from bot.registry import Context, Registry, UserError
+from bot.reporting.stats import departments_in
 from bot.response.models import MentionReport, ReportAssignment
 
 ACK_ACTION = "report.ack"
+OPEN_REPORTS_SHOWN = 10
+
+
+def report_message(
+    entry: MentionReport, reporter: Member | None, config: AppConfig, tr: Tr
+) -> Message:
+    """A reported mention as a relay sees it, with its Acknowledge button.
+
+    The button carries the report's id: it works from any copy of the message
+    (the notification, the `reports` list) for as long as the report is open.
+    """
+    department = config.department(entry.department)
+    where = department.name.get(tr.lang, department.id) if department else tr("no department")
+    name = reporter.name if reporter else "?"
+    return Message(
+        text=tr("New mention reported by {name}", name=name),
+        blocks=[
+            Section(
+                title=tr(
+                    "New mention reported by {name} ({department})", name=name, department=where
+                ),
+                text=entry.text or tr("(no comment)"),
+            ),
+            Link(url=entry.url, label=tr("Open the mention")),
+            ContextLine(
+                text=tr(
+                    "Please acknowledge within {minutes} minutes, then follow the response "
+                    "process.",
+                    minutes=config.escalation.acknowledge_within_minutes,
+                )
+            ),
+            Actions(
+                buttons=[
+                    Button(
+                        label=tr("Acknowledge"),
+                        action_id=ACK_ACTION,
+                        value=str(entry.id),
+                        style="primary",
+                    )
+                ]
+            ),
+        ],
+    )
+
+
+def report_target(session: Session, entry: MentionReport) -> Target:
+    """A report as the permission model sees it: its department and the people it went to."""
+    holders = session.exec(
+        select(ReportAssignment.member_id).where(ReportAssignment.report_id == entry.id)
+    ).all()
+    return Target(department=entry.department, holders=frozenset(holders))
 
 
 def first_responders(ctx: Context, reporter: Member) -> tuple[str, list[Member]]:
@@ -73,6 +127,7 @@ def register(registry: Registry) -> None:
         "report",
         N_("report a worrying mention: report <link> [what you saw]"),
         usage="<url> [text]",
+        action=permissions.REPORT,
         aliases=("signaler",),
     )
     def report(ctx: Context) -> None:
@@ -102,56 +157,20 @@ def register(registry: Registry) -> None:
         ctx.session.flush()
         step, responders = first_responders(ctx, reporter)
         outgoing = []
-        department = ctx.config.department(reporter.department)
         for responder in responders:
-            rtr = Tr(responder.language)
-            where = (
-                department.name.get(rtr.lang, department.id) if department else rtr("no department")
-            )
             ctx.session.add(
                 ReportAssignment(
                     report_id=entry.id or 0, member_id=responder.id or 0, step=step, notified_at=now
                 )
             )
-            message = Message(
-                text=rtr("New mention reported by {name}", name=reporter.name),
-                blocks=[
-                    Section(
-                        title=rtr(
-                            "New mention reported by {name} ({department})",
-                            name=reporter.name,
-                            department=where,
-                        ),
-                        text=entry.text or rtr("(no comment)"),
-                    ),
-                    Link(url=entry.url, label=rtr("Open the mention")),
-                    ContextLine(
-                        text=rtr(
-                            "Please acknowledge within {minutes} minutes, then follow the response "
-                            "process.",
-                            minutes=minutes,
-                        )
-                    ),
-                    Actions(
-                        buttons=[
-                            Button(
-                                label=rtr("Acknowledge"),
-                                action_id=ACK_ACTION,
-                                value=str(entry.id),
-                                style="primary",
-                            )
-                        ]
-                    ),
-                ],
-            )
             outgoing.append(
-                Outgoing(
-                    member_id=responder.id or 0,
-                    platform=members.platform_for(responder, ctx.config),
-                    dedupe_key=f"report:{entry.id}",
+                notify.to_member(
+                    responder,
+                    ctx.config,
+                    report_message(entry, reporter, ctx.config, Tr(responder.language)),
+                    key=f"report:{entry.id}",
                     kind="escalation",
                     subject=str(entry.id),
-                    message=message,
                     priority=PRIORITY_REPLY,
                 )
             )
@@ -181,29 +200,30 @@ def register(registry: Registry) -> None:
                 )
             )
 
-    @registry.action(ACK_ACTION)
+    @registry.action(ACK_ACTION)  # the report decides who may: see report_target
     def acknowledge(ctx: Context) -> None:
         tr = ctx.tr
-        try:
-            report_id = int(getattr(ctx.event, "value", ""))
-        except ValueError:
-            raise UserError(tr("That button is no longer in use.")) from None
-        entry = ctx.session.get(MentionReport, report_id)
+        value = getattr(ctx.event, "value", "")
+        report_id = int(value) if value.isdigit() and len(value) < 18 else None
+        entry = ctx.session.get(MentionReport, report_id) if report_id else None
         if entry is None:
             raise UserError(tr("That report no longer exists."))
-        assigned = ctx.session.exec(
-            select(ReportAssignment).where(
-                ReportAssignment.report_id == entry.id, ReportAssignment.member_id == ctx.member.id
-            )
-        ).first()
-        if assigned is None and "coordinator" not in ctx.roles:
+        if not ctx.can(permissions.ACKNOWLEDGE, report_target(ctx.session, entry)):
             raise UserError(
                 tr("This report was sent to other people; only they or a coordinator can take it.")
             )
-        if entry.acknowledged_by_id is not None:
+        now = utcnow()
+        # One conditional update: of two relays clicking at once, exactly one takes it.
+        taken = ctx.session.execute(
+            update(MentionReport)
+            .where(MentionReport.id == entry.id, MentionReport.acknowledged_by_id.is_(None))  # type: ignore[union-attr]
+            .values(acknowledged_by_id=ctx.member.id, acknowledged_at=now)
+        ).rowcount  # type: ignore[attr-defined]
+        ctx.session.refresh(entry)
+        if not taken:
             who = ctx.session.get(Member, entry.acknowledged_by_id)
             when = format_time(
-                local(entry.acknowledged_at or utcnow(), ctx.member.time_zone),
+                local(entry.acknowledged_at or now, ctx.member.time_zone),
                 format="short",
                 locale=tr.lang,
             )
@@ -215,9 +235,6 @@ def register(registry: Registry) -> None:
                 )
             )
             return
-        now = utcnow()
-        entry.acknowledged_by_id = ctx.member.id
-        entry.acknowledged_at = now
         record(
             ctx.session,
             "report_acknowledged",
@@ -234,20 +251,69 @@ def register(registry: Registry) -> None:
             text = rtr("{name} took your report in charge.", name=ctx.member.name)
             ctx.enqueue(
                 [
-                    Outgoing(
-                        member_id=reporter.id or 0,
-                        platform=members.platform_for(reporter, ctx.config),
-                        dedupe_key=f"report-ack:{entry.id}",
-                        kind="reply",
-                        subject=str(entry.id),
-                        message=Message(
+                    notify.to_member(
+                        reporter,
+                        ctx.config,
+                        Message(
                             text=text,
                             blocks=[
                                 Section(text=text),
                                 Link(url=entry.url, label=rtr("Open the mention")),
                             ],
                         ),
+                        key=f"report-ack:{entry.id}",
+                        kind="reply",
+                        subject=str(entry.id),
                         priority=PRIORITY_REPLY,
                     )
                 ],
             )
+
+    @registry.command(
+        "reports",
+        N_("the reported mentions waiting for someone to take them in charge"),
+        action=permissions.REPORTS_LIST,
+        aliases=("signalements",),
+    )
+    def reports(ctx: Context) -> None:
+        """Open reports the member may take, oldest first, each with its working button."""
+        tr = ctx.tr
+        reach = ctx.reach(permissions.REPORTS_LIST)
+        query = select(MentionReport).where(MentionReport.acknowledged_by_id.is_(None))  # type: ignore[union-attr]
+        if not reach.programme:
+            departments = {d.id for d in departments_in(reach, ctx.config)}
+            assigned = select(ReportAssignment.report_id).where(
+                ReportAssignment.member_id == ctx.member.id
+            )
+            query = query.where(
+                MentionReport.department.in_(sorted(departments))  # type: ignore[union-attr]
+                | MentionReport.id.in_(assigned)  # type: ignore[union-attr]
+            )
+        found = ctx.session.exec(
+            query.order_by(MentionReport.created_at, MentionReport.id).limit(  # type: ignore[arg-type]
+                OPEN_REPORTS_SHOWN + 1
+            )
+        ).all()
+        if not found:
+            ctx.reply(tr("No reported mention is waiting: thank you!"))
+            return
+        reporters = {
+            m.id: m
+            for m in ctx.session.exec(
+                select(Member).where(Member.id.in_({e.reporter_id for e in found}))  # type: ignore[union-attr]
+            ).all()
+        }
+        shown = found[:OPEN_REPORTS_SHOWN]
+        ctx.reply(
+            tr(
+                "Reported mentions waiting to be taken in charge, oldest first: {count}.",
+                count=len(shown),
+            )
+            if len(found) <= OPEN_REPORTS_SHOWN
+            else tr(
+                "The {count} oldest reported mentions waiting (there are more).",
+                count=len(shown),
+            )
+        )
+        for entry in shown:
+            ctx.reply(report_message(entry, reporters.get(entry.reporter_id), ctx.config, tr))

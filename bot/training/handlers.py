@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from bot import notify, permissions
 from bot.clock import utcnow
-from bot.core import Context, Registry, UserError
 from bot.delivery.models import PRIORITY_REPLY
 from bot.i18n import N_
 from bot.messages import Context as ContextLine
 from bot.messages import Message, Section
+from bot.registry import Context, Registry, UserError
 from bot.training import service
 from bot.training.results import lesson_results, most_missed
 
@@ -35,8 +36,15 @@ def register(registry: Registry) -> None:
         lesson = ctx.content.lesson(lesson_id, ctx.member.language)
         assert lesson is not None
         key = f"lesson-now:{lesson_id}:{ctx.event.idempotency_key}"
-        outgoing = service.lesson_outgoing(
-            ctx.member, lesson_id, lesson, ctx.event.who.platform, key[:200], review, PRIORITY_REPLY
+        outgoing = notify.to_member(
+            ctx.member,
+            ctx.config,
+            service.render(lesson_id, lesson, ctx.member.language, review),
+            key=key[:200],
+            kind="lesson",
+            subject=lesson_id,
+            priority=PRIORITY_REPLY,
+            platform=ctx.event.who.platform,
         )
         if ctx.enqueue([outgoing]):
             service.note_delivery(ctx.session, ctx.member, lesson_id, lesson.track, now)
@@ -81,7 +89,7 @@ def register(registry: Registry) -> None:
         "results",
         N_("lesson results: who answered, how many were right, the most-missed question"),
         usage="[lesson]",
-        roles=("coordinator",),
+        action=permissions.RESULTS,
         aliases=("resultats", "résultats"),
     )
     def results(ctx: Context) -> None:
@@ -159,8 +167,6 @@ def register(registry: Registry) -> None:
 
     @registry.action(service.ANSWER_ACTION)
     def answer(ctx: Context) -> None:
-        event = ctx.event
-        value = getattr(event, "value", "")
-        key = f"{event.who.platform}:{event.idempotency_key}"
-        result = service.answer(ctx.session, ctx.member, value, key, ctx.content, ctx.config)
+        value = getattr(ctx.event, "value", "")
+        result = service.answer(ctx.session, ctx.member, value, ctx.key, ctx.content, ctx.config)
         ctx.reply(result.message)

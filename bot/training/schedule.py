@@ -15,20 +15,23 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, and_, update
-from sqlmodel import Session, select
+from sqlmodel import select
 
+from bot import notify
 from bot.clock import local
 from bot.config import AppConfig
 from bot.content.library import ContentLibrary
 from bot.db import session_scope
-from bot.delivery.models import Delivery
+from bot.delivery.models import PROMOTIONAL, Delivery
 from bot.delivery.outbox import Outgoing, enqueue_many
 from bot.i18n import Tr
+from bot.jobs import JobRun
 from bot.members import service as members
 from bot.members.models import Member
 from bot.messages import Context as ContextLine
 from bot.messages import Message
-from bot.slots import due_slot, sendable
+from bot.registry import Registry
+from bot.slots import due_zone_slots, sendable
 from bot.training import service
 from bot.training.models import LessonProgress
 
@@ -51,24 +54,26 @@ class MessageCache:
         return self._cache[key]
 
 
-def queue_due_lessons(
-    engine: Engine, config: AppConfig, content: ContentLibrary, now: datetime
-) -> int:
-    """Queue the lessons due at ``now`` for every time zone; return how many were queued."""
+def register(registry: Registry) -> None:
+    registry.job("lessons", every=timedelta(minutes=1), serves="lessons")(queue_due_lessons)
+    registry.job("lesson_reminders", every=timedelta(minutes=5))(queue_reminders)
+
+
+def queue_due_lessons(run: JobRun) -> int:
+    """Queue the lessons due now in every time zone; return how many were queued.
+
+    A zone's slot is recorded once done, so the next minutes skip it in one query.
+    """
+    config, content, engine = run.config, run.content, run.engine
     if not config.schedules.lessons:
         return 0
-    with Session(engine) as session:
-        zones = session.exec(
-            select(Member.time_zone).where(Member.opted_in.is_(True)).distinct()
-        ).all()
     cache = MessageCache(content)
     queued = 0
-    for zone in zones:
-        slot = due_slot(config.schedules.lessons, zone, now, config)
-        if slot is None:
-            continue
+    for zone, slot in due_zone_slots(run, config.schedules.lessons, members.active_zones(engine)):
         key = "lesson-slot:" + slot
-        queued += _queue_zone(engine, config, content, cache, zone, key, now)
+        done = _queue_zone(engine, config, content, cache, zone, key, run.now)
+        run.record(zone, slot, done)
+        queued += done
     return queued
 
 
@@ -152,13 +157,14 @@ def _queue_zone(
                 lesson_id, review = found
                 chosen[member.id] = (lesson_id, member.language)
                 outgoing.append(
-                    Outgoing(
-                        member_id=member.id,
-                        platform=members.platform_for(member, config),  # type: ignore[arg-type]
-                        dedupe_key=key,
+                    notify.to_member(
+                        member,
+                        config,
+                        cache.get(lesson_id, member.language, review),
+                        key=key,
                         kind="lesson",
                         subject=lesson_id,
-                        message=cache.get(lesson_id, member.language, review),
+                        purpose=PROMOTIONAL,
                     )
                 )
             inserted = enqueue_many(session, outgoing, now)
@@ -197,13 +203,24 @@ def _queue_zone(
             queued += len(inserted)
 
 
-def queue_reminders(
-    engine: Engine, config: AppConfig, content: ContentLibrary, now: datetime
-) -> int:
-    """Remind once, in the member's daytime, of a lesson left unanswered too long."""
+REMINDERS_PER_ROUND = 5000
+
+
+def queue_reminders(run: JobRun) -> int:
+    """Remind once, in the member's daytime, of a lesson left unanswered too long.
+
+    Only members whose zone is in daytime now are read, oldest lesson first, so
+    a round's limit never fills with people who are asleep.
+    """
+    config, content, now = run.config, run.content, run.now
     cutoff = now - timedelta(hours=config.training.remind_unanswered_after_hours)
+    awake = [
+        zone for zone in members.active_zones(run.engine) if sendable(local(now, zone), config)
+    ]
+    if not awake:
+        return 0
     queued = 0
-    with session_scope(engine) as session:
+    with session_scope(run.engine) as session:
         rows = session.exec(
             select(LessonProgress, Member)
             .join(Member, Member.id == LessonProgress.member_id)  # type: ignore[arg-type]
@@ -212,13 +229,16 @@ def queue_reminders(
                 LessonProgress.reminded_at.is_(None),
                 LessonProgress.last_delivered_at <= cutoff,  # type: ignore[operator]
                 Member.opted_in.is_(True),
+                Member.time_zone.in_(awake),  # type: ignore[attr-defined]
             )
-            .limit(5000)
+            .order_by(LessonProgress.last_delivered_at, LessonProgress.id)  # type: ignore[arg-type]
+            .limit(REMINDERS_PER_ROUND)
         ).all()
         outgoing = []
         for progress, member in rows:
             lesson = content.lesson(progress.lesson_id, member.language)
-            if lesson is None or not sendable(local(now, member.time_zone), config):
+            if lesson is None:
+                progress.reminded_at = now  # a retired lesson is not reminded
                 continue
             tr = Tr(member.language)
             base = service.render(progress.lesson_id, lesson, member.language)
@@ -230,13 +250,14 @@ def queue_reminders(
                 ],
             )
             outgoing.append(
-                Outgoing(
-                    member_id=member.id or 0,
-                    platform=members.platform_for(member, config),
-                    dedupe_key=f"lesson-reminder:{progress.lesson_id}:{progress.times_delivered}",
+                notify.to_member(
+                    member,
+                    config,
+                    message,
+                    key=f"lesson-reminder:{progress.lesson_id}:{progress.times_delivered}",
                     kind="lesson_reminder",
                     subject=progress.lesson_id,
-                    message=message,
+                    purpose=PROMOTIONAL,
                 )
             )
             progress.reminded_at = now

@@ -17,8 +17,6 @@ from bot.clock import as_utc, utcnow
 from bot.config import AppConfig
 from bot.content.library import ContentLibrary
 from bot.content.schema import Lesson
-from bot.delivery.models import OPERATIONAL
-from bot.delivery.outbox import Outgoing
 from bot.i18n import Tr
 from bot.members import service as members
 from bot.members.models import Member
@@ -115,27 +113,6 @@ def render(lesson_id: str, lesson: Lesson, lang: str, review: bool = False) -> M
         )
     )
     return Message(text=f"{lesson.title} — {lesson.quiz.question}", blocks=blocks)
-
-
-def lesson_outgoing(
-    member: Member,
-    lesson_id: str,
-    lesson: Lesson,
-    platform: str,
-    dedupe_key: str,
-    review: bool,
-    priority: int = 0,
-) -> Outgoing:
-    return Outgoing(
-        member_id=member.id or 0,
-        platform=platform,
-        dedupe_key=dedupe_key,
-        kind="lesson",
-        subject=lesson_id,
-        purpose=OPERATIONAL,
-        priority=priority,
-        message=render(lesson_id, lesson, member.language, review),
-    )
 
 
 def note_delivery(
