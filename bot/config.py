@@ -12,7 +12,7 @@ import re
 from datetime import time
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from apscheduler.triggers.cron import CronTrigger
@@ -314,10 +314,15 @@ class Escalation(Strict):
 
 
 class ConsoleSettings(Strict):
+    # Whether the platform can write to a member it has never met (Slack finds them by e-mail).
+    reaches_unmet: ClassVar[bool] = True
+
     enabled: bool = True
 
 
 class SlackSettings(Strict):
+    reaches_unmet: ClassVar[bool] = True
+
     enabled: bool = False
     bot_token: Secret | None = None
     signing_secret: Secret | None = None
@@ -328,6 +333,9 @@ class SlackSettings(Strict):
 
 
 class TeamsSettings(Strict):
+    # A bot can only write to someone who installed it or wrote to it (a stored reference).
+    reaches_unmet: ClassVar[bool] = False
+
     enabled: bool = False
     app_id: Secret | None = None
     app_password: Secret | None = None
@@ -347,6 +355,10 @@ class Platforms(Strict):
     def enabled(self) -> list[str]:
         """Enabled platforms, in the order deliveries prefer them."""
         return [name for name in ("slack", "teams", "console") if getattr(self, name).enabled]
+
+    def reachable_unmet(self) -> list[str]:
+        """Enabled platforms that can write to a member who never used them."""
+        return [name for name in self.enabled() if getattr(self, name).reaches_unmet]
 
 
 class Delivery(Strict):

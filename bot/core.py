@@ -244,9 +244,10 @@ def mark_handled(session: Session, key: str, member_id: int | None, kind: str) -
     """
     table = HandledEvent.__table__  # type: ignore[attr-defined]
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    result = session.connection().execute(
+    inserted = session.connection().execute(
         insert(table)
         .values(key=key, member_id=member_id, kind=kind, received_at=utcnow())
         .on_conflict_do_nothing(index_elements=["key"])
+        .returning(table.c.key)
     )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return inserted.first() is not None

@@ -8,9 +8,12 @@ background connections (Socket Mode).
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache
 from typing import TYPE_CHECKING, Any, Literal
 
 from bot.messages import Message
@@ -27,8 +30,7 @@ class Recipient:
     email: str
     name: str
     language: str
-    slack_user_id: str | None = None
-    teams_id: str | None = None
+    user_id: str | None = None  # the member's id on this platform, when known
     channel_id: str | None = None  # remembered from an earlier send or conversation
     reference: dict[str, Any] | None = None  # e.g. a Teams conversation reference
 
@@ -102,3 +104,31 @@ class Platform(ABC):
 
     def health(self) -> dict[str, Any]:
         return {"ok": True}
+
+
+@dataclass(frozen=True)
+class IdColumn:
+    """A members-CSV column holding people's ids on one platform, checked by its adapter."""
+
+    platform: str
+    column: str
+    # The adapter's check: None when the value is a valid id, else what is wrong (translated).
+    check: Callable[[str, str | None], str | None]
+
+
+@cache
+def id_columns() -> tuple[IdColumn, ...]:
+    """Every adapter's CSV id column (``CSV_ID_COLUMN`` and ``check_user_id`` in its package).
+
+    Adapters are found by name under ``adapters/``, as the runtime finds them:
+    the core knows no platform, and a new adapter brings its own column.
+    """
+    import adapters
+
+    found = []
+    for module in sorted(pkgutil.iter_modules(adapters.__path__), key=lambda m: m.name):
+        package = importlib.import_module(f"adapters.{module.name}")
+        column = getattr(package, "CSV_ID_COLUMN", None)
+        if column:
+            found.append(IdColumn(module.name, column, package.check_user_id))
+    return tuple(found)

@@ -192,3 +192,17 @@ def run_scheduled(runtime, job_id: str, now) -> int:  # type: ignore[no-untyped-
     assert job is not None, f"no scheduled job {job_id!r}"
     with time_machine.travel(now, tick=False):
         return job.func()
+
+
+def platform_id(engine, email: str, platform: str) -> str | None:  # type: ignore[no-untyped-def]
+    """The member's id on a platform, as Relais keeps it (in their address there)."""
+    from sqlmodel import Session, select
+
+    from bot.members.models import Address, Member
+
+    with Session(engine) as session:
+        return session.exec(
+            select(Address.user_id)
+            .join(Member, Member.id == Address.member_id)
+            .where(Member.email == email, Address.platform == platform)
+        ).first()

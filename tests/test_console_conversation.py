@@ -203,4 +203,4 @@ def test_remember_address_links_a_member(runtime) -> None:  # type: ignore[no-un
             "a:1",
             {"conversation": {"id": "a:1"}},
         )
-        assert session.get(Member, member_id).teams_id == "29:abc"
+        assert address.user_id == "29:abc"

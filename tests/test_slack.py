@@ -21,7 +21,7 @@ from bot.members.models import Member
 from bot.response.models import MentionReport
 from bot.training.models import QuizAnswer
 from bot.web import create_app
-from tests.conftest import LoopbackServer
+from tests.conftest import LoopbackServer, platform_id
 from tests.slack_standin import SlackStandIn
 
 SECRET = "test-signing-secret"
@@ -218,7 +218,8 @@ def test_lesson_by_slash_command_answered_with_a_click_stored_once(slack: SlackW
     assert len(slack.standin.called("conversations.open")) == 1  # the DM channel is kept
     with Session(slack.runtime.engine) as session:
         karim = session.exec(select(Member).where(Member.email == "karim.benali@example.com")).one()
-        assert karim.slack_user_id == "U0KARIM01" and karim.preferred_platform == "slack"
+        assert karim.preferred_platform == "slack"
+    assert platform_id(slack.runtime.engine, karim.email, "slack") == "U0KARIM01"
 
 
 def test_unknown_subcommand_gets_a_helpful_answer(slack: SlackWorld) -> None:

@@ -33,7 +33,7 @@ from bot.events import Who
 from bot.members.models import Address, Member
 from bot.training.models import QuizAnswer
 from bot.web import create_app
-from tests.conftest import LoopbackServer
+from tests.conftest import LoopbackServer, platform_id
 
 TENANT = "72f988bf-0000-4000-8000-00000000beef"
 BOT = "28:relais-bot"
@@ -336,7 +336,8 @@ def test_a_typed_command_is_answered_at_the_service_url_as_a_card(
         == 1
     )
     karim = teams.member(KARIM["email"])
-    assert karim.teams_id == KARIM["aadObjectId"] and karim.preferred_platform == "teams"
+    assert karim.preferred_platform == "teams"
+    assert platform_id(teams.runtime.engine, karim.email, "teams") == KARIM["aadObjectId"]
     address = teams.rows(Address, Address.member_id == karim.id, Address.platform == "teams")[0]
     assert address.channel_id == personal(KARIM)
     assert address.reference["serviceUrl"] == f"{teams.connector.url}/"
@@ -373,7 +374,7 @@ def test_proactive_lesson_after_a_conversation_update_and_a_quiz_answer_stored_o
     )
     assert teams.post(installed).status_code == 201
     karim = teams.member(KARIM["email"])
-    assert karim.teams_id == KARIM["aadObjectId"]
+    assert platform_id(teams.runtime.engine, karim.email, "teams") == KARIM["aadObjectId"]
     assert teams.rows(Address, Address.member_id == karim.id, Address.platform == "teams")
     assert teams.connector.accepted == []  # installing says nothing by itself
 
@@ -493,7 +494,7 @@ def snapshot(world: TeamsWorld) -> tuple[int, int, int, list[Any]]:
         len(world.rows(SeenEvent)),
         len(world.rows(Delivery)),
         len(world.rows(Address)),
-        sorted((m.email, m.teams_id or "") for m in world.rows(Member)),
+        sorted((a.member_id, a.platform, a.user_id or "") for a in world.rows(Address)),
     )
 
 

@@ -8,11 +8,23 @@ SLACK_API_URL (a proxy, or a stand-in API in tests).
 from __future__ import annotations
 
 import os
+import re
 
 from bot.config import AppConfig
 from bot.core import Relais
 from bot.i18n import Tr, cli_language
 from bot.runtime import StartupError
+
+# The members CSV may give each person's Slack id (else Relais finds them by e-mail).
+CSV_ID_COLUMN = "slack_user_id"
+_SLACK_ID = re.compile(r"^[UW][A-Z0-9]{2,30}$")
+
+
+def check_user_id(value: str, lang: str | None = None) -> str | None:
+    """None for a Slack user id (U024BE7LH), else what is wrong with it."""
+    if _SLACK_ID.match(value):
+        return None
+    return Tr(lang)("'{value}' is not a Slack user id (e.g. U024BE7LH)", value=value)
 
 
 def create(relais: Relais, config: AppConfig):  # type: ignore[no-untyped-def]

@@ -258,7 +258,7 @@ class SlackPlatform(Platform):
 
     async def send(self, recipient: Recipient, message: Message, delivery_id: int) -> SendResult:
         learned = None
-        user_id = recipient.slack_user_id
+        user_id = recipient.user_id
         timestamps: list[str] = []
         try:
             if not user_id:

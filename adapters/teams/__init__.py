@@ -13,12 +13,27 @@ from typing import TYPE_CHECKING
 
 from bot.config import AppConfig
 from bot.core import Relais
+from bot.i18n import Tr
 
 if TYPE_CHECKING:
     from adapters.teams.platform import TeamsPlatform
 
 NAME = "teams"
 log = logging.getLogger("relais.teams")
+
+# The members CSV may give each person's Microsoft Entra object id (see docs/teams.md).
+CSV_ID_COLUMN = "teams_id"
+MAX_ID = 200
+
+
+def check_user_id(value: str, lang: str | None = None) -> str | None:
+    """None for a plausible Teams id (an Entra object id or a Bot Framework user id)."""
+    if len(value) <= MAX_ID and not any(ch.isspace() for ch in value):
+        return None
+    return Tr(lang)(
+        "'{value}' is not a Teams id (an Entra object id such as 00000000-0000-0000-0000-000000000000)",
+        value=value[:60],
+    )
 
 
 def create(relais: Relais, config: AppConfig) -> TeamsPlatform:

@@ -1,8 +1,9 @@
 """Importing members from the HR CSV.
 
-Columns: email, name, department, location, language, time_zone, roles,
-slack_user_id, teams_id (only email and name are required; roles are
-separated by ``;``). Re-importing updates members by e-mail and never
+Columns: email, name, department, location, language, time_zone, roles, and
+each platform adapter's id column (slack_user_id, teams_id), checked by that
+adapter and kept in the member's per-platform address (only email and name are
+required; roles are separated by ``;``). Re-importing updates members by e-mail and never
 duplicates them; a member's own opt-out is never overridden. A bad row is
 reported with its line number and the other rows are imported.
 """
@@ -14,27 +15,26 @@ import io
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import Engine
-from sqlmodel import select
+from sqlalchemy import Engine, update
+from sqlmodel import Session, select
 
+from bot import platforms
 from bot.clock import utcnow
 from bot.config import ROLES, AppConfig
 from bot.db import session_scope
 from bot.i18n import Tr
-from bot.members.models import Member
+from bot.members.models import Address, Member
 from bot.problems import Problem
 
 REQUIRED = ("email", "name")
-OPTIONAL = ("department", "location", "language", "time_zone", "roles", "slack_user_id", "teams_id")
+OPTIONAL = ("department", "location", "language", "time_zone", "roles")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-SLACK_ID = re.compile(r"^[UW][A-Z0-9]{2,30}$")
 BATCH = 1000
-# Platform ids the bot may have learned itself (by e-mail look-up) are kept when the CSV has none.
-KEPT_WHEN_EMPTY = ("slack_user_id", "teams_id")
 
 
 @dataclass
@@ -53,6 +53,9 @@ class ImportReport:
 class Row:
     line: int
     values: dict[str, Any]
+    # platform -> the member's id there. An empty cell is absent: it never unlinks an id
+    # Relais learned itself (by e-mail look-up or first contact).
+    ids: dict[str, str] = field(default_factory=dict)
 
 
 def _zones_ok(zone: str, cache: dict[str, bool]) -> bool:
@@ -100,7 +103,8 @@ def read_rows(path: Path, config: AppConfig, tr: Tr, report: ImportReport) -> It
             )
         )
         return
-    unknown = [name for name in header if name and name not in REQUIRED + OPTIONAL]
+    id_columns = {column.column: column for column in platforms.id_columns()}
+    unknown = [name for name in header if name and name not in (*REQUIRED, *OPTIONAL, *id_columns)]
     if unknown:
         report.problems.append(
             Problem(
@@ -165,14 +169,16 @@ def read_rows(path: Path, config: AppConfig, tr: Tr, report: ImportReport) -> It
                     known=", ".join(ROLES),
                 )
             )
-        slack_id = values.get("slack_user_id") or None
-        if slack_id and not SLACK_ID.match(slack_id):
-            errors.append(
-                tr(
-                    "slack_user_id: '{value}' is not a Slack user id (e.g. U024BE7LH)",
-                    value=slack_id,
-                )
-            )
+        ids: dict[str, str] = {}
+        for name, column in id_columns.items():
+            value = values.get(name)
+            if not value:
+                continue
+            problem = column.check(value, tr.lang)
+            if problem:
+                errors.append(f"{name}: {problem}")
+            else:
+                ids[column.platform] = value
         if errors:
             report.problems.extend(Problem(shown, line, error) for error in errors)
             continue
@@ -187,9 +193,8 @@ def read_rows(path: Path, config: AppConfig, tr: Tr, report: ImportReport) -> It
                 "language": language,
                 "time_zone": zone,
                 "roles": sorted(set(roles)),
-                "slack_user_id": slack_id,
-                "teams_id": values.get("teams_id") or None,
             },
+            ids,
         )
 
 
@@ -216,6 +221,8 @@ def import_members(
                 for m in session.exec(select(Member).where(Member.email.in_(emails))).all()
             }  # type: ignore[attr-defined]
             new_rows = []
+            updated: set[str] = set()
+            unchanged: set[str] = set()
             for row in batch:
                 member = existing.get(row.values["email"])
                 if member is None:
@@ -225,20 +232,21 @@ def import_members(
                     continue
                 changed = False
                 for key, value in row.values.items():
-                    if value is None and key in KEPT_WHEN_EMPTY:
-                        continue  # an empty cell never unlinks a member already met in chat
                     if getattr(member, key) != value:
                         setattr(member, key, value)
                         changed = True
                 if changed:
                     member.updated_at = now
-                    report.updated += 1
+                    updated.add(member.email)
                 else:
-                    report.unchanged += 1
+                    unchanged.add(member.email)
             if new_rows:
                 # A plain multi-row INSERT: ORM objects cost more than the database at 100,000 rows.
                 session.connection().execute(Member.__table__.insert(), new_rows)  # type: ignore[attr-defined]
                 report.created += len(new_rows)
+            relinked = _link_ids(session, [row for row in batch if row.ids], now)
+            report.updated += len(updated | (relinked & unchanged))
+            report.unchanged += len(unchanged - relinked)
         if progress:
             progress(len(batch))
         batch.clear()
@@ -249,6 +257,71 @@ def import_members(
             flush()
     flush()
     return report
+
+
+def _link_ids(session: Session, rows: list[Row], now: datetime) -> set[str]:
+    """Keep the CSV's platform ids in the members' addresses; return the e-mails whose ids changed.
+
+    An id given to another member before (a person whose e-mail changed) moves
+    to the member the CSV names.
+    """
+    if not rows:
+        return set()
+    emails = [row.values["email"] for row in rows]
+    ids_by_email = dict(
+        session.execute(select(Member.email, Member.id).where(Member.email.in_(emails))).all()  # type: ignore[attr-defined]
+    )
+    wanted = {
+        (ids_by_email[row.values["email"]], platform): user_id
+        for row in rows
+        for platform, user_id in row.ids.items()
+    }
+    member_ids = {member_id for member_id, _ in wanted}
+    existing = {
+        (address.member_id, address.platform): address
+        for address in session.exec(select(Address).where(Address.member_id.in_(member_ids))).all()  # type: ignore[attr-defined]
+    }
+    changed: set[int] = set()
+    for platform in {platform for _, platform in wanted}:
+        given = {uid: mid for (mid, p), uid in wanted.items() if p == platform}
+        held = session.execute(
+            select(Address.user_id, Address.member_id).where(
+                Address.platform == platform,
+                Address.user_id.in_(list(given)),  # type: ignore[union-attr]
+            )
+        ).all()
+        taken_back = [uid for uid, holder in held if given[uid] != holder]
+        if taken_back:
+            session.execute(
+                update(Address)
+                .where(Address.platform == platform, Address.user_id.in_(taken_back))  # type: ignore[union-attr]
+                .values(user_id=None, updated_at=now)
+                .execution_options(synchronize_session=False)
+            )
+    new_rows = []
+    for (member_id, platform), user_id in wanted.items():
+        address = existing.get((member_id, platform))
+        if address is None:
+            new_rows.append(
+                {
+                    "member_id": member_id,
+                    "platform": platform,
+                    "user_id": user_id,
+                    "updated_at": now,
+                }
+            )
+            changed.add(member_id)
+        elif address.user_id != user_id:
+            changed.add(member_id)
+            session.execute(
+                update(Address)
+                .where(Address.id == address.id)  # type: ignore[arg-type]
+                .values(user_id=user_id, updated_at=now)
+                .execution_options(synchronize_session=False)
+            )
+    if new_rows:
+        session.connection().execute(Address.__table__.insert(), new_rows)  # type: ignore[attr-defined]
+    return {email for email, member_id in ids_by_email.items() if member_id in changed}
 
 
 def count_lines(path: Path) -> int:

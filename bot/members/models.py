@@ -22,8 +22,6 @@ class Member(SQLModel, table=True):
     language: str = Field(max_length=8)
     time_zone: str = Field(max_length=64, index=True)
     roles: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    slack_user_id: str | None = Field(default=None, max_length=32, index=True)
-    teams_id: str | None = Field(default=None, max_length=200, index=True)
     opted_in: bool = Field(default=True, index=True)
     opted_changed_at: datetime | None = None
     preferred_platform: str | None = Field(default=None, max_length=16)
@@ -32,13 +30,23 @@ class Member(SQLModel, table=True):
 
 
 class Address(SQLModel, table=True):
-    """Where a member is reached on one platform (Slack DM channel, Teams reference)."""
+    """Who a member is on one platform and where they are reached there.
 
-    __table_args__ = (UniqueConstraint("member_id", "platform", name="uq_address_member_platform"),)
+    ``user_id`` is the platform's own id for the person (a Slack user id, a Teams
+    Entra object id), from the members CSV or learned in chat; ``channel_id`` and
+    ``reference`` are where to write to them (a Slack DM, a Teams conversation).
+    Platform identities live here, not in ``Member``: a new platform needs no column.
+    """
+
+    __table_args__ = (
+        UniqueConstraint("member_id", "platform", name="uq_address_member_platform"),
+        UniqueConstraint("platform", "user_id", name="uq_address_platform_user"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     member_id: int = Field(foreign_key="member.id", index=True)
     platform: str = Field(max_length=16)
+    user_id: str | None = Field(default=None, max_length=200)
     channel_id: str | None = Field(default=None, max_length=200)
     reference: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     updated_at: datetime = Field(default_factory=utcnow)

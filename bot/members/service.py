@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, update
 from sqlmodel import Session, select
 
 from bot.clock import utcnow
@@ -15,32 +15,41 @@ from bot.platforms import Recipient
 
 
 def find(session: Session, who: Who) -> Member | None:
-    """The member behind a platform identity: by platform id first, then by e-mail.
+    """The member behind a platform identity: by their id on that platform, then by e-mail.
 
     A member imported without a platform id is linked to it on first contact.
     """
-    column = {"slack": Member.slack_user_id, "teams": Member.teams_id}.get(who.platform)
     member: Member | None = None
-    if column is not None and who.user_id:
-        member = session.exec(select(Member).where(column == who.user_id)).first()
+    if who.user_id:
+        member = session.exec(
+            select(Member)
+            .join(Address, Address.member_id == Member.id)  # type: ignore[arg-type]
+            .where(Address.platform == who.platform, Address.user_id == who.user_id)
+        ).first()
     if member is None and who.email:
         member = session.exec(select(Member).where(Member.email == who.email.lower())).first()
-        if member is not None and column is not None and who.user_id:
-            setattr(member, column.key, who.user_id)  # type: ignore[union-attr]
-            member.updated_at = utcnow()
+        if member is not None and who.user_id:
+            link_platform_id(session, member.id or 0, who.platform, who.user_id)
     return member
 
 
-PLATFORM_ID_COLUMNS = {"slack": "slack_user_id", "teams": "teams_id"}
-
-
 def link_platform_id(session: Session, member_id: int, platform: str, user_id: str) -> None:
-    """Keep the member's id on a platform, learned by an adapter (e.g. from their e-mail)."""
-    column = PLATFORM_ID_COLUMNS.get(platform)
-    member = session.get(Member, member_id)
-    if column and member is not None and getattr(member, column) != user_id:
-        setattr(member, column, user_id)
-        member.updated_at = utcnow()
+    """Keep the member's id on a platform, learned by an adapter (e.g. from their e-mail).
+
+    An id can belong to one member only: if another member held it (an e-mail
+    changed in the HR file), it moves to this one.
+    """
+    session.execute(
+        update(Address)
+        .where(
+            Address.platform == platform,
+            Address.user_id == user_id,
+            Address.member_id != member_id,
+        )
+        .values(user_id=None)
+    )
+    remember_address(session, member_id, platform, user_id=user_id)
+    session.flush()
 
 
 def by_email(session: Session, email: str) -> Member | None:
@@ -73,16 +82,14 @@ def in_audience(member: Member, audience: Audience, config: AppConfig) -> bool:
     return not (audience.locations and member.location not in audience.locations)
 
 
-def platform_for(member: Member, config: AppConfig) -> str:
-    """Where to send to a member: the platform they last used, else the first enabled one."""
+def platform_for(member: Any, config: AppConfig) -> str:
+    """Where to send to a member: the platform they last used, else the first enabled one
+    that can reach someone it has never met (Slack finds people by e-mail; Teams cannot)."""
     enabled = config.platforms.enabled()
     if member.preferred_platform in enabled:
-        return member.preferred_platform  # type: ignore[return-value]
-    for name in enabled:
-        if name == "teams" and not member.teams_id:
-            continue
-        return name
-    return enabled[0]
+        return member.preferred_platform  # type: ignore[no-any-return]
+    reachable = config.platforms.reachable_unmet()
+    return reachable[0] if reachable else enabled[0]
 
 
 def remember_address(session: Session, member_id: int, platform: str, **fields: Any) -> None:
@@ -96,6 +103,11 @@ def remember_address(session: Session, member_id: int, platform: str, **fields: 
     for key, value in fields.items():
         setattr(address, key, value)
     address.updated_at = utcnow()
+    if fields.get("user_id") or fields.get("reference"):
+        # A platform where the member is known becomes where we reach them, unless they chose.
+        member = session.get(Member, member_id)
+        if member is not None and member.preferred_platform is None:
+            member.preferred_platform = platform
 
 
 def recipient(session: Session, member: Member, platform: str) -> Recipient:
@@ -112,8 +124,7 @@ def recipient_of(member: Member, platform: str, address: Address | None) -> Reci
         email=member.email,
         name=member.name,
         language=member.language,
-        slack_user_id=member.slack_user_id,
-        teams_id=member.teams_id,
+        user_id=address.user_id if address else None,
         channel_id=address.channel_id if address else None,
         reference=address.reference if address else None,
     )

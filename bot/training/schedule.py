@@ -87,7 +87,6 @@ _MEMBER_COLUMNS = (
     Member.roles,
     Member.opted_in,
     Member.preferred_platform,
-    Member.teams_id,
 )
 _PROGRESS_COLUMNS = (
     LessonProgress.id,
