@@ -33,7 +33,6 @@ from datetime import datetime
 from typing import Any
 
 import requests
-
 from botbuilder.integration.aiohttp import (
     ConfigurationBotFrameworkAuthentication,
     ConfigurationServiceClientCredentialFactory,
