@@ -72,3 +72,20 @@ def parse_command(text: str) -> tuple[str, str]:
     stripped = stripped.lstrip("/")
     name, _, rest = stripped.partition(" ")
     return name.lower(), rest.strip()
+
+
+MAX_RECORD_ID = 2**63 - 1  # the largest id a BIGINT column holds
+
+
+def record_id(value: Any) -> int | None:
+    """A database id carried by a button's value, or None if it cannot be one.
+
+    Button values come back from the platform as text anyone can forge: only
+    plain ASCII digits within the 64-bit range are looked up (a larger number
+    would overflow the database driver).
+    """
+    text = value.strip() if isinstance(value, str) else ""
+    if not text.isascii() or not text.isdigit() or len(text) > 19:
+        return None
+    number = int(text)
+    return number if 0 < number <= MAX_RECORD_ID else None

@@ -13,6 +13,9 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 ButtonStyle = Literal["default", "primary", "danger"]
+# The longest link Relais keeps (a reported mention, a post's page, an image): every
+# adapter renders a link this long whole, never cut.
+MAX_URL = 2000
 
 
 class _Block(BaseModel):

@@ -1,7 +1,10 @@
 """`relais serve`: the HTTP face of Relais (FastAPI), the worker and the scheduler.
 
 Platform adapters add their endpoints (``POST /slack/events``,
-``POST /api/messages``) through ``Platform.mount``.
+``POST /api/messages``) through ``Platform.mount``. Those are reachable without
+credentials, so they read bodies through ``read_body``: at most ``MAX_BODY``
+bytes are ever read (413 beyond), and no raw body is ever logged. The app has
+no public API documentation (``/docs``, ``/redoc``, ``/openapi.json``).
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlmodel import Session
 
@@ -22,6 +25,36 @@ from bot.runtime import Runtime
 from bot.scheduler import ProgrammeScheduler
 
 log = logging.getLogger("relais.web")
+
+# The most any unauthenticated endpoint reads of a request body (Slack's and Teams'
+# own requests are a few kilobytes).
+MAX_BODY = 1024 * 1024
+
+
+class BodyTooLarge(Exception):
+    """The request body is larger than the endpoint accepts."""
+
+
+async def read_body(request: Request, limit: int = MAX_BODY) -> bytes:
+    """The request body, read as it streams in; past ``limit`` bytes, stop reading and raise.
+
+    A ``Content-Length`` above the limit is refused before anything is read.
+    """
+    declared = request.headers.get("content-length", "")
+    if declared.strip().isdigit() and int(declared) > limit:
+        raise BodyTooLarge
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def too_large(limit: int = MAX_BODY) -> JSONResponse:
+    return JSONResponse({"error": f"request body larger than {limit} bytes"}, status_code=413)
 
 
 def _outbox_counts(runtime: Runtime) -> dict[str, int]:
@@ -54,7 +87,15 @@ def create_app(runtime: Runtime, run_scheduler: bool = True) -> FastAPI:
             for platform in runtime.platforms.values():
                 await platform.stop()
 
-    app = FastAPI(title="Relais", version=__version__, lifespan=lifespan)
+    # No public API documentation: nothing here is meant to be explored by strangers.
+    app = FastAPI(
+        title="Relais",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
     app.state.runtime = runtime
 
     @app.get("/healthz")

@@ -226,3 +226,38 @@ def test_running_bot_keeps_last_good_content_on_error(runtime_factory, programme
             select(ContentItem).where(ContentItem.item_id == "trolls", ContentItem.language == "en")
         ).one()
         assert row.retired_at is not None  # kept for history, marked as gone
+
+
+def test_links_and_images_are_checked_for_syntax_length_and_emptiness(programme_dir: Path) -> None:
+    lesson = programme_dir / "content/lessons/welcome.fr.md"
+    post = next((programme_dir / "content/posts").glob("*.en.md"))
+    link = next(
+        line for line in lesson.read_text(encoding="utf-8").splitlines() if line.startswith("link:")
+    )
+    post_link = next(
+        line for line in post.read_text(encoding="utf-8").splitlines() if line.startswith("link:")
+    )
+    too_long = "https://norvel.example/page?" + "utm_source=x&" * 160  # over 2,000 characters
+    edit(lesson, link, "link: https://:8080/no-host\nimage:")
+    edit(post, post_link, f"link: {too_long}")
+    result = CliRunner().invoke(
+        app, ["content", "check", "--config", str(programme_dir / "app.yaml")]
+    )
+    assert result.exit_code != 0
+    found = check(programme_dir)
+    assert (
+        f"{lesson}:{line_of(lesson, 'link:')}: link: 'https://:8080/no-host' is not a web link (https://…)"
+        in found
+    )
+    assert (
+        f"{lesson}:{line_of(lesson, 'image:')}: image: is empty: give a web link (https://…) or remove the line"
+        in found
+    )
+    assert (
+        f"{post}:{line_of(post, 'link:')}: link: this link is {len(too_long)} characters long: "
+        "Slack and Teams show at most 2000 whole; shorten it (e.g. without tracking parameters)"
+        in found
+    )
+    assert all(
+        str(post) in line for line in result.output.splitlines() if "characters long" in line
+    )

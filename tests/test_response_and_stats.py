@@ -105,3 +105,13 @@ def test_stats_for_member_manager_and_coordinator(runtime, chat) -> None:  # typ
         "The whole programme" in everything
         and "15 of 15 people take part in the programme." in everything
     )
+
+
+def test_a_link_too_long_to_keep_whole_is_refused_not_cut(runtime, chat) -> None:  # type: ignore[no-untyped-def]
+    long = "https://x.example.com/status/42?" + "utm=a&" * 400  # over 2,000 characters
+    answer = texts(chat(NOAH).type(f"report {long} angry"))
+    assert "2000" in answer and "Ce lien dépasse" in answer
+    exact = "https://x.example.com/" + "a" * (2000 - 22)  # 2,000 characters: kept whole
+    chat(NOAH).type(f"report {exact} angry")
+    with Session(runtime.engine) as session:
+        assert [report.url for report in session.exec(select(MentionReport)).all()] == [exact]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -345,3 +346,76 @@ def test_long_message_resumes_after_a_429_without_repeating_parts(slack: SlackWo
     time.sleep(0.3)
     firsts = [m["blocks"][0]["text"]["text"] for m in slack.dms("U0EMMA001")]
     assert firsts == ["part 0", "part 50", "part 100"]  # each part once, in order
+
+
+# --- hostile input ------------------------------------------------------------------
+
+
+def stored(world: SlackWorld) -> tuple[int, int, int]:
+    return world.count(Delivery), world.count(MentionReport), world.count(QuizAnswer)
+
+
+def test_oversized_bodies_get_413_before_being_read_whole(slack: SlackWorld) -> None:
+    big = "text=" + "x" * (2 * 1024 * 1024)
+    assert slack.post(big, signed_headers(big)).status_code == 413
+
+    def chunked() -> Iterator[bytes]:  # no Content-Length: the cap applies while reading
+        for _ in range(40):
+            yield b"x" * 65536
+
+    response = httpx.post(slack.url, content=chunked(), headers=signed_headers(""), timeout=20)
+    assert response.status_code == 413
+    assert stored(slack) == (0, 0, 0)
+
+
+def test_a_forged_request_is_refused_and_its_body_never_logged(
+    slack: SlackWorld, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    body = urlencode({"command": "/relais", "user_id": "U0KARIM01", "text": "MARKER-4f1c"})
+    body += "\nINFO:relais.web:forged log line"
+    forged = {**signed_headers(body), "X-Slack-Signature": "v0=" + "0" * 64}
+    assert slack.post(body, forged).status_code == 401
+    assert slack.post(body, {**forged, "X-Slack-Request-Timestamp": "soon"}).status_code == 401
+    assert "MARKER-4f1c" not in caplog.text and "forged log line" not in caplog.text
+    assert stored(slack) == (0, 0, 0)
+
+
+def test_malformed_signed_bodies_get_400_and_nothing_is_stored(slack: SlackWorld) -> None:
+    json_type = "application/json"
+    form_type = "application/x-www-form-urlencoded"
+    click_without_user = {
+        "type": "block_actions",
+        "actions": [{"action_id": "command#0", "value": "help", "action_ts": "1"}],
+    }
+    message_without_user = {
+        "type": "event_callback",
+        "event_id": "Ev9",
+        "event": {"type": "message", "channel_type": "im", "text": "help"},
+    }
+    cases = [
+        ("{not json", json_type),
+        ("[1, 2]", json_type),
+        ("null", json_type),
+        ('{"type": 3}', json_type),
+        (json.dumps(message_without_user), json_type),
+        (json.dumps({"type": "event_callback", "event": "x"}), json_type),
+        ("payload=notjson", form_type),
+        (urlencode({"payload": "[1]"}), form_type),
+        (urlencode({"payload": json.dumps(click_without_user)}), form_type),
+        (urlencode({"command": "/relais", "text": "help"}), form_type),  # no user_id
+    ]
+    for body, content_type in cases:
+        response = slack.post(body, signed_headers(body, content_type=content_type))
+        assert response.status_code == 400, body
+    assert stored(slack) == (0, 0, 0) and slack.standin.called("chat.postMessage") == []
+
+
+def test_a_button_value_beyond_64_bits_is_no_longer_in_use(slack: SlackWorld) -> None:
+    for n, value in enumerate((str(2**63), "9" * 40, "-1", "１２")):
+        button = {"action_id": "report.ack#0", "value": value}
+        assert slack.click("U0KARIM01", button, "1700000000.000001", f"17.{n}").status_code == 200
+    answers = slack.wait_for(
+        lambda: len(slack.dms("U0KARIM01")) >= 4 and slack.dms("U0KARIM01"), "four answers"
+    )
+    assert all("Ce bouton n’est plus actif." in all_text(m) for m in answers)  # Karim: French

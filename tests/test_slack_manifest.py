@@ -41,3 +41,13 @@ def test_socket_mode_manifest_has_no_urls() -> None:
 def test_manifest_refuses_plain_http() -> None:
     result = CliRunner().invoke(app, ["slack", "manifest", "--url", "http://relais.acme.test"])
     assert result.exit_code == 1 and "https" in result.output
+
+
+def test_a_filled_in_manifest_keeps_no_instructions_to_fill_it_in() -> None:
+    for args in (["--url", "https://relais.acme.test"], ["--socket-mode"]):
+        result = CliRunner().invoke(app, ["slack", "manifest", *args])
+        assert result.exit_code == 0, result.output
+        comments = [line for line in result.output.splitlines() if line.lstrip().startswith("#")]
+        assert comments == [], comments
+        assert "relais.example.com" not in result.output
+        assert "Replace" not in result.output and "delete the" not in result.output

@@ -27,14 +27,28 @@ nasty = st.one_of(
             "<",
             ">",
             "&",
+            "",
+            " ",
+            "<" * 3100,  # escaped, the 3,000-character cut lands inside an entity
+            "x" + "&" * 1500,
+            "**" + "<b>" * 900 + "**",
         ]
     ),
     st.lists(
         st.sampled_from(["<!everyone>", "<@W1>", "text", "&amp;", "|", "\n"]), max_size=30
     ).map("".join),
 )
+LONG_URL = "https://norvel.example/report?" + "q=a&b=c|" * 249  # 2,000 characters
 urls = st.sampled_from(
-    ["https://norvel.example/a?b=c&d=<e>", "https://x.example.com/p|q", "http://127.0.0.1/x>y"]
+    [
+        "https://norvel.example/a?b=c&d=<e>",
+        "https://x.example.com/p|q",
+        "http://127.0.0.1/x>y",
+        "https://norvel.example/" + "a" * 1977,  # 2,000 characters: kept whole
+        LONG_URL,
+        "https://norvel.example/" + "b" * 5000,  # too long for any link
+        "",
+    ]
 )
 buttons = st.builds(
     Button,
@@ -55,6 +69,7 @@ blocks = st.one_of(
 messages = st.builds(Message, text=nasty, blocks=st.lists(blocks, max_size=80))
 
 OUR_LINK = re.compile(r"<https?://[^|<>\s]*\|[^<>]*>")
+ENTITY = re.compile(r"&(?:amp|lt|gt);")
 
 
 def texts(node: Any) -> list[str]:
@@ -87,9 +102,11 @@ def check_block(block: dict[str, Any]) -> None:
             assert element["type"] == "button" and 1 <= len(element["text"]["text"]) <= 75
             assert len(element["action_id"]) <= 255 and len(element.get("value", "")) <= 2000
     elif kind == "context":
-        assert all(len(e["text"]) <= 2000 for e in block["elements"])
+        assert 1 <= len(block["elements"]) <= 10
+        assert all(e["text"].strip() and len(e["text"]) <= 2000 for e in block["elements"])
     elif kind == "image":
-        assert block["image_url"] and 1 <= len(block["alt_text"]) <= 2000
+        assert 1 <= len(block["image_url"]) <= 3000 and 1 <= len(block["alt_text"]) <= 2000
+        assert block["image_url"].startswith(("https://", "http://"))
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -106,8 +123,22 @@ def test_any_message_renders_to_valid_block_kit_without_mentions(message: Messag
             # The only '<' left are links we wrote; their labels cannot hold control characters.
             without_links = OUR_LINK.sub("", text)
             assert "<" not in without_links and ">" not in without_links, text
+            # Every '&' starts a whole entity: no cut ever falls inside one.
+            assert "&" not in ENTITY.sub("", without_links), text[-20:]
             for link in OUR_LINK.findall(text):
                 assert not link.startswith(("<!", "<@", "<#"))
+                assert "…|" not in link  # a URL is never cut
+    sections = [
+        block["text"]["text"]
+        for payload in payloads
+        for block in payload.get("blocks", [])
+        if block["type"] == "section"
+    ]
+    for block in message.blocks:
+        if isinstance(block, Link) and block.url and len(block.url) <= 2000:
+            # A link the programme keeps (reports: up to 2,000 characters) is written whole.
+            safe = block.url.replace("|", "%7C").replace(">", "%3E").replace("<", "%3C")
+            assert any(text.startswith(f"<{safe}|") for text in sections), block.url[:80]
 
 
 @given(buttons)
@@ -140,3 +171,29 @@ def test_long_quiz_answers_become_a_numbered_list() -> None:
     blocks = render(message)[0]["blocks"]
     assert "*1.* a very long answer" in blocks[1]["text"]["text"]
     assert [e["text"]["text"] for e in blocks[2]["elements"]] == ["1", "2"]
+
+
+def test_a_long_text_is_split_between_entities_not_inside_one() -> None:
+    text = "x" + "<" * 3100  # escaped: 'x' then '&lt;' 3,100 times; 3,000 falls inside one
+    sections = render(Message(text="t", blocks=[Section(text=text)]))[0]["blocks"]
+    joined = "".join(section["text"]["text"] for section in sections)
+    assert joined == "x" + "&lt;" * 3100
+    assert all(
+        ENTITY.sub("", section["text"]["text"]) == "x"[: i == 0]
+        for i, section in enumerate(sections)
+    )
+
+
+def test_a_link_too_long_to_write_whole_is_plain_text() -> None:
+    url = "https://norvel.example/" + "b" * 5000
+    blocks = render(Message(text="t", blocks=[Link(url=url, label="<see>")]))[0]["blocks"]
+    joined = "".join(block["text"]["text"] for block in blocks)
+    assert joined == f"&lt;see&gt;: {url}" and "<" not in joined
+
+
+def test_empty_context_lines_and_images_are_left_out() -> None:
+    message = Message(
+        text="t",
+        blocks=[Context(text=""), Context(text="  "), Image(url="", alt="x"), Section(text="ok")],
+    )
+    assert [block["type"] for block in render(message)[0]["blocks"]] == ["section"]

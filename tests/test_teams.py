@@ -6,6 +6,7 @@ a guard refuses any name or address that is not loopback.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import socket
@@ -57,6 +58,7 @@ STRANGER = {
     "email": "no.body@example.com",
 }
 LOOPBACK_NAMES = {"127.0.0.1", "localhost", "::1"}
+TEAMS_LIMIT = 28 * 1024  # bytes of one activity Teams accepts
 
 
 # --- nothing may leave the machine ---------------------------------------------
@@ -93,6 +95,9 @@ class BotConnector:
         self.forbidden: set[str] = set()  # conversations the bot was removed from (403)
         self.created: list[dict[str, Any]] = []
         self.jwks: dict[str, Any] = {"keys": []}
+        self.sizes: list[int] = []  # bytes of each activity as it arrived
+        self.hold: threading.Event | None = None  # set: the OpenID endpoint hangs until it is set
+        self.held = threading.Event()  # the OpenID endpoint was called while held
         self.url = ""
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
@@ -115,9 +120,11 @@ class BotConnector:
     async def post_activity(
         self, conversation: str, request: Request, reply_to: str | None = None
     ) -> JSONResponse:
-        body = await request.json()
+        raw = await request.body()
+        body = json.loads(raw)
         with self._lock:
             self.calls.append(("POST", request.url.path))
+            self.sizes.append(len(raw))
             if conversation in self.forbidden:
                 return JSONResponse(
                     {"error": {"code": "BotNotInConversationRoster", "message": "removed"}},
@@ -159,6 +166,9 @@ class BotConnector:
         return JSONResponse({"id": conversation}, status_code=201)
 
     async def openid(self) -> JSONResponse:
+        if self.hold is not None:
+            self.held.set()
+            await asyncio.to_thread(self.hold.wait, 120)
         return JSONResponse(
             {"issuer": "https://api.botframework.com", "jwks_uri": f"{self.url}/keys"}
         )
@@ -666,3 +676,105 @@ async def test_a_member_without_a_reference_is_reported_not_reachable(
         row = session.exec(select(Delivery)).one()
     assert row.status == FAILED
     assert row.error == "not reachable in Teams: no conversation reference yet"
+
+
+# --- hostile input ------------------------------------------------------------------
+
+
+def test_garbage_and_oversized_bodies_get_4xx_and_nothing_is_stored(
+    secured: TeamsWorld, no_internet: list[str]
+) -> None:
+    before = snapshot(secured)
+    url = f"{secured.url}/api/messages"
+    json_type = {"Content-Type": "application/json"}
+    for body in (b"{not json", b"[1, 2]", b"null", b"42", b'"text"', b"\xff\xfe", b"{}"):
+        response = httpx.post(url, content=body, headers=json_type, timeout=30)
+        assert response.status_code == 400, body
+    declared = httpx.post(url, content=b"{" + b" " * (2 * 1024 * 1024) + b"}", headers=json_type)
+    assert declared.status_code == 413
+
+    def chunked() -> Iterator[bytes]:  # no Content-Length: the cap applies while reading
+        yield b'{"type": "message", "text": "'
+        for _ in range(40):
+            yield b"x" * 65536
+
+    streamed = httpx.post(url, content=chunked(), headers=json_type, timeout=30)
+    assert streamed.status_code == 413
+    assert snapshot(secured) == before and secured.connector.calls == []
+    assert no_internet == []
+
+
+def test_a_token_check_never_freezes_the_server_while_the_keys_hang(
+    secured: TeamsWorld, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    import adapters.teams.auth as auth
+
+    monkeypatch.setattr(auth, "KEY_FETCH_TIMEOUT", 120.0, raising=False)  # the test ends the hang
+    secured.connector.hold = threading.Event()
+    body = activity(secured.connector, KARIM, text="lesson")
+    claims = {"iss": "https://api.botframework.com", "aud": APP_ID, "exp": int(time.time()) + 600}
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    token = jwt.encode(claims, key, algorithm="RS256", headers={"kid": "unknown"})
+    headers = {"Authorization": f"Bearer {token}"}
+    first: list[httpx.Response] = []
+    hanging = threading.Thread(target=lambda: first.append(secured.post(body, headers)))
+    try:
+        hanging.start()
+        assert secured.connector.held.wait(30), "the key endpoint was never called"
+        # The key fetch hangs; the server still answers, and the request is still waiting.
+        health = httpx.get(f"{secured.url}/healthz", timeout=10)
+        assert health.status_code == 200 and health.json()["checks"]["database"] is True
+        assert first == [] and hanging.is_alive()
+        # A request that waits longer than the token check allows gets 503, not a hang.
+        secured.runtime.platforms["teams"].auth_timeout = 0.5
+        assert secured.post(body, headers).status_code == 503
+        assert first == []
+    finally:
+        secured.connector.hold.set()
+        hanging.join(30)
+    assert first and first[0].status_code in (401, 503)  # the keys never had this one
+    assert secured.connector.accepted == []
+
+
+def test_an_activity_in_emoji_is_sent_within_the_teams_limit(teams: TeamsWorld) -> None:
+    from bot.delivery.outbox import Outgoing, enqueue
+    from bot.messages import Message, Section
+
+    installed = activity(
+        teams.connector, KARIM, kind="conversationUpdate", membersAdded=[{"id": BOT}]
+    )
+    assert teams.post(installed).status_code == 201
+    karim = teams.member(KARIM["email"])
+    report = "\n".join(f"🔥😡📉 réponse nº {n} 😤😤😤😤😤😤" for n in range(600))
+    with Session(teams.runtime.engine) as session:
+        enqueue(
+            session,
+            Outgoing(
+                karim.id,
+                "teams",
+                "emoji",
+                "reply",
+                Message(text=report, blocks=[Section(text=report)]),
+            ),
+        )
+        session.commit()
+    teams.runtime.worker.kick()
+    delivered = teams.wait_for(
+        lambda: teams.rows(Delivery, Delivery.member_id == karim.id, Delivery.status == SENT),
+        "the emoji report",
+    )
+    assert delivered and len(teams.connector.sizes) >= 2  # split: one card could not hold it
+    assert max(teams.connector.sizes) < TEAMS_LIMIT
+    shown = "".join(
+        run["text"]
+        for card in teams.connector.cards_to(personal(KARIM))
+        for element in card["body"]
+        if element["type"] == "RichTextBlock"
+        for run in element["inlines"]
+    )
+    assert shown.count("🔥") == 600  # nothing lost on the way
+
+
+def test_api_documentation_is_not_public(teams: TeamsWorld) -> None:
+    for path in ("/docs", "/redoc", "/openapi.json", "/docs/oauth2-redirect"):
+        assert httpx.get(f"{teams.url}{path}", timeout=10).status_code == 404, path

@@ -5,9 +5,13 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from pathlib import Path
 from typing import Any
 
+import jsonschema
 from botbuilder.schema import Activity
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from adapters.teams.activities import message_text
 from adapters.teams.cards import (
@@ -25,6 +29,31 @@ from adapters.teams.limits import (
 from bot.messages import Actions, Button, Choice, Context, Divider, Image, Link, Message, Section
 
 TEAMS_LIMIT = 28 * 1024
+# Room left in an activity for what botbuilder adds (conversation, from, recipient, serviceUrl).
+ENVELOPE = 4 * 1024
+# Microsoft's published Adaptive Cards 1.5 schema (see tests/schemas/README.md).
+CARD_SCHEMA = json.loads(
+    (Path(__file__).parent / "schemas" / "adaptive-card-1.5.json").read_text(encoding="utf-8")
+)
+VALIDATOR = jsonschema.Draft6Validator(
+    CARD_SCHEMA, format_checker=jsonschema.Draft6Validator.FORMAT_CHECKER
+)
+
+
+def as_sent(payload: dict[str, Any]) -> bytes:
+    """The activity's bytes as botbuilder sends them (msrest: ``json.dumps``, non-ASCII escaped)."""
+    return json.dumps(Activity().deserialize(payload).serialize()).encode("utf-8")
+
+
+def check_card(card: dict[str, Any]) -> None:
+    """Valid against the published schema (``msteams`` is Teams' documented extension)."""
+    errors = list(VALIDATOR.iter_errors({k: v for k, v in card.items() if k != "msteams"}))
+    assert not errors, [f"{list(e.path)}: {e.message[:200]}" for e in errors[:3]]
+    for node in walk(card):
+        if node.get("type") == "RichTextBlock":
+            assert node["inlines"], "an empty RichTextBlock"
+        if node.get("type") == "TextRun":
+            assert node["text"]
 
 
 def walk(node: Any) -> list[dict[str, Any]]:
@@ -249,3 +278,64 @@ async def test_an_unreachable_connector_means_retry_later() -> None:
     result = await platform.send(target, simple("Hello"), 1)
     assert result.status == "retry" and result.retry_after is None  # the worker's backoff
     assert result.error == "cannot reach Teams: ClientRequestError"
+
+
+# --- any message: valid cards, activities within Teams' limit as sent ---------------
+
+text = st.one_of(
+    st.text(max_size=300),
+    st.sampled_from(
+        [
+            "",
+            " ",
+            "😀" * 9000,  # 4 bytes in UTF-8, 12 as sent
+            "é" * 20000,
+            "**" + "🎉 " * 3000 + "**",
+            "<at>All</at> [x](javascript:alert(1)) ${x}",
+            "line\n\n" * 400,
+        ]
+    ),
+)
+button = st.builds(
+    Button,
+    label=text,
+    action_id=st.sampled_from(["lesson.answer", "command", "report.ack"]),
+    value=st.text(max_size=40),
+    style=st.sampled_from(["default", "primary", "danger"]),
+)
+links = st.sampled_from(["https://norvel.example/a?b=c", "http://x.example/p", "ftp://x", ""])
+block = st.one_of(
+    st.builds(Section, text=text, title=st.none() | text),
+    st.builds(Actions, buttons=st.lists(button, max_size=6)),
+    st.builds(Choice, question=text, options=st.lists(button, min_size=1, max_size=6)),
+    st.builds(Link, url=links, label=text),
+    st.builds(Image, url=links, alt=text),
+    st.builds(Context, text=text),
+    st.just(Divider()),
+)
+message = st.builds(Message, text=text, blocks=st.lists(block, max_size=12))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(message)
+def test_any_message_gives_valid_cards_within_the_limit_as_sent(message: Message) -> None:
+    payloads = to_activity_payloads(message, "en")
+    assert payloads
+    for payload in payloads:
+        assert len(as_sent(payload)) <= TEAMS_LIMIT - ENVELOPE
+        check_card(payload["attachments"][0]["content"])
+
+
+def test_a_report_written_in_emoji_is_split_by_its_size_as_sent() -> None:
+    emoji = "😀" * 20_000
+    payloads = to_activity_payloads(Message(text=emoji, blocks=[Section(text=emoji)]), "en")
+    for payload in payloads:
+        assert len(as_sent(payload)) <= TEAMS_LIMIT - ENVELOPE
+
+
+def test_an_empty_context_line_is_left_out() -> None:
+    (card,) = render_cards(
+        Message(text="x", blocks=[Section(text="a"), Context(text=""), Context(text=" ")]), "en"
+    )
+    assert lines(card) == ["a"]
+    check_card(card)

@@ -30,7 +30,12 @@ def register(app: typer.Typer) -> None:
             bool, typer.Option("--socket-mode", help=tr("No public URL: use Socket Mode."))
         ] = False,
     ) -> None:
-        text = MANIFEST.read_text(encoding="utf-8")
+        # The file's leading comments tell a person how to fill it in by hand; the
+        # manifest printed here is filled in already, so they would only mislead.
+        lines = MANIFEST.read_text(encoding="utf-8").splitlines()
+        while lines and lines[0].startswith("#"):
+            lines.pop(0)
+        text = "\n".join(lines) + "\n"
         if socket_mode:
             lines = [
                 line

@@ -18,8 +18,10 @@ from collections import OrderedDict
 from typing import Any
 
 from fastapi import FastAPI, Request
-from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
+from fastapi.responses import JSONResponse
+from slack_bolt.adapter.starlette.async_handler import to_starlette_response
 from slack_bolt.app.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncRateLimitErrorRetryHandler,
@@ -27,11 +29,13 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.slack.inbound import Malformed, bolt_logger, check, signature_ok
 from adapters.slack.render import home_view, parse_action_id, render
 from bot.core import Outcome, Relais
 from bot.events import ActionEvent, CommandEvent, InboundEvent, MessageEvent, Who, parse_command
 from bot.messages import Message
 from bot.platforms import Platform, Recipient, SendResult
+from bot.web import BodyTooLarge, read_body, too_large
 
 log = logging.getLogger("relais.slack")
 
@@ -139,13 +143,14 @@ class SlackPlatform(Platform):
             ],
         )
         self.app_token = app_token
+        self.signing_secret = signing_secret or ""
         self.app = AsyncApp(
             client=self.client,
             signing_secret=signing_secret or "socket-mode",
             process_before_response=process_before_response,
             request_verification_enabled=app_token is None,
+            logger=bolt_logger(),
         )
-        self.handler = AsyncSlackRequestHandler(self.app)
         self.pacer = ChannelPacer()
         self._emails: OrderedDict[str, str | None] = OrderedDict()
         self._socket: Any = None
@@ -300,7 +305,36 @@ class SlackPlatform(Platform):
 
         @app.post("/slack/events", include_in_schema=False)
         async def slack_events(request: Request) -> Any:
-            return await self.handler.handle(request)
+            return await self.receive(request)
+
+    async def receive(self, request: Request) -> Any:
+        """One request from Slack: capped, signature checked, shape checked, then Bolt.
+
+        See ``adapters.slack.inbound`` for what is refused and why.
+        """
+        try:
+            raw = await read_body(request)
+        except BodyTooLarge:
+            return too_large()
+        headers = request.headers
+        if not signature_ok(
+            self.signing_secret,
+            raw,
+            headers.get("x-slack-request-timestamp"),
+            headers.get("x-slack-signature"),
+        ):
+            log.info("refused a Slack request: bad or missing signature")
+            return JSONResponse({"error": "invalid signature"}, status_code=401)
+        try:
+            body = raw.decode("utf-8")
+            check(body, headers.get("content-type"))
+        except (UnicodeDecodeError, Malformed) as exc:
+            log.warning("refused a signed Slack request: %s", exc)
+            return JSONResponse({"error": "malformed request"}, status_code=400)
+        response = await self.app.async_dispatch(
+            AsyncBoltRequest(body=body, query=request.query_params, headers=headers)  # type: ignore[arg-type]
+        )
+        return to_starlette_response(response)
 
     async def start(self) -> None:
         if self.app_token:

@@ -4,7 +4,11 @@ Every piece of text from content or from people is escaped (``&``, ``<``,
 ``>``), so nobody can inject ``<!channel>``, a mention or a disguised link; the
 only ``<…>`` sequences in the output are the links this module writes itself.
 Slack's limits are kept: 50 blocks per message (longer messages are split),
-3,000 characters per section text, 75 per button label, 150 per header.
+3,000 characters per section text, 75 per button label, 150 per header,
+3,000 per image or button URL. Text is cut or split only between escaped
+entities (never ``&l`` | ``t;``), empty context lines are left out, and a
+link is written whole or, when it cannot fit, shown as escaped plain text:
+never a truncated URL.
 """
 
 from __future__ import annotations
@@ -12,7 +16,18 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from bot.messages import Actions, Button, Choice, Context, Divider, Image, Link, Message, Section
+from bot.messages import (
+    MAX_URL,
+    Actions,
+    Button,
+    Choice,
+    Context,
+    Divider,
+    Image,
+    Link,
+    Message,
+    Section,
+)
 
 MAX_BLOCKS = 50
 MAX_SECTION = 3000
@@ -22,6 +37,8 @@ MAX_FALLBACK = 3000
 MAX_VALUE = 2000
 MAX_ACTION_ID = 255
 MAX_CONTEXT = 2000
+MAX_BLOCK_URL = 3000  # image_url, a button's url
+MAX_LINK_LABEL = 300
 ACTION_SEPARATOR = "#"  # Slack wants unique action ids in a block: "lesson.answer#2"
 
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
@@ -41,16 +58,48 @@ def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _link(url: str, label: str) -> str:
+def _entity_safe(text: str, end: int) -> int:
+    """``end``, or the start of the escaped entity (``&amp;``, ``&lt;``, ``&gt;``) it would cut."""
+    amp = text.rfind("&", max(0, end - 4), end)
+    if amp != -1 and ";" not in text[amp:end]:
+        return amp
+    return end
+
+
+def clip_escaped(text: str, limit: int) -> str:
+    """Escaped text within ``limit`` characters, cut between entities."""
+    if len(text) <= limit:
+        return text
+    return text[: _entity_safe(text, limit - 1)] + "…"
+
+
+def _chunks(text: str, limit: int) -> list[str]:
+    """Escaped text in pieces of at most ``limit`` characters, never inside an entity."""
+    chunks, start = [], 0
+    while start < len(text):
+        end = start + limit
+        if end < len(text):
+            end = _entity_safe(text, end)
+        chunks.append(text[start:end])
+        start = end
+    return chunks
+
+
+def _link(url: str, label: str) -> str | None:
+    """Slack's ``<url|label>``, or None when the URL is too long to be written whole."""
     # A URL cannot carry '|' or '>' inside Slack's link syntax.
-    safe_url = clip(url.replace("|", "%7C").replace(">", "%3E").replace("<", "%3C"), 1500)
-    # Short enough that the whole link stays in one section (3,000 characters).
-    return f"<{safe_url}|{escape(clip(label, 300)).replace('|', '¦')}>"
+    safe_url = url.replace("|", "%7C").replace(">", "%3E").replace("<", "%3C")
+    if not safe_url or len(safe_url) > MAX_URL + MAX_URL // 4 or any(c.isspace() for c in url):
+        return None
+    # The whole link stays in one section (3,000 characters).
+    room = MAX_SECTION - len(safe_url) - 3
+    text = clip_escaped(escape(clip(label, MAX_LINK_LABEL)).replace("|", "¦"), room)
+    return f"<{safe_url}|{text}>"
 
 
 def _sections(text: str) -> list[dict[str, Any]]:
     """One or more section blocks, each within Slack's 3,000-character limit."""
-    chunks = [text[i : i + MAX_SECTION] for i in range(0, len(text), MAX_SECTION)] or [" "]
+    chunks = _chunks(text, MAX_SECTION) or [" "]
     return [{"type": "section", "text": {"type": "mrkdwn", "text": chunk}} for chunk in chunks]
 
 
@@ -74,7 +123,7 @@ def _button(button: Button, index: int, label: str | None = None) -> dict[str, A
         "action_id": action_id(button, index),
     }
     if button.url:
-        element["url"] = button.url
+        element["url"] = button.url  # only URLs Slack accepts reach here (see _actions)
     else:
         element["value"] = clip(button.value, MAX_VALUE)
     if button.style in ("primary", "danger"):
@@ -82,8 +131,14 @@ def _button(button: Button, index: int, label: str | None = None) -> dict[str, A
     return element
 
 
+def _fits(button: Button) -> bool:
+    return not button.url or 0 < len(button.url) <= MAX_BLOCK_URL
+
+
 def _actions(buttons: list[Button], labels: list[str] | None = None) -> list[dict[str, Any]]:
-    blocks = []
+    blocks: list[dict[str, Any]] = []
+    if labels is None:
+        buttons = [button for button in buttons if _fits(button)]  # a URL Slack would refuse
     for start in range(0, len(buttons), MAX_BUTTONS):
         elements = [
             _button(button, start + offset, labels[start + offset] if labels else None)
@@ -118,18 +173,25 @@ def blocks_of(message: Message) -> list[dict[str, Any]]:
             if block.buttons:
                 blocks += _actions(block.buttons)
         elif isinstance(block, Link):
-            blocks += _sections(_link(block.url, block.label))
+            link = _link(block.url, block.label)
+            blocks += _sections(link or escape(f"{block.label}: {block.url}"))
         elif isinstance(block, Image):
-            blocks.append(
-                {"type": "image", "image_url": block.url, "alt_text": clip(block.alt or " ", 2000)}
-            )
+            if 0 < len(block.url) <= MAX_BLOCK_URL and block.url.startswith(
+                ("https://", "http://")
+            ):
+                blocks.append(
+                    {
+                        "type": "image",
+                        "image_url": block.url,
+                        "alt_text": clip(block.alt.strip() or " ", 2000),
+                    }
+                )
+            elif block.url.strip():
+                blocks += _sections(escape(f"{block.alt}: {block.url}"))
         elif isinstance(block, Context):
-            blocks.append(
-                {
-                    "type": "context",
-                    "elements": [{"type": "mrkdwn", "text": clip(mrkdwn(block.text), MAX_CONTEXT)}],
-                }
-            )
+            if block.text.strip():
+                text = clip_escaped(mrkdwn(block.text), MAX_CONTEXT)
+                blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": text}]})
         elif isinstance(block, Divider):
             blocks.append({"type": "divider"})
     return blocks
@@ -138,7 +200,7 @@ def blocks_of(message: Message) -> list[dict[str, Any]]:
 def render(message: Message) -> list[dict[str, Any]]:
     """The message as one or more chat.postMessage payloads (text + at most 50 blocks each)."""
     blocks = blocks_of(message)
-    fallback = clip(escape(message.text), MAX_FALLBACK) or " "
+    fallback = clip_escaped(escape(message.text), MAX_FALLBACK) or " "
     if not blocks:
         return [{"text": fallback}]
     return [

@@ -10,6 +10,14 @@ not let that happen by accident: without an app id it refuses to start,
 unless ``RELAIS_TEAMS_INSECURE_LOCAL=1`` says explicitly that this is a local
 test, in which case the credentials are ignored, only loopback clients are
 served, and ``relais serve`` says so loudly.
+
+botbuilder fetches the Bot Framework's signing keys (OpenID metadata, then
+JWKS) with a synchronous ``requests.get`` and no timeout, inside the event
+loop, whenever a token claims a known issuer and the keys are a day old: one
+unauthenticated request could freeze the whole server. ``OffLoopOpenIdMetadata``
+replaces botbuilder's key cache: the fetch runs in a thread, with timeouts,
+concurrent requests share one fetch, and a failed fetch is not retried for
+``RETRY_FAILED_FETCH`` seconds (those requests get 503 at once).
 """
 
 from __future__ import annotations
@@ -17,9 +25,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import threading
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
+import requests
 from botbuilder.integration.aiohttp import (
     ConfigurationBotFrameworkAuthentication,
     ConfigurationServiceClientCredentialFactory,
@@ -27,6 +40,7 @@ from botbuilder.integration.aiohttp import (
 from botframework.connector.auth import (
     CertificateServiceClientCredentialsFactory,
     ServiceClientCredentialsFactory,
+    jwt_token_extractor,
 )
 
 from bot.config import TeamsSettings
@@ -46,6 +60,68 @@ DEFAULT_VARIABLES = {
     "certificate_thumbprint": "MicrosoftAppCertificateThumbprint",
     "certificate_private_key": "MicrosoftAppCertificatePrivateKey",
 }
+
+KEY_FETCH_TIMEOUT = 10.0  # seconds for each call to the OpenID metadata and keys endpoints
+AUTH_TIMEOUT = 15.0  # seconds for the whole check of one inbound token (then 503)
+RETRY_FAILED_FETCH = 30.0  # after a failed key fetch, answer 503 this long before trying again
+_KEY_FETCHER = ThreadPoolExecutor(max_workers=2, thread_name_prefix="relais-openid")
+
+
+class KeysUnavailable(Exception):
+    """The Bot Framework's signing keys could not be fetched: the token cannot be checked now."""
+
+
+def _fetch_keys(url: str) -> list[dict[str, Any]]:
+    """OpenID metadata, then its JWKS, as botbuilder does, but with timeouts (in a thread)."""
+    response = requests.get(url, timeout=KEY_FETCH_TIMEOUT)
+    response.raise_for_status()
+    jwks_uri = response.json()["jwks_uri"]
+    keys = requests.get(jwks_uri, timeout=KEY_FETCH_TIMEOUT)
+    keys.raise_for_status()
+    found = keys.json()["keys"]
+    if not isinstance(found, list):
+        raise ValueError("the JWKS has no list of keys")
+    return found
+
+
+class OffLoopOpenIdMetadata(jwt_token_extractor._OpenIdMetadata):  # type: ignore[misc]
+    """botbuilder's signing-key cache, refreshed in a thread so the event loop never waits."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self._lock = threading.Lock()
+        self._pending: Future[list[dict[str, Any]]] | None = None
+        self._failed_at = float("-inf")
+
+    async def _refresh(self) -> None:
+        with self._lock:
+            pending = self._pending
+            if pending is None or pending.done():
+                if time.monotonic() - self._failed_at < RETRY_FAILED_FETCH:
+                    raise KeysUnavailable("the Bot Framework's signing keys are unavailable")
+                pending = self._pending = _KEY_FETCHER.submit(_fetch_keys, self.url)
+        try:
+            # Shielded: a request that gives up does not cancel the fetch others wait for.
+            keys = await asyncio.shield(asyncio.wrap_future(pending))
+        except Exception as exc:
+            with self._lock:
+                self._failed_at = time.monotonic()
+            log.warning("Teams: could not fetch the signing keys: %s", type(exc).__name__)
+            raise KeysUnavailable("the Bot Framework's signing keys are unavailable") from exc
+        self.keys = keys
+        self.last_updated = datetime.now()
+
+
+def install_off_loop_key_fetch() -> None:
+    """Make botbuilder create (and keep) only off-loop key caches."""
+    jwt_token_extractor._OpenIdMetadata = OffLoopOpenIdMetadata
+    cache = jwt_token_extractor.JwtTokenExtractor.metadataCache
+    for url, metadata in list(cache.items()):
+        if not isinstance(metadata, OffLoopOpenIdMetadata):
+            cache[url] = OffLoopOpenIdMetadata(url)
+
+
+install_off_loop_key_fetch()
 
 
 def insecure_requested(environ: dict[str, str] | None = None) -> bool:
@@ -218,6 +294,7 @@ def authentication(
     ``overrides`` are extra botbuilder configuration attributes (e.g.
     ``CHANNEL_SERVICE`` for a sovereign cloud).
     """
+    install_off_loop_key_fetch()
     return ConfigurationBotFrameworkAuthentication(
         BotConfiguration(credentials, **overrides),
         credentials_factory=factory or credentials_factory(credentials),

@@ -13,7 +13,11 @@ A single-choice question (a quiz) is an expanded ``Input.ChoiceSet`` whose
 answer is submitted under ``relais_value_<n>``, so long answers wrap instead of
 being cut off on a button. Teams refuses messages above about 28 KB: a card
 that would be larger is split into several activities, and a single paragraph
-too long for one card is cut with a note.
+too long for one card is cut with a note. Sizes are counted as the activity is
+sent: botbuilder (msrest) serializes with ``json.dumps``, which escapes every
+non-ASCII character (``é`` is 6 bytes, an emoji 12), so that is how they are
+counted here. An empty line of text (a blank context line) is left out: an
+empty ``RichTextBlock`` is not a valid element.
 """
 
 from __future__ import annotations
@@ -32,8 +36,8 @@ CARD_VERSION = "1.5"
 ACTION_KEY = "relais_action"
 VALUE_KEY = "relais_value"
 FORM_KEY = "relais_form"
-# Teams refuses a message above ~28 KB (the whole activity). Cards are kept
-# under this many bytes of JSON, which leaves room for the activity around them.
+# Teams refuses a message above ~28 KB (the whole activity, as sent). Cards are kept
+# under this many bytes of JSON as sent, which leaves room for the activity around them.
 CARD_BUDGET = 24_000
 MAX_TEXT = 8_000  # one paragraph longer than this is cut (with a note)
 MAX_BUTTON_LABEL = 120
@@ -107,6 +111,16 @@ def _rich(runs: list[dict[str, Any]], **props: Any) -> dict[str, Any]:
     return {"type": "RichTextBlock", "inlines": runs, **props}
 
 
+def sent_size(value: Any) -> int:
+    """Bytes of ``value`` as botbuilder sends it: ``json.dumps`` escapes non-ASCII."""
+    return len(json.dumps(value).encode("ascii"))
+
+
+def _shown(elements: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The elements without empty text blocks (a RichTextBlock needs at least one run)."""
+    return [e for e in elements if e.get("type") != "RichTextBlock" or e.get("inlines")]
+
+
 def text_elements(text: str, **base: Any) -> list[dict[str, Any]]:
     """A block of light Markdown as RichTextBlocks: one per line, a gap between paragraphs."""
     elements: list[dict[str, Any]] = []
@@ -136,7 +150,7 @@ class _Unit:
     elements: list[dict[str, Any]] = field(default_factory=list)
 
     def size(self) -> int:
-        return len(json.dumps(self.elements, ensure_ascii=False).encode("utf-8"))
+        return sent_size(self.elements)
 
 
 def _submit(button: Button) -> dict[str, Any]:
@@ -213,7 +227,7 @@ def _units(message: Message, tr: Tr) -> list[_Unit]:
             body = text_elements(block.text)
             # The title stays with the first line; a long section may then be
             # split between cards, line by line.
-            first, rest = heading + body[:1], body[1:]
+            first, rest = _shown(heading) + body[:1], body[1:]
             if first:
                 if separate:
                     first[0]["separator"] = True
@@ -264,12 +278,14 @@ def _units(message: Message, tr: Tr) -> list[_Unit]:
                         }
                     ]
         elif isinstance(block, Context):
-            elements = [
-                _rich(inline_runs(block.text, isSubtle=True, size="Small"), spacing="Small")
-            ]
+            if block.text.strip():
+                elements = [
+                    _rich(inline_runs(block.text, isSubtle=True, size="Small"), spacing="Small")
+                ]
         elif isinstance(block, Divider):
             separate = True
             continue
+        elements = _shown(elements)
         if elements:
             if separate:
                 elements[0]["separator"] = True
@@ -290,7 +306,7 @@ def _card(elements: list[dict[str, Any]], fallback: str) -> dict[str, Any]:
 
 
 def card_size(card: dict[str, Any]) -> int:
-    return len(json.dumps(card, ensure_ascii=False).encode("utf-8"))
+    return sent_size(card)
 
 
 def _shorten(unit: _Unit, budget: int, tr: Tr) -> _Unit:
@@ -340,13 +356,14 @@ def render_cards(message: Message, lang: str, budget: int = CARD_BUDGET) -> list
 def to_activity_payloads(message: Message, lang: str) -> list[dict[str, Any]]:
     """Bot Framework activities (as dicts) carrying the message's cards, in order."""
     summary = message.text[:250]
+    budget = CARD_BUDGET - sent_size(summary)  # the summary travels in the same activity
     return [
         {
             "type": "message",
             "summary": summary,
             "attachments": [{"contentType": CARD_CONTENT_TYPE, "content": card}],
         }
-        for card in render_cards(message, lang)
+        for card in render_cards(message, lang, budget)
     ]
 
 

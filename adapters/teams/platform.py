@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import json
 import logging
 from collections import OrderedDict
 from typing import Any
@@ -45,7 +46,9 @@ from msrest.exceptions import ClientRequestError, HttpOperationError
 
 from adapters.teams.activities import RelaisActivityHandler
 from adapters.teams.auth import (
+    AUTH_TIMEOUT,
     INSECURE_ENV,
+    KeysUnavailable,
     TeamsCredentials,
     authentication,
     credentials_factory,
@@ -65,6 +68,7 @@ from bot.members import service as members
 from bot.members.models import Member
 from bot.messages import Message
 from bot.platforms import Platform, Recipient, SendResult
+from bot.web import BodyTooLarge, read_body, too_large
 
 log = logging.getLogger("relais.teams")
 
@@ -112,6 +116,7 @@ class TeamsPlatform(Platform):
         auth: Any = None,
         pacer: Pacer | None = None,
         send_timeout: float = SEND_TIMEOUT,
+        auth_timeout: float = AUTH_TIMEOUT,
     ) -> None:
         self.relais = relais
         self.credentials = credentials
@@ -122,6 +127,7 @@ class TeamsPlatform(Platform):
         self.handler = RelaisActivityHandler(self)
         self.pacer = pacer or Pacer()
         self.send_timeout = send_timeout
+        self.auth_timeout = auth_timeout
         self._emails: OrderedDict[str, str | None] = OrderedDict()
         # delivery id -> activity ids of the parts of a split message already accepted
         self._parts: OrderedDict[int, list[str]] = OrderedDict()
@@ -144,18 +150,33 @@ class TeamsPlatform(Platform):
         if "application/json" not in request.headers.get("content-type", ""):
             return JSONResponse({"error": "expected application/json"}, 415)
         try:
-            body = await request.json()
+            raw = await read_body(request)
+        except BodyTooLarge:
+            return too_large()
+        try:
+            body = json.loads(raw)
+        except ValueError:  # not JSON, or not UTF-8
+            return JSONResponse({"error": "not an activity"}, 400)
+        if not isinstance(body, dict):
+            return JSONResponse({"error": "not an activity"}, 400)
+        try:
             activity = Activity().deserialize(body)
         except Exception:
             return JSONResponse({"error": "not an activity"}, 400)
-        if not isinstance(body, dict) or not activity.type:
+        if not isinstance(activity.type, str) or not activity.type:
             return JSONResponse({"error": "not an activity"}, 400)
         # With authentication off (local tests), a header is ignored rather than half-checked.
         header = None if self.insecure else (request.headers.get("authorization") or None)
         try:
             # botbuilder validates the JWT (signature, issuer, audience = our app id,
-            # serviceUrl claim); without a header it refuses unless auth is off.
-            authenticated = await self.auth.authenticate_request(activity, header)
+            # serviceUrl claim); without a header it refuses unless auth is off. Its key
+            # fetch runs in a thread (adapters.teams.auth); the whole check is bounded.
+            authenticated = await asyncio.wait_for(
+                self.auth.authenticate_request(activity, header), self.auth_timeout
+            )
+        except (TimeoutError, KeysUnavailable) as exc:
+            log.warning("could not check an activity's token: %s", exc or type(exc).__name__)
+            return JSONResponse({"error": "cannot check the token now"}, 503)
         except Exception as exc:  # PermissionError, or a token that is not even a JWT
             log.info("refused an activity: %s", type(exc).__name__)
             return JSONResponse({"error": "unauthorized"}, 401)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.charter import service
 from bot.charter.models import CharterAcknowledgement
 from bot.clock import utcnow
+from bot.events import record_id
 from bot.i18n import N_
 from bot.participation.models import record
 from bot.registry import Context, Registry, UserError
@@ -29,10 +30,7 @@ def register(registry: Registry) -> None:
     def accept(ctx: Context) -> None:
         tr = ctx.tr
         charter = service.current(ctx.content, ctx.member.language)
-        try:
-            version = int(getattr(ctx.event, "value", ""))
-        except ValueError:
-            version = -1
+        version = record_id(getattr(ctx.event, "value", "")) or -1
         if charter is None or version != charter.version:
             raise UserError(
                 tr(

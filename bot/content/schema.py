@@ -7,10 +7,19 @@ from datetime import date
 from typing import Annotated, Any, Literal
 from urllib.parse import urlparse
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, ValidationInfo
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+)
 
 from bot.config import Audience, Email
 from bot.i18n import Tr
+from bot.messages import MAX_URL
 
 Network = Literal["linkedin", "x", "facebook"]
 NETWORKS: tuple[Network, ...] = ("linkedin", "x", "facebook")
@@ -18,18 +27,60 @@ Severity = Literal["low", "medium", "high", "critical"]
 X_LIMIT = 280  # characters in one post on X, hashtags included
 
 
+def url_problem(value: str) -> str | None:
+    """What is wrong with a link a member will open (None: nothing), in English msgids.
+
+    Slack and Teams show a link whole up to ``MAX_URL`` characters; Relais never
+    cuts one, so a longer one is refused here rather than shown broken.
+    """
+    try:
+        parsed = urlparse(value)
+        host = parsed.hostname
+        parsed.port  # noqa: B018 - raises ValueError for a port out of range
+    except ValueError:
+        return "syntax"
+    if (
+        parsed.scheme not in ("http", "https")
+        or not host
+        or any(c.isspace() or not c.isprintable() for c in value)
+    ):
+        return "syntax"
+    if len(value) > MAX_URL:
+        return "length"
+    return None
+
+
 def _url(value: str, info: ValidationInfo) -> str:
-    parsed = urlparse(value)
-    if parsed.scheme not in ("http", "https") or not parsed.netloc or " " in value:
+    tr = Tr((info.context or {}).get("lang"))
+    problem = url_problem(value)
+    if problem == "syntax":
+        raise ValueError(tr("'{value}' is not a web link (https://…)", value=value[:200]))
+    if problem == "length":
+        raise ValueError(
+            tr(
+                "this link is {length} characters long: Slack and Teams show at most {limit} "
+                "whole; shorten it (e.g. without tracking parameters)",
+                length=len(value),
+                limit=MAX_URL,
+            )
+        )
+    return value
+
+
+def _present(value: Any, info: ValidationInfo) -> Any:
+    """A link key that is written must hold a link (an empty ``image:`` is a mistake)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
         raise ValueError(
             Tr((info.context or {}).get("lang"))(
-                "'{value}' is not a web link (https://…)", value=value
+                "is empty: give a web link (https://…) or remove the line"
             )
         )
     return value
 
 
 Url = Annotated[str, AfterValidator(_url)]
+# An optional link: absent is fine, written but empty is not.
+OptionalUrl = Annotated[Url | None, BeforeValidator(_present)]
 Text = Annotated[str, Field(min_length=1)]
 
 
@@ -57,8 +108,8 @@ class Lesson(_FrontMatter):
     track: str
     order: int
     audience: Audience = Field(default_factory=Audience)
-    link: Url | None = None
-    image: Url | None = None
+    link: OptionalUrl = None
+    image: OptionalUrl = None
     image_alt: str | None = None
     quiz: Quiz
     body: str = ""

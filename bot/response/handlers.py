@@ -13,9 +13,10 @@ from bot import notify, permissions
 from bot.clock import as_utc, local, utcnow
 from bot.config import AppConfig
 from bot.delivery.models import PRIORITY_REPLY
+from bot.events import record_id
 from bot.i18n import N_, Tr
 from bot.members.models import Member
-from bot.messages import Actions, Button, Link, Message, Section
+from bot.messages import MAX_URL, Actions, Button, Link, Message, Section
 from bot.messages import Context as ContextLine
 from bot.participation.models import record
 from bot.permissions import Target
@@ -141,12 +142,20 @@ def register(registry: Registry) -> None:
                     "report https://x.com/someone/status/123 an angry customer"
                 )
             )
+        if len(url) > MAX_URL:  # kept whole or not at all: a cut link leads nowhere
+            raise UserError(
+                tr(
+                    "That link is longer than {limit} characters: give the address of the post "
+                    "itself, without tracking parameters.",
+                    limit=MAX_URL,
+                )
+            )
         now = utcnow()
         minutes = ctx.config.escalation.acknowledge_within_minutes
         reporter = ctx.member
         entry = MentionReport(
             reporter_id=reporter.id or 0,
-            url=url[:2000],
+            url=url,
             text=text.strip()[:4000],
             department=reporter.department,
             platform=ctx.event.who.platform,
@@ -203,9 +212,10 @@ def register(registry: Registry) -> None:
     @registry.action(ACK_ACTION)  # the report decides who may: see report_target
     def acknowledge(ctx: Context) -> None:
         tr = ctx.tr
-        value = getattr(ctx.event, "value", "")
-        report_id = int(value) if value.isdigit() and len(value) < 18 else None
-        entry = ctx.session.get(MentionReport, report_id) if report_id else None
+        report_id = record_id(getattr(ctx.event, "value", ""))
+        if report_id is None:
+            raise UserError(tr("That button is no longer in use."))
+        entry = ctx.session.get(MentionReport, report_id)
         if entry is None:
             raise UserError(tr("That report no longer exists."))
         if not ctx.can(permissions.ACKNOWLEDGE, report_target(ctx.session, entry)):
