@@ -232,3 +232,29 @@ def test_a_number_that_is_no_button_is_explained(chat) -> None:  # type: ignore[
     emma.type("help")
     answer = texts(emma.type("99"))
     assert "No button has the number 99" in answer and "from 1 to 3" in answer
+
+
+def test_relais_console_presses_an_earlier_message_button_by_its_number(
+    programme_dir, tmp_path, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """`relais console`: charter, help, then the charter's Accept number accepts the charter."""
+    from typer.testing import CliRunner
+
+    from bot.cli import app
+    from tests.conftest import DEMO_MEMBERS
+
+    monkeypatch.setenv("RELAIS_DATABASE_URL", f"sqlite:///{tmp_path / 'console.db'}")
+    config = str(programme_dir / "app.yaml")
+    runner = CliRunner()
+    imported = runner.invoke(app, ["members", "import", str(DEMO_MEMBERS), "--config", config])
+    assert imported.exit_code == 0, imported.output
+    result = runner.invoke(
+        app, ["console", "--as", EMMA, "--config", config], input="charter\nhelp\n1\nquit\n"
+    )
+    assert result.exit_code == 0, result.output
+    charter_part, _, rest = result.output.partition("What I can do for you")
+    assert "[1] I have read and accept the charter" in charter_part and "[2] Next lesson" in rest
+    assert (
+        "→ [1] I have read and accept the charter" in rest
+        and "You accepted version 2 of the charter" in rest
+    )
