@@ -134,15 +134,17 @@ def test_share_lists_approved_posts_with_network_texts(runtime, chat) -> None:  
 
 
 def test_stranger_gets_a_direct_answer(runtime) -> None:  # type: ignore[no-untyped-def]
+    from adapters.console.render import render
     from bot.events import MessageEvent
 
     outcome = runtime.relais.handle(
         MessageEvent(Who("console", email="nobody@example.com"), "e1", text="help")
     )
-    assert (
-        outcome.member_id is None
-        and "not a member" in outcome.direct[0].text.lower() + "not a member"
-    )
+    assert outcome.member_id is None and len(outcome.direct) == 1
+    text = render(outcome.direct[0]).text
+    # In the programme's default language (French): the stranger's own is unknown.
+    assert f"Vous n’êtes pas encore membre de {runtime.config.programme.name}." in text
+    assert "Demandez au coordinateur de votre programme de vous ajouter." in text
     with Session(runtime.engine) as session:
         assert session.exec(select(Delivery)).all() == []
 
