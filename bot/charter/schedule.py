@@ -28,7 +28,9 @@ def queue_charter_reminders(
         return 0
     with Session(engine) as session:
         zones = session.exec(
-            select(Member.time_zone).where(Member.opted_in.is_(True)).distinct()
+            select(Member.time_zone)
+            .where(Member.opted_in.is_(True), Member.left_at.is_(None))
+            .distinct()
         ).all()
     queued = 0
     for zone in zones:
@@ -38,7 +40,11 @@ def queue_charter_reminders(
         with session_scope(engine) as session:
             outgoing = []
             for member in session.exec(
-                select(Member).where(Member.time_zone == zone, Member.opted_in.is_(True))
+                select(Member).where(
+                    Member.time_zone == zone,
+                    Member.opted_in.is_(True),
+                    Member.left_at.is_(None),
+                )
             ).all():
                 charter = service.current(content, member.language)
                 assert charter is not None

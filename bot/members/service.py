@@ -17,6 +17,8 @@ def find(session: Session, who: Who) -> Member | None:
     """The member behind a platform identity: by platform id first, then by e-mail.
 
     A member imported without a platform id is linked to it on first contact.
+    Someone who has left the company is not found: to the bot they are like
+    anyone not in the programme.
     """
     column = {"slack": Member.slack_user_id, "teams": Member.teams_id}.get(who.platform)
     member: Member | None = None
@@ -24,10 +26,28 @@ def find(session: Session, who: Who) -> Member | None:
         member = session.exec(select(Member).where(column == who.user_id)).first()
     if member is None and who.email:
         member = session.exec(select(Member).where(Member.email == who.email.lower())).first()
-        if member is not None and column is not None and who.user_id:
+        if member is not None and member.left_at is None and column is not None and who.user_id:
             setattr(member, column.key, who.user_id)  # type: ignore[union-attr]
             member.updated_at = utcnow()
+    if member is not None and member.left_at is not None:
+        return None
     return member
+
+
+LEFT = "member has left"
+
+
+def undeliverable(member: Member | None) -> str | None:
+    """Why a queued message must not be sent to this member, or None when it may be.
+
+    The delivery worker asks this for every row: a member deleted or gone from
+    the company gets nothing more, even what was queued before they left.
+    """
+    if member is None:
+        return "member no longer exists"
+    if member.left_at is not None:
+        return LEFT
+    return None
 
 
 PLATFORM_ID_COLUMNS = {"slack": "slack_user_id", "teams": "teams_id"}
@@ -43,7 +63,19 @@ def link_platform_id(session: Session, member_id: int, platform: str, user_id: s
 
 
 def by_email(session: Session, email: str) -> Member | None:
-    return session.exec(select(Member).where(Member.email == email.lower())).first()
+    return session.exec(select(Member).where(Member.email == email.strip().lower())).first()
+
+
+def set_left(session: Session, member: Member, left: bool) -> bool:
+    """Mark a member as left the company (or back); False when they already were.
+
+    Nothing of theirs is deleted, and their own opt-out is kept as it was.
+    """
+    if (member.left_at is not None) == left:
+        return False
+    member.left_at = utcnow() if left else None
+    member.updated_at = utcnow()
+    return True
 
 
 def roles(member: Member, config: AppConfig) -> set[str]:

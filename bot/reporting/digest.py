@@ -69,7 +69,12 @@ def queue_digests(engine: Engine, config: AppConfig, now: datetime) -> int:
     )
     queued = 0
     with session_scope(engine) as session:
-        people = session.exec(select(Member).where(Member.email.in_(sorted(readers)))).all()  # type: ignore[attr-defined]
+        people = session.exec(
+            select(Member).where(
+                Member.email.in_(sorted(readers)),  # type: ignore[attr-defined]
+                Member.left_at.is_(None),
+            )
+        ).all()
         outgoing = []
         for member in people:
             slot = due_slot(cron, member.time_zone, now, config)

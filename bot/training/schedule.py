@@ -59,7 +59,9 @@ def queue_due_lessons(
         return 0
     with Session(engine) as session:
         zones = session.exec(
-            select(Member.time_zone).where(Member.opted_in.is_(True)).distinct()
+            select(Member.time_zone)
+            .where(Member.opted_in.is_(True), Member.left_at.is_(None))
+            .distinct()
         ).all()
     cache = MessageCache(content)
     queued = 0
@@ -111,7 +113,12 @@ def _queue_zone(
         with session_scope(engine) as session:
             batch = session.execute(
                 select(*_MEMBER_COLUMNS)
-                .where(Member.time_zone == zone, Member.opted_in.is_(True), Member.id > after)
+                .where(
+                    Member.time_zone == zone,
+                    Member.opted_in.is_(True),
+                    Member.left_at.is_(None),
+                    Member.id > after,
+                )
                 .order_by(Member.id)
                 .limit(CHUNK)
             ).all()
@@ -212,6 +219,7 @@ def queue_reminders(
                 LessonProgress.reminded_at.is_(None),
                 LessonProgress.last_delivered_at <= cutoff,  # type: ignore[operator]
                 Member.opted_in.is_(True),
+                Member.left_at.is_(None),
             )
             .limit(5000)
         ).all()
