@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, select
 
 from bot.clock import utcnow
@@ -117,16 +119,22 @@ def platform_for(member: Member, config: AppConfig) -> str:
 
 
 def remember_address(session: Session, member_id: int, platform: str, **fields: Any) -> None:
-    """Keep (or update) where a member is reached on a platform."""
-    address = session.exec(
-        select(Address).where(Address.member_id == member_id, Address.platform == platform)
-    ).first()
-    if address is None:
-        address = Address(member_id=member_id, platform=platform)
-        session.add(address)
-    for key, value in fields.items():
-        setattr(address, key, value)
-    address.updated_at = utcnow()
+    """Keep (or update) where a member is reached on a platform.
+
+    One statement that inserts or updates (ON CONFLICT on member and platform):
+    two messages to the same member sent at once may both learn the address,
+    and the second must update it, not fail on the unique constraint (which
+    would leave its delivery claimed but unrecorded, to be sent again later).
+    """
+    values = {**fields, "updated_at": utcnow()}
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    table = Address.__table__  # type: ignore[attr-defined]
+    session.execute(
+        insert(table)
+        .values(member_id=member_id, platform=platform, **values)
+        .on_conflict_do_update(index_elements=["member_id", "platform"], set_=values)
+    )
 
 
 def recipient(session: Session, member: Member, platform: str) -> Recipient:
