@@ -10,6 +10,7 @@ from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
+from rich.padding import Padding
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -60,6 +61,16 @@ def load_programme(config: Path | None) -> AppConfig:
         return load_config(config, tr.lang)
     except ProblemsError as problems:
         fail_problems(problems)
+
+
+def _prepared_engine():  # type: ignore[no-untyped-def]
+    """The database, upgraded if it is the embedded one; or exit 1 saying why not."""
+    engine = _engine()
+    try:
+        prepare_database(engine)
+    except StartupError as exc:
+        fail(str(exc))
+    return engine
 
 
 def _engine():  # type: ignore[no-untyped-def]
@@ -168,18 +179,35 @@ def members_import(
             )
         ),
     ],
+    sync: Annotated[
+        bool,
+        typer.Option(
+            "--sync",
+            help=tr(
+                "The file lists the whole company: mark as left every member it does not list "
+                "(they receive nothing more; their history stays)."
+            ),
+        ),
+    ] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help=tr(
+                "With --sync: mark them as left even if that is more than half of the members."
+            ),
+        ),
+    ] = False,
     config: ConfigOption = None,
 ) -> None:
     from bot.members.importer import count_lines, import_members
 
     programme = load_programme(config)
+    if force and not sync:
+        fail(tr("--force only goes with --sync."))
     if not file.is_file():
         fail(tr("{file}: file not found", file=file))
-    engine = _engine()
-    try:
-        prepare_database(engine)
-    except StartupError as exc:
-        fail(str(exc))
+    engine = _prepared_engine()
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -190,10 +218,27 @@ def members_import(
     ) as progress:
         task = progress.add_task(tr("Importing"), total=count_lines(file) or None)
         report = import_members(
-            engine, file, programme, tr.lang, lambda n: progress.advance(task, n)
+            engine,
+            file,
+            programme,
+            tr.lang,
+            lambda n: progress.advance(task, n),
+            sync=sync,
+            force=force,
         )
     for problem in report.problems:
         err.print(str(problem), markup=False, highlight=False)
+    if report.refused:
+        fail(
+            tr(
+                "Nothing imported: {file} does not list {leaving} of the {active} active members, "
+                "and --sync would mark them all as left. Is it the whole HR export? "
+                "If it is, run the same command with --force.",
+                file=file,
+                leaving=report.refused.leaving,
+                active=report.refused.active,
+            )
+        )
     out.print(
         tr(
             "{created} created, {updated} updated, {unchanged} unchanged, {bad} row(s) with problems.",
@@ -204,36 +249,198 @@ def members_import(
         ),
         highlight=False,
     )
+    if report.returned:
+        out.print(
+            tr(
+                "{count} member(s) who had left are listed again and active again.",
+                count=report.returned,
+            ),
+            highlight=False,
+        )
+    if report.left is not None:
+        out.print(
+            tr(
+                "{count} member(s) not in the file marked as left: they will receive nothing more.",
+                count=report.left,
+            ),
+            highlight=False,
+        )
     if report.rows_ok == 0 and report.problems:
         raise typer.Exit(1)
 
 
+EmailsArgument = Annotated[list[str], typer.Argument(help=tr("E-mail address(es) of members."))]
+
+
+def _set_left(emails: list[str], left: bool) -> None:
+    """Mark members as left (or back); unknown e-mails are named and exit 1, the others done."""
+    from bot.db import session_scope
+    from bot.members import service
+
+    engine = _prepared_engine()
+    unknown = []
+    with session_scope(engine) as session:
+        for email in emails:
+            member = service.by_email(session, email)
+            if member is None:
+                unknown.append(email)
+            elif not service.set_left(session, member, left):
+                out.print(
+                    tr("{email} had already left.", email=member.email)
+                    if left
+                    else tr("{email} is already active.", email=member.email),
+                    highlight=False,
+                )
+            else:
+                out.print(
+                    tr(
+                        "{email} is marked as left: they will receive nothing more.",
+                        email=member.email,
+                    )
+                    if left
+                    else tr("{email} is active again.", email=member.email),
+                    highlight=False,
+                )
+    if unknown:
+        fail(tr("No member has the e-mail: {emails}", emails=", ".join(unknown)))
+
+
+@members_app.command(
+    "deactivate",
+    help=tr(
+        "Mark members as left the company: they receive nothing more and the bot no longer "
+        "knows them; their history stays for the figures."
+    ),
+)
+def members_deactivate(emails: EmailsArgument) -> None:
+    _set_left(emails, True)
+
+
+@members_app.command(
+    "reactivate", help=tr("Bring back members marked as left (their own opt-out is kept).")
+)
+def members_reactivate(emails: EmailsArgument) -> None:
+    _set_left(emails, False)
+
+
+CSV_COLUMNS = (
+    "email",
+    "name",
+    "department",
+    "location",
+    "language",
+    "time_zone",
+    "roles",
+    "opted_in",
+    "left_at",
+)
+
+
 @members_app.command("list", help=tr("Show members with their department, language and roles."))
-def members_list(config: ConfigOption = None, limit: int = 50) -> None:
+def members_list(
+    config: ConfigOption = None,
+    everyone: Annotated[
+        bool, typer.Option("--all", help=tr("Also show the members who have left."))
+    ] = False,
+    as_csv: Annotated[
+        bool, typer.Option("--csv", help=tr("Print CSV (every member) instead of a table."))
+    ] = False,
+    limit: Annotated[
+        int | None,
+        typer.Option(
+            help=tr("How many members to show (default: 50 in the table, all in CSV; 0: all).")
+        ),
+    ] = None,
+) -> None:
+    import csv
+
+    from sqlalchemy import func
     from sqlmodel import Session, select
 
     from bot.members import service
     from bot.members.models import Member
 
     programme = load_programme(config)
-    engine = _engine()
-    try:
-        prepare_database(engine)
-    except StartupError as exc:
-        fail(str(exc))
-    table = Table(
-        tr("E-mail"), tr("Name"), tr("Department"), tr("Language"), tr("Roles"), tr("In programme")
-    )
+    engine = _prepared_engine()
+    shown = limit if limit is not None else (0 if as_csv else 50)
+    query = select(Member).order_by(Member.email)
+    counted = select(func.count()).select_from(Member)
+    if not everyone:
+        query = query.where(Member.left_at.is_(None))  # type: ignore[union-attr]
+        counted = counted.where(Member.left_at.is_(None))  # type: ignore[union-attr]
+    if shown > 0:
+        query = query.limit(shown)
     with Session(engine) as session:
-        for member in session.exec(select(Member).order_by(Member.email).limit(limit)).all():
-            table.add_row(
+        found = session.exec(query).all()
+        total = session.execute(counted).scalar_one()
+    if as_csv:
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(CSV_COLUMNS)
+        for member in found:
+            writer.writerow(
+                [
+                    member.email,
+                    member.name,
+                    member.department or "",
+                    member.location or "",
+                    member.language,
+                    member.time_zone,
+                    ";".join(sorted(service.roles(member, programme))),
+                    "yes" if member.opted_in else "no",
+                    member.left_at.date().isoformat() if member.left_at else "",
+                ]
+            )
+    else:
+        rows = [
+            (
                 member.email,
                 member.name,
                 member.department or "",
                 member.language,
                 ", ".join(sorted(service.roles(member, programme))),
-                tr("yes") if member.opted_in else tr("no"),
+                tr("left on {date}", date=member.left_at.date().isoformat())
+                if member.left_at
+                else (tr("yes") if member.opted_in else tr("no")),
             )
+            for member in found
+        ]
+        _print_members(rows)
+    if len(found) < total:
+        err.print(
+            tr(
+                "{shown} of {total} members shown: --limit 0 shows them all.",
+                shown=len(found),
+                total=total,
+            ),
+            highlight=False,
+        )
+
+
+def _print_members(rows: list[tuple[str, ...]]) -> None:
+    """A table whose e-mails are never cut; one member per paragraph if they cannot fit."""
+    headers = (
+        tr("E-mail"),
+        tr("Name"),
+        tr("Department"),
+        tr("Language"),
+        tr("Roles"),
+        tr("In programme"),
+    )
+    longest = max([len(row[0]) for row in rows] + [len(headers[0])])
+    # Borders and padding take 3 characters per column; the others need ~10 to stay readable.
+    if longest + 3 * len(headers) + 1 + 10 * (len(headers) - 1) > out.width:
+        for row in rows:
+            out.print(row[0], markup=False, highlight=False)
+            details = " · ".join(cell for cell in row[1:] if cell)
+            out.print(Padding(details, (0, 0, 0, 2), expand=False), markup=False, soft_wrap=False)
+        return
+    table = Table(*headers)
+    table.columns[0].no_wrap = True
+    table.columns[0].min_width = longest
+    for column in table.columns[1:]:
+        column.overflow = "fold"
+    for row in rows:
+        table.add_row(*row)
     out.print(table)
 
 

@@ -26,7 +26,7 @@ def test_read_accept_and_share(runtime, chat) -> None:  # type: ignore[no-untype
     assert "read it and accept it first" in locked and "Suggested text" not in locked
     charter = texts(emma.type("charter"))
     assert "Version 2" in charter and "I have read and accept the charter" in charter
-    accept = next(i for i, b in enumerate(emma.buttons, 1) if b.action_id == "charter.accept")
+    accept = emma.number_of("charter.accept")
     assert "You accepted version 2 of the charter" in texts(emma.press(accept))
     assert "You have already accepted version 2" in texts(emma.press(accept))
     assert "You accepted this version on" in texts(emma.type("charter"))
@@ -59,7 +59,7 @@ def test_reminders_until_accepted(runtime, chat) -> None:  # type: ignore[no-unt
     with time_machine.travel(monday + timedelta(minutes=1), tick=False):
         reminder = texts(emma.inbox())
     assert "You have not accepted the programme's charter yet" in reminder
-    accept = next(i for i, b in enumerate(emma.buttons, 1) if b.action_id == "charter.accept")
+    accept = emma.number_of("charter.accept")
     emma.press(accept)
     next_monday = monday + timedelta(days=7)
     run_scheduled(runtime, "charter_reminders", next_monday)

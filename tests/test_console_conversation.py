@@ -35,7 +35,7 @@ def test_scheduled_lesson_answered_with_a_button_is_stored(runtime, chat) -> Non
     assert lesson.text.startswith("== Bienvenue")  # in Karim's language
     correct = runtime.relais.content.lesson("welcome", "fr").quiz.correct_index
     with time_machine.travel(slot + timedelta(minutes=3), tick=False):
-        feedback = texts(karim.press(correct + 1))
+        feedback = texts(karim.press(karim.number_of("lesson.answer", f"welcome:{correct}")))
     assert "✅" in feedback
     with Session(runtime.engine) as session:
         member = session.exec(select(Member).where(Member.email == KARIM)).one()
@@ -87,11 +87,11 @@ def test_wrong_answer_comes_back_for_review_then_right_does_not(runtime, chat) -
     start = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
     with time_machine.travel(start, tick=False):
         emma.type("lesson")
-        emma.press(wrong + 1)
+        emma.press(emma.number_of("lesson.answer", f"welcome:{wrong}"))
     with time_machine.travel(start + timedelta(days=1, minutes=1), tick=False):
         review = texts(emma.type("lesson"))
         assert "Review: this question comes back" in review and quiz.question in review
-        emma.press(quiz.correct_index + 1)
+        emma.press(emma.number_of("lesson.answer", f"welcome:{quiz.correct_index}"))
         nxt = texts(emma.type("lesson"))
     assert "Say you work at Norvel" in nxt or "say" in nxt.lower()
     assert quiz.question not in nxt
@@ -128,21 +128,23 @@ def test_opt_out_stops_lessons_and_opt_in_restores(runtime, chat) -> None:  # ty
 def test_share_lists_approved_posts_with_network_texts(runtime, chat) -> None:  # type: ignore[no-untyped-def]
     emma = chat(EMMA)
     emma.type("charter")
-    emma.press(next(i for i, b in enumerate(emma.buttons, 1) if b.action_id == "charter.accept"))
+    emma.press(emma.number_of("charter.accept"))
     shown = texts(emma.type("share"))
     assert "Suggested text for LinkedIn" in shown and "https://norvel.example/" in shown
 
 
 def test_stranger_gets_a_direct_answer(runtime) -> None:  # type: ignore[no-untyped-def]
+    from adapters.console.render import render
     from bot.events import MessageEvent
 
     outcome = runtime.relais.handle(
         MessageEvent(Who("console", email="nobody@example.com"), "e1", text="help")
     )
-    assert (
-        outcome.member_id is None
-        and "not a member" in outcome.direct[0].text.lower() + "not a member"
-    )
+    assert outcome.member_id is None and len(outcome.direct) == 1
+    text = render(outcome.direct[0]).text
+    # In the programme's default language (French): the stranger's own is unknown.
+    assert f"Vous n’êtes pas encore membre de {runtime.config.programme.name}." in text
+    assert "Demandez au coordinateur de votre programme de vous ajouter." in text
     with Session(runtime.engine) as session:
         assert session.exec(select(Delivery)).all() == []
 
@@ -175,11 +177,12 @@ def test_home_view_shows_progress_charter_and_posts(runtime, chat) -> None:  # t
 
     emma = chat(EMMA)
     emma.type("lesson")
-    emma.press(runtime.relais.content.lesson("welcome", "en").quiz.correct_index + 1)
+    correct = runtime.relais.content.lesson("welcome", "en").quiz.correct_index
+    emma.press(emma.number_of("lesson.answer", f"welcome:{correct}"))
     before = render(runtime.relais.home(Who("console", email=EMMA))).text
     assert "You have not accepted this version yet." in before and "To share now" not in before
     emma.type("charter")
-    emma.press(next(i for i, b in enumerate(emma.buttons, 1) if b.action_id == "charter.accept"))
+    emma.press(emma.number_of("charter.accept"))
     home = render(runtime.relais.home(Who("console", email=EMMA))).text
     assert "Hello Emma!" in home and "*The basics*: 1 of 10 lessons answered correctly" in home
     assert "version 2" in home and "To share now (" in home
@@ -204,3 +207,56 @@ def test_remember_address_links_a_member(runtime) -> None:  # type: ignore[no-un
             {"conversation": {"id": "a:1"}},
         )
         assert address.user_id == "29:abc"
+
+
+def test_button_numbers_stay_with_their_message(runtime, chat) -> None:  # type: ignore[no-untyped-def]
+    """The charter's Accept still works after another message with buttons (help) came."""
+    from bot.charter.models import CharterAcknowledgement
+
+    emma: ConsoleChat = chat(EMMA)
+    charter = next(item.rendered for item in emma.type("charter") if item.rendered.buttons)
+    accept = charter.number_of("charter.accept")
+    assert f"[{accept}] " in charter.text
+    help_shown = next(item.rendered for item in emma.type("help") if item.rendered.buttons)
+    assert min(help_shown.numbered) > accept  # new buttons take new numbers
+    assert f"[{accept}] " not in help_shown.text
+    assert "You accepted version 2 of the charter" in texts(emma.type(str(accept)))
+    with Session(runtime.engine) as session:
+        assert [a.version for a in session.exec(select(CharterAcknowledgement)).all()] == [2]
+    # Help's own buttons still work by their numbers.
+    progress = help_shown.number_of("command", "progress")
+    assert "Your training" in texts(emma.type(str(progress)))
+
+
+def test_a_number_that_is_no_button_is_explained(chat) -> None:  # type: ignore[no-untyped-def]
+    emma: ConsoleChat = chat(EMMA)
+    assert "There is no button to press yet" in texts(emma.type("3"))
+    emma.type("help")
+    answer = texts(emma.type("99"))
+    assert "No button has the number 99" in answer and "from 1 to 3" in answer
+
+
+def test_relais_console_presses_an_earlier_message_button_by_its_number(
+    programme_dir, tmp_path, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """`relais console`: charter, help, then the charter's Accept number accepts the charter."""
+    from typer.testing import CliRunner
+
+    from bot.cli import app
+    from tests.conftest import DEMO_MEMBERS
+
+    monkeypatch.setenv("RELAIS_DATABASE_URL", f"sqlite:///{tmp_path / 'console.db'}")
+    config = str(programme_dir / "app.yaml")
+    runner = CliRunner()
+    imported = runner.invoke(app, ["members", "import", str(DEMO_MEMBERS), "--config", config])
+    assert imported.exit_code == 0, imported.output
+    result = runner.invoke(
+        app, ["console", "--as", EMMA, "--config", config], input="charter\nhelp\n1\nquit\n"
+    )
+    assert result.exit_code == 0, result.output
+    charter_part, _, rest = result.output.partition("What I can do for you")
+    assert "[1] I have read and accept the charter" in charter_part and "[2] Next lesson" in rest
+    assert (
+        "→ [1] I have read and accept the charter" in rest
+        and "You accepted version 2 of the charter" in rest
+    )

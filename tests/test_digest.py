@@ -27,7 +27,8 @@ def test_digest_for_managers_and_coordinators_once_per_slot(runtime, chat) -> No
     ):  # Saturday: an answer last week
         noah = chat(NOAH)
         noah.type("lesson")
-        noah.press(runtime.relais.content.lesson("welcome", "fr").quiz.correct_index + 1)
+        correct = runtime.relais.content.lesson("welcome", "fr").quiz.correct_index
+        noah.press(noah.number_of("lesson.answer", f"welcome:{correct}"))
     julien = chat(JULIEN)
     julien.type("lang en")
     queued = run_scheduled(runtime, "manager_digest", monday_nine)

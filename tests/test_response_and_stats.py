@@ -27,7 +27,7 @@ def test_report_goes_to_department_relay_who_acknowledges(runtime, chat) -> None
     alert = texts(amelie.inbox())
     assert "Noah Bernard" in alert and "https://x.example.com/status/42" in alert
     assert "Someone says our hiring is rigged" in alert
-    taken = texts(amelie.press(1))
+    taken = texts(amelie.press(amelie.number_of("report.ack")))
     assert "rapport" in taken.lower() or "signalement" in taken.lower()
     assert "Amélie Garnier" in texts(noah.inbox())
     again = texts(chat(CLAIRE).type("help"))  # coordinators see the report command too
@@ -47,7 +47,7 @@ def test_second_acknowledgement_is_told_who_was_first(runtime, chat) -> None:  #
     )  # sales
     thomas = chat("thomas.girard@example.com")  # sales relay
     thomas.inbox()
-    thomas.press(1)
+    thomas.press(thomas.number_of("report.ack"))
     claire = chat(CLAIRE)
     from bot.events import ActionEvent, Who
 
@@ -89,7 +89,8 @@ def test_stats_for_member_manager_and_coordinator(runtime, chat) -> None:  # typ
     noah = chat(NOAH)
     noah.type("lang en")
     noah.type("lesson")
-    noah.press(runtime.relais.content.lesson("welcome", "en").quiz.correct_index + 1)
+    correct = runtime.relais.content.lesson("welcome", "en").quiz.correct_index
+    noah.press(noah.number_of("lesson.answer", f"welcome:{correct}"))
     mine = texts(noah.type("stats"))
     assert "1 lesson answer(s), 100% right; 0 mention(s) reported." in mine
     assert "The whole programme" not in mine

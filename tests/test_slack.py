@@ -17,7 +17,7 @@ import httpx
 import pytest
 from sqlmodel import Session, select
 
-from bot.delivery.models import FAILED, Delivery
+from bot.delivery.models import FAILED, PENDING, SENDING, Delivery
 from bot.members.models import Member
 from bot.response.models import MentionReport
 from bot.training.models import QuizAnswer
@@ -133,6 +133,23 @@ class SlackWorld:
             time.sleep(0.05)
         raise AssertionError(f"timed out waiting for {what}")
 
+    def settled(self) -> None:
+        """Wait until the worker has handled every queued message (none pending or being sent).
+
+        With process_before_response, a request's handling is over when its
+        response returns; once the outbox is settled too, nothing more can
+        reach the stand-in. Negative checks come after this, never after a sleep.
+        """
+
+        def idle() -> bool:
+            with Session(self.runtime.engine) as session:
+                busy = session.exec(
+                    select(Delivery.id).where(Delivery.status.in_((PENDING, SENDING)))  # type: ignore[attr-defined]
+                ).first()
+            return busy is None
+
+        self.wait_for(idle, "the outbox to settle")
+
     def dms(self, user: str) -> list[dict[str, Any]]:
         return self.standin.messages_to("D" + user[1:])
 
@@ -186,8 +203,12 @@ def test_bad_signatures_get_401_and_change_nothing(slack: SlackWorld) -> None:
     missing = {"Content-Type": "application/x-www-form-urlencoded"}
     for headers in (forged, wrong_secret, stale, missing):
         assert slack.post(body, headers).status_code == 401
-    time.sleep(0.3)
-    assert slack.count(Delivery) == 0 and slack.standin.called("chat.postMessage") == []
+    # The same request, signed: its answer is the positive signal that the forged ones,
+    # sent before it, would have shown by now.
+    assert slack.post(body, signed_headers(body)).status_code == 200
+    slack.wait_for(lambda: slack.dms("U0KARIM01"), "the signed request's lesson")
+    slack.settled()
+    assert slack.count(Delivery) == 1 and len(slack.standin.called("chat.postMessage")) == 1
 
 
 def test_lesson_by_slash_command_answered_with_a_click_stored_once(slack: SlackWorld) -> None:
@@ -213,7 +234,7 @@ def test_lesson_by_slash_command_answered_with_a_click_stored_once(slack: SlackW
         **{"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"},
     )
     assert retried.status_code == 200
-    time.sleep(0.5)
+    slack.settled()  # the retry was handled when it was answered; its messages, if any, sent
     assert slack.count(QuizAnswer) == 1
     assert len(slack.dms("U0KARIM01")) == 2
     assert len(slack.standin.called("conversations.open")) == 1  # the DM channel is kept
@@ -251,7 +272,7 @@ def test_retried_event_is_handled_once_and_own_messages_ignored(slack: SlackWorl
     slack.wait_for(lambda: slack.dms("U0EMMA001"), "the progress DM")
     own = {**event, "user": "UBOT00001", "bot_id": "BBOT00001", "text": "help"}
     assert slack.event(own, "Ev0002").status_code == 200
-    time.sleep(0.5)
+    slack.settled()
     assert len(slack.dms("U0EMMA001")) == 1
     assert "Your training" in all_text(slack.dms("U0EMMA001")[0])
 
@@ -261,7 +282,7 @@ def test_every_message_delivered_once_through_429s(slack: SlackWorld) -> None:
     for n in range(3):
         slack.command("U0EMMA001", "help", trigger=f"t-{n}")
     slack.wait_for(lambda: len(slack.dms("U0EMMA001")) >= 3, "three help DMs")
-    time.sleep(0.3)
+    slack.settled()
     assert len(slack.dms("U0EMMA001")) == 3
     attempts = len(slack.standin.called("chat.postMessage"))
     assert attempts >= 3 + 3  # the 429s were really answered, then retried
@@ -343,7 +364,7 @@ def test_long_message_resumes_after_a_429_without_repeating_parts(slack: SlackWo
         1  # the second part is refused with 429, the first went through
     )
     slack.wait_for(lambda: len(slack.dms("U0EMMA001")) >= 3, "three parts")
-    time.sleep(0.3)
+    slack.settled()
     firsts = [m["blocks"][0]["text"]["text"] for m in slack.dms("U0EMMA001")]
     assert firsts == ["part 0", "part 50", "part 100"]  # each part once, in order
 

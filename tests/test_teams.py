@@ -28,7 +28,7 @@ from fastapi.responses import JSONResponse
 from jwt.algorithms import RSAAlgorithm
 from sqlmodel import Session, select
 
-from bot.delivery.models import FAILED, SENT, Delivery
+from bot.delivery.models import FAILED, PENDING, SENDING, SENT, Delivery
 from bot.delivery.models import HandledEvent as SeenEvent
 from bot.events import Who
 from bot.members.models import Address, Member
@@ -259,6 +259,17 @@ class TeamsWorld:
             time.sleep(0.05)
         raise AssertionError(f"timed out waiting for {what}")
 
+    def settled(self) -> None:
+        """Wait until no queued message is pending or being sent: after that, nothing more comes.
+
+        Each activity is handled before its HTTP answer, so what it queues is in
+        the outbox by then; negative checks come after this, never after a sleep.
+        """
+        self.wait_for(
+            lambda: not self.rows(Delivery, Delivery.status.in_((PENDING, SENDING))),  # type: ignore[attr-defined]
+            "the outbox to settle",
+        )
+
     def rows(self, model: Any, *where: Any) -> list[Any]:
         with Session(self.runtime.engine) as session:
             return list(session.exec(select(model).where(*where)).all())
@@ -422,6 +433,8 @@ def test_proactive_lesson_after_a_conversation_update_and_a_quiz_answer_stored_o
         lambda: [c for c in teams.connector.cards_to(personal(KARIM))[1:] if "✅" in runs(c)],
         "the feedback",
     )
+    teams.settled()  # a duplicate of the feedback would be queued and sent by now
+    texts = [c for c in teams.connector.cards_to(personal(KARIM))[1:] if "✅" in runs(c)]
     assert len(texts) == 1
 
 
@@ -434,6 +447,7 @@ def test_429_from_the_connector_is_retried_and_delivered_once(teams: TeamsWorld)
         return [d for d in teams.rows(Delivery, Delivery.member_id == emma.id) if d.status == SENT]
 
     row = teams.wait_for(delivered, "the reply after the 429")[0]
+    teams.settled()
     assert row.attempts == 2
     posts = [call for call in teams.connector.calls if call[1].endswith("/activities")]
     assert len(posts) == 2 and len(teams.connector.cards_to(personal(EMMA))) == 1

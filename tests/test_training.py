@@ -45,14 +45,14 @@ def test_wrong_answers_come_back_after_1_then_3_then_7_days(runtime, chat) -> No
     moment = start
     with time_machine.travel(moment, tick=False):
         emma.type("lesson")
-        emma.press(wrong + 1)
+        emma.press(emma.number_of("lesson.answer", f"welcome:{wrong}"))
     for _ in range(3):
         due = progress_row(runtime, EMMA, "welcome").review_due_at
         intervals.append((due - moment).days)
         moment = due + timedelta(minutes=1)
         with time_machine.travel(moment, tick=False):
             assert "Review:" in texts(emma.type("lesson"))
-            emma.press(wrong + 1)
+            emma.press(emma.number_of("lesson.answer", f"welcome:{wrong}"))
     assert intervals == [1, 3, 7]
     assert progress_row(runtime, EMMA, "welcome").wrong_answers == 4
 
@@ -61,8 +61,9 @@ def test_answering_twice_the_same_delivery_counts_once(runtime, chat) -> None:  
     emma: ConsoleChat = chat(EMMA)
     emma.type("lesson")
     correct = runtime.relais.content.lesson("welcome", "en").quiz.correct_index
-    emma.press(correct + 1)
-    again = texts(emma.press(correct + 1))
+    number = emma.number_of("lesson.answer", f"welcome:{correct}")
+    emma.press(number)
+    again = texts(emma.press(number))
     assert "You already answered this question correctly." in again
 
 
@@ -102,11 +103,12 @@ def test_coordinator_sees_results_and_others_cannot(runtime, chat) -> None:  # t
     for email in (EMMA, KARIM):
         member = chat(email)
         member.type("lesson")
-        member.press(
-            wrong_option(runtime, "welcome") + 1
+        option = (
+            wrong_option(runtime, "welcome")
             if email == EMMA
-            else runtime.relais.content.lesson("welcome", "fr").quiz.correct_index + 1
+            else runtime.relais.content.lesson("welcome", "fr").quiz.correct_index
         )
+        member.press(member.number_of("lesson.answer", f"welcome:{option}"))
     claire = chat(CLAIRE)
     claire.type("lang en")
     summary = texts(claire.type("results"))

@@ -18,7 +18,7 @@ from bot.events import ActionEvent, MessageEvent, Who
 from bot.i18n import Tr
 from bot.members import service as members
 from bot.members.models import Address
-from bot.messages import Message
+from bot.messages import Button, Message
 from bot.runtime import Runtime, StartupError
 
 
@@ -29,7 +29,12 @@ class Shown:
 
 
 class ConsoleChat:
-    """Types and clicks as a member; reads what the bot sent them on the console."""
+    """Types and clicks as a member; reads what the bot sent them on the console.
+
+    Buttons are numbered continuously across the conversation: each new button
+    takes the next number and no number is ever reused, so typing a number
+    presses the button shown next to it, even if other messages came since.
+    """
 
     def __init__(self, runtime: Runtime, email: str) -> None:
         self.runtime = runtime
@@ -56,7 +61,8 @@ class ConsoleChat:
             runtime.config.delivery,
             worker_id=f"console-{uuid.uuid4().hex[:8]}",
         )
-        self.buttons: list = []
+        self.buttons: dict[int, Button] = {}  # every button shown so far, by its number
+        self.next_number = 1
         # The prompt and the background inbox poller share the 'seen' mark.
         self._lock = threading.RLock()
         self.direct: list[Rendered] = []
@@ -72,23 +78,60 @@ class ConsoleChat:
 
     def _type(self, text: str) -> list[Shown]:
         stripped = text.strip()
-        if stripped.isdigit() and self.buttons:
-            index = int(stripped) - 1
-            if 0 <= index < len(self.buttons):
-                return self.press(index + 1)
+        if stripped.isdigit():
+            number = int(stripped)
+            if number in self.buttons:
+                return self.press(number)
+            return [Shown(0, Rendered(lines=[self._no_such_button(number)]))]
         return self._handle(MessageEvent(self.who, uuid.uuid4().hex, text=stripped))
 
-    def press(self, number: int) -> list[Shown]:
-        """Click button ``number`` of the last message that had buttons."""
-        button = self.buttons[number - 1]
-        return self._handle(
-            ActionEvent(self.who, uuid.uuid4().hex, action_id=button.action_id, value=button.value)
+    def _no_such_button(self, number: int) -> str:
+        with session_scope(self.runtime.engine) as session:
+            member = members.by_email(session, self.email)
+            tr = Tr(member.language if member else self.runtime.config.languages.default)
+        if not self.buttons:
+            return tr("There is no button to press yet: type “help” to see what you can do.")
+        return tr(
+            "No button has the number {number}: type the number shown in brackets, "
+            "from 1 to {last}.",
+            number=number,
+            last=self.next_number - 1,
         )
+
+    def button(self, number: int) -> Button | None:
+        """The button shown as [number] in this conversation, if any."""
+        return self.buttons.get(number)
+
+    def number_of(self, action_id: str, value: str | None = None) -> int:
+        """The number of the latest button shown with this action (and value); KeyError if none."""
+        for number in sorted(self.buttons, reverse=True):
+            button = self.buttons[number]
+            if button.action_id == action_id and (value is None or button.value == value):
+                return number
+        raise KeyError(f"no button {action_id}={value} was shown")
+
+    def press(self, number: int) -> list[Shown]:
+        """Click the button shown as [number] (numbers run on across the conversation)."""
+        with self._lock:
+            button = self.buttons[number]
+            return self._handle(
+                ActionEvent(
+                    self.who, uuid.uuid4().hex, action_id=button.action_id, value=button.value
+                )
+            )
 
     def _handle(self, event) -> list[Shown]:  # type: ignore[no-untyped-def]
         outcome = self.relais.handle(event)
-        shown = [Shown(0, render(message)) for message in outcome.direct]
+        shown = [Shown(0, self._render(message)) for message in outcome.direct]
         return shown + self.inbox()
+
+    def _render(self, message: Message) -> Rendered:
+        """Render with the next free button numbers, and remember them."""
+        with self._lock:
+            rendered = render(message, first=self.next_number)
+            self.buttons.update(rendered.numbered)
+            self.next_number += len(rendered.buttons)
+            return rendered
 
     def inbox(self) -> list[Shown]:
         """Deliver what is due for this member on the console, and return what is new."""
@@ -108,13 +151,12 @@ class ConsoleChat:
                 )  # type: ignore[operator]
                 .order_by(Delivery.sent_at, Delivery.id)  # type: ignore[arg-type]
             ).all()
-            shown = [Shown(row.id or 0, render(Message.from_payload(row.payload))) for row in rows]
+            shown = [
+                Shown(row.id or 0, self._render(Message.from_payload(row.payload))) for row in rows
+            ]
             if rows:
                 self.seen_up_to = max(row.id or 0 for row in rows)
                 members.remember_address(
                     session, self.member_id, NAME, reference={"seen_up_to": self.seen_up_to}
                 )
-        for item in shown:
-            if item.rendered.buttons:
-                self.buttons = item.rendered.buttons
         return shown

@@ -53,7 +53,8 @@ def register(app: typer.Typer) -> None:
             fail(tr("The console platform is disabled in app.yaml (platforms.console.enabled)."))
         out.print(
             tr(
-                "You are {name} <{email}>. Type “help”, a button's number, or “quit”.",
+                "You are {name} <{email}>. Type “help”, a button's number "
+                "(numbers keep their button for the whole conversation), or “quit”.",
                 name=chat.name,
                 email=chat.email,
             )
@@ -81,6 +82,10 @@ def register(app: typer.Typer) -> None:
                     break
                 if line.strip().lower() in ("quit", "exit", "q"):
                     break
+                typed = line.strip()
+                pressed = chat.button(int(typed)) if typed.isdigit() else None
+                if pressed is not None:  # say which button, however far up it was shown
+                    out.print(f"→ [{typed}] {pressed.label}", style="dim", markup=False)
                 show(chat.inbox() if not line.strip() else chat.type(line))
         finally:
             stop.set()

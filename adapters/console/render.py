@@ -9,23 +9,41 @@ from bot.messages import Actions, Button, Choice, Context, Divider, Image, Link,
 
 @dataclass
 class Rendered:
-    """A message as lines of text, with its buttons numbered from 1."""
+    """A message as lines of text, with its buttons numbered from ``first``.
+
+    A conversation numbers buttons continuously (the first message's buttons
+    are [1] [2], the next message's [3] [4]…), so a number typed at the prompt
+    always means the same button, however many messages came since.
+    """
 
     lines: list[str] = field(default_factory=list)
     buttons: list[Button] = field(default_factory=list)
+    first: int = 1
 
     @property
     def text(self) -> str:
         return "\n".join(self.lines)
+
+    @property
+    def numbered(self) -> dict[int, Button]:
+        """Each button of this message under the number shown next to it."""
+        return {self.first + index: button for index, button in enumerate(self.buttons)}
+
+    def number_of(self, action_id: str, value: str | None = None) -> int:
+        """The number shown for the button with this action (and value); KeyError if none."""
+        for number, button in self.numbered.items():
+            if button.action_id == action_id and (value is None or button.value == value):
+                return number
+        raise KeyError(f"no button {action_id}={value} in this message")
 
 
 def _button_line(buttons: list[Button], start: int) -> str:
     return "   ".join(f"[{start + index}] {button.label}" for index, button in enumerate(buttons))
 
 
-def render(message: Message) -> Rendered:
-    """Every block becomes text; buttons become [n] choices typed by number."""
-    out = Rendered()
+def render(message: Message, first: int = 1) -> Rendered:
+    """Every block becomes text; buttons become [n] choices typed by number, from ``first``."""
+    out = Rendered(first=first)
     for block in message.blocks:
         if isinstance(block, Section):
             if block.title:
@@ -36,10 +54,11 @@ def render(message: Message) -> Rendered:
             out.lines.append(f"? {block.question}")
             for button in block.options:
                 out.buttons.append(button)
-                out.lines.append(f"  [{len(out.buttons)}] {button.label}")
+                out.lines.append(f"  [{first + len(out.buttons) - 1}] {button.label}")
         elif isinstance(block, Actions):
             clickable = [b for b in block.buttons if not b.url]
-            out.lines.append(_button_line(clickable, len(out.buttons) + 1))
+            if clickable:
+                out.lines.append(_button_line(clickable, first + len(out.buttons)))
             out.buttons.extend(clickable)
             out.lines.extend(f"  {b.label}: {b.url}" for b in block.buttons if b.url)
         elif isinstance(block, Link):

@@ -37,7 +37,11 @@ def queue_charter_reminders(run: JobRun) -> int:
         with session_scope(engine) as session:
             outgoing = []
             for member in session.exec(
-                select(Member).where(Member.time_zone == zone, Member.opted_in.is_(True))
+                select(Member).where(
+                    Member.time_zone == zone,
+                    Member.opted_in.is_(True),
+                    Member.left_at.is_(None),
+                )
             ).all():
                 charter = service.current(content, member.language)
                 assert charter is not None

@@ -109,8 +109,8 @@ class DeliveryWorker:
 
     async def _deliver(self, row: Delivery, member: Member | None, address: Address | None) -> None:
         platform = self.platforms[row.platform]
-        if member is None:
-            result = SendResult.failed("member no longer exists")
+        if reason := members.undeliverable(member):  # deleted, or left the company
+            result = SendResult.failed(reason)
         else:
             try:
                 message = Message.from_payload(row.payload)

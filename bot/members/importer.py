@@ -6,6 +6,12 @@ adapter and kept in the member's per-platform address (only email and name are
 required; roles are separated by ``;``). Re-importing updates members by e-mail and never
 duplicates them; a member's own opt-out is never overridden. A bad row is
 reported with its line number and the other rows are imported.
+
+With ``sync``, the file is the whole company: members it does not list are
+marked as left (they receive nothing more; their history stays for the
+figures). A leaver listed again in a later import is active again. Marking
+more than half of the active members as left is refused unless ``force``:
+the wrong export is a classic mistake.
 """
 
 from __future__ import annotations
@@ -43,10 +49,21 @@ class ImportReport:
     updated: int = 0
     unchanged: int = 0
     problems: list[Problem] = field(default_factory=list)
+    returned: int = 0  # members who had left and are listed again: active again
+    left: int | None = None  # with sync: members absent from the file, marked as left
+    refused: SyncRefused | None = None  # sync refused: nothing was changed
 
     @property
     def rows_ok(self) -> int:
         return self.created + self.updated + self.unchanged
+
+
+@dataclass(frozen=True)
+class SyncRefused:
+    """A sync that would mark too many people as left, so nothing was done."""
+
+    leaving: int
+    active: int
 
 
 @dataclass(frozen=True)
@@ -68,21 +85,21 @@ def _zones_ok(zone: str, cache: dict[str, bool]) -> bool:
     return cache[zone]
 
 
-def read_rows(path: Path, config: AppConfig, tr: Tr, report: ImportReport) -> Iterator[Row]:
-    """Validated rows; problems go to the report with the CSV line number."""
+def _open(path: Path, tr: Tr, report: ImportReport) -> csv.DictReader | None:
+    """The file as CSV records with lower-case column names, or None (the problem is reported)."""
     shown = str(path)
     try:
         raw = path.read_bytes()
     except OSError as exc:
         report.problems.append(Problem(shown, 1, tr("cannot read the file: {error}", error=exc)))
-        return
+        return None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         report.problems.append(
             Problem(shown, 1, tr("the file is not UTF-8 text (save it as CSV UTF-8)"))
         )
-        return
+        return None
     sample = text[:4096]
     try:
         dialect: Any = csv.Sniffer().sniff(sample, delimiters=",;\t")
@@ -102,9 +119,9 @@ def read_rows(path: Path, config: AppConfig, tr: Tr, report: ImportReport) -> It
                 ),
             )
         )
-        return
-    id_columns = {column.column: column for column in platforms.id_columns()}
-    unknown = [name for name in header if name and name not in (*REQUIRED, *OPTIONAL, *id_columns)]
+        return None
+    known = (*REQUIRED, *OPTIONAL, *(column.column for column in platforms.id_columns()))
+    unknown = [name for name in header if name and name not in known]
     if unknown:
         report.problems.append(
             Problem(
@@ -112,6 +129,26 @@ def read_rows(path: Path, config: AppConfig, tr: Tr, report: ImportReport) -> It
             )
         )
     reader.fieldnames = header
+    return reader
+
+
+def emails_in(path: Path, tr: Tr, report: ImportReport) -> set[str] | None:
+    """Every e-mail the file lists, even on rows with problems (those people have not left)."""
+    scratch = ImportReport()  # read_rows reports the same warnings: keep them once
+    reader = _open(path, tr, scratch)
+    if reader is None:
+        report.problems.extend(scratch.problems)
+        return None
+    return {(record.get("email") or "").strip().lower() for record in reader} - {""}
+
+
+def read_rows(path: Path, config: AppConfig, tr: Tr, report: ImportReport) -> Iterator[Row]:
+    """Validated rows; problems go to the report with the CSV line number."""
+    shown = str(path)
+    reader = _open(path, tr, report)
+    if reader is None:
+        return
+    id_columns = {column.column: column for column in platforms.id_columns()}
     departments = {department.id for department in config.departments}
     languages = set(config.languages.available)
     zone_cache: dict[str, bool] = {}
@@ -204,11 +241,27 @@ def import_members(
     config: AppConfig,
     lang: str | None = None,
     progress: Callable[[int], None] | None = None,
+    sync: bool = False,
+    force: bool = False,
 ) -> ImportReport:
-    """Create or update members from a CSV; every good row is stored, bad rows reported."""
+    """Create or update members from a CSV; every good row is stored, bad rows reported.
+
+    With ``sync``, members the file does not list are then marked as left
+    (refused, with nothing changed, when that is more than half of the active
+    members and ``force`` is not given).
+    """
     tr = Tr(lang)
     report = ImportReport()
     batch: list[Row] = []
+    present: set[str] | None = None
+    if sync:
+        present = emails_in(path, tr, report)
+        if present is None:
+            return report  # an unreadable file marks nobody as left
+        leaving, active = _absent(engine, present)
+        if len(leaving) * 2 > active and not force:
+            report.refused = SyncRefused(len(leaving), active)
+            return report
 
     def flush() -> None:
         if not batch:
@@ -231,6 +284,10 @@ def import_members(
                     )
                     continue
                 changed = False
+                if member.left_at is not None:  # listed again: back in the company
+                    member.left_at = None
+                    report.returned += 1
+                    changed = True
                 for key, value in row.values.items():
                     if getattr(member, key) != value:
                         setattr(member, key, value)
@@ -256,6 +313,8 @@ def import_members(
         if len(batch) >= BATCH:
             flush()
     flush()
+    if present is not None:
+        report.left = mark_left(engine, _absent(engine, present)[0])
     return report
 
 
@@ -322,6 +381,30 @@ def _link_ids(session: Session, rows: list[Row], now: datetime) -> set[str]:
     if new_rows:
         session.connection().execute(Address.__table__.insert(), new_rows)  # type: ignore[attr-defined]
     return {email for email, member_id in ids_by_email.items() if member_id in changed}
+
+
+def _absent(engine: Engine, present: set[str]) -> tuple[list[int], int]:
+    """Ids of the active members not in ``present``, and how many members are active."""
+    with Session(engine) as session:
+        active = session.execute(
+            select(Member.id, Member.email).where(Member.left_at.is_(None))  # type: ignore[union-attr]
+        ).all()
+    return [member_id for member_id, email in active if email not in present], len(active)
+
+
+def mark_left(engine: Engine, ids: list[int]) -> int:
+    """Mark these members as left now (those already gone stay as they were); return how many."""
+    now = utcnow()
+    marked = 0
+    with session_scope(engine) as session:
+        for start in range(0, len(ids), BATCH):
+            result = session.execute(
+                update(Member)
+                .where(Member.id.in_(ids[start : start + BATCH]), Member.left_at.is_(None))  # type: ignore[union-attr]
+                .values(left_at=now, updated_at=now)
+            )
+            marked += result.rowcount  # type: ignore[attr-defined]
+    return marked
 
 
 def count_lines(path: Path) -> int:

@@ -25,6 +25,9 @@ class Member(SQLModel, table=True):
     opted_in: bool = Field(default=True, index=True)
     opted_changed_at: datetime | None = None
     preferred_platform: str | None = Field(default=None, max_length=16)
+    # Set when the member left the company (absent from an HR import with --sync, or
+    # `relais members deactivate`): they receive nothing more; their history stays.
+    left_at: datetime | None = Field(default=None, index=True)
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 

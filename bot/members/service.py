@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Engine, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, select
 
 from bot.clock import utcnow
@@ -18,6 +20,8 @@ def find(session: Session, who: Who) -> Member | None:
     """The member behind a platform identity: by their id on that platform, then by e-mail.
 
     A member imported without a platform id is linked to it on first contact.
+    Someone who has left the company is not found: to the bot they are like
+    anyone not in the programme.
     """
     member: Member | None = None
     if who.user_id:
@@ -28,9 +32,27 @@ def find(session: Session, who: Who) -> Member | None:
         ).first()
     if member is None and who.email:
         member = session.exec(select(Member).where(Member.email == who.email.lower())).first()
-        if member is not None and who.user_id:
+        if member is not None and member.left_at is None and who.user_id:
             link_platform_id(session, member.id or 0, who.platform, who.user_id)
+    if member is not None and member.left_at is not None:
+        return None
     return member
+
+
+LEFT = "member has left"
+
+
+def undeliverable(member: Member | None) -> str | None:
+    """Why a queued message must not be sent to this member, or None when it may be.
+
+    The delivery worker asks this for every row: a member deleted or gone from
+    the company gets nothing more, even what was queued before they left.
+    """
+    if member is None:
+        return "member no longer exists"
+    if member.left_at is not None:
+        return LEFT
+    return None
 
 
 def link_platform_id(session: Session, member_id: int, platform: str, user_id: str) -> None:
@@ -53,7 +75,19 @@ def link_platform_id(session: Session, member_id: int, platform: str, user_id: s
 
 
 def by_email(session: Session, email: str) -> Member | None:
-    return session.exec(select(Member).where(Member.email == email.lower())).first()
+    return session.exec(select(Member).where(Member.email == email.strip().lower())).first()
+
+
+def set_left(session: Session, member: Member, left: bool) -> bool:
+    """Mark a member as left the company (or back); False when they already were.
+
+    Nothing of theirs is deleted, and their own opt-out is kept as it was.
+    """
+    if (member.left_at is not None) == left:
+        return False
+    member.left_at = utcnow() if left else None
+    member.updated_at = utcnow()
+    return True
 
 
 def roles(member: Member, config: AppConfig) -> set[str]:
@@ -93,16 +127,22 @@ def platform_for(member: Any, config: AppConfig) -> str:
 
 
 def remember_address(session: Session, member_id: int, platform: str, **fields: Any) -> None:
-    """Keep (or update) where a member is reached on a platform."""
-    address = session.exec(
-        select(Address).where(Address.member_id == member_id, Address.platform == platform)
-    ).first()
-    if address is None:
-        address = Address(member_id=member_id, platform=platform)
-        session.add(address)
-    for key, value in fields.items():
-        setattr(address, key, value)
-    address.updated_at = utcnow()
+    """Keep (or update) where a member is reached on a platform.
+
+    One statement that inserts or updates (ON CONFLICT on member and platform):
+    two messages to the same member sent at once may both learn the address,
+    and the second must update it, not fail on the unique constraint (which
+    would leave its delivery claimed but unrecorded, to be sent again later).
+    """
+    values = {**fields, "updated_at": utcnow()}
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    table = Address.__table__  # type: ignore[attr-defined]
+    session.execute(
+        insert(table)
+        .values(member_id=member_id, platform=platform, **values)
+        .on_conflict_do_update(index_elements=["member_id", "platform"], set_=values)
+    )
     if fields.get("user_id") or fields.get("reference"):
         # A platform where the member is known becomes where we reach them, unless they chose.
         member = session.get(Member, member_id)
@@ -134,5 +174,9 @@ def active_zones(engine: Engine) -> list[str]:
     """The time zones of members in the programme: scheduled slots are computed per zone."""
     with Session(engine) as session:
         return list(
-            session.exec(select(Member.time_zone).where(Member.opted_in.is_(True)).distinct()).all()
+            session.exec(
+                select(Member.time_zone)
+                .where(Member.opted_in.is_(True), Member.left_at.is_(None))  # type: ignore[union-attr]
+                .distinct()
+            ).all()
         )

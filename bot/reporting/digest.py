@@ -78,7 +78,10 @@ def queue_digests(run: JobRun) -> int:
     queued = 0
     with session_scope(run.engine) as session:
         people = session.exec(
-            select(Member).where(Member.opted_in.is_(True) | Member.email.in_(sorted(named)))  # type: ignore[attr-defined]
+            select(Member).where(
+                Member.opted_in.is_(True) | Member.email.in_(sorted(named)),  # type: ignore[attr-defined]
+                Member.left_at.is_(None),
+            )
         ).all()
         readers = [
             m for m in people if m.email in named or {"manager", "coordinator"} & set(m.roles)

@@ -52,14 +52,15 @@ def figures(
     elif departments is not None:
         scope = scope.where(Member.department.in_(departments))  # type: ignore[union-attr]
     ids = scope.scalar_subquery()
+    # Head counts are of people still in the company; the events of those who left still count.
     members = session.execute(
-        select(func.count()).select_from(Member).where(Member.id.in_(ids))
-    ).scalar_one()  # type: ignore[union-attr]
+        select(func.count()).select_from(Member).where(Member.id.in_(ids), Member.left_at.is_(None))  # type: ignore[union-attr]
+    ).scalar_one()
     opted_in = session.execute(
         select(func.count())
         .select_from(Member)
-        .where(Member.id.in_(ids), Member.opted_in.is_(True))
-    ).scalar_one()  # type: ignore[union-attr,attr-defined]
+        .where(Member.id.in_(ids), Member.opted_in.is_(True), Member.left_at.is_(None))  # type: ignore[union-attr,attr-defined]
+    ).scalar_one()
     counts = dict(
         session.execute(
             select(ParticipationEvent.kind, func.count())

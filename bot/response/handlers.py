@@ -90,7 +90,9 @@ def first_responders(ctx: Context, reporter: Member) -> tuple[str, list[Member]]
                 m.email
                 for m in ctx.session.exec(
                     select(Member).where(
-                        Member.department == department.id, Member.opted_in.is_(True)
+                        Member.department == department.id,
+                        Member.opted_in.is_(True),
+                        Member.left_at.is_(None),
                     )
                 ).all()
                 if "relay" in m.roles
@@ -107,7 +109,10 @@ def first_responders(ctx: Context, reporter: Member) -> tuple[str, list[Member]]
         found = [
             m
             for m in ctx.session.exec(
-                select(Member).where(Member.email.in_(sorted(set(emails))))
+                select(Member).where(
+                    Member.email.in_(sorted(set(emails))),  # type: ignore[attr-defined]
+                    Member.left_at.is_(None),  # people who left the company get nothing
+                )
             ).all()  # type: ignore[attr-defined]
             if m.id != reporter.id
         ]
@@ -116,7 +121,10 @@ def first_responders(ctx: Context, reporter: Member) -> tuple[str, list[Member]]
     coordinators = [
         m
         for m in ctx.session.exec(
-            select(Member).where(Member.email.in_(config.people.coordinators))
+            select(Member).where(
+                Member.email.in_(config.people.coordinators),  # type: ignore[attr-defined]
+                Member.left_at.is_(None),
+            )
         ).all()
         if m.id != reporter.id
     ]  # type: ignore[attr-defined]

@@ -115,7 +115,12 @@ def _queue_zone(
         with session_scope(engine) as session:
             batch = session.execute(
                 select(*_MEMBER_COLUMNS)
-                .where(Member.time_zone == zone, Member.opted_in.is_(True), Member.id > after)
+                .where(
+                    Member.time_zone == zone,
+                    Member.opted_in.is_(True),
+                    Member.left_at.is_(None),
+                    Member.id > after,
+                )
                 .order_by(Member.id)
                 .limit(CHUNK)
             ).all()
@@ -229,6 +234,7 @@ def queue_reminders(run: JobRun) -> int:
                 LessonProgress.last_delivered_at <= cutoff,  # type: ignore[operator]
                 Member.opted_in.is_(True),
                 Member.time_zone.in_(awake),  # type: ignore[attr-defined]
+                Member.left_at.is_(None),
             )
             .order_by(LessonProgress.last_delivered_at, LessonProgress.id)  # type: ignore[arg-type]
             .limit(REMINDERS_PER_ROUND)
