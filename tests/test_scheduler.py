@@ -77,22 +77,11 @@ def slot_runs(runtime, job: str) -> list[tuple[str, str]]:  # type: ignore[no-un
 def test_a_lesson_slot_run_twice_is_recorded_once_and_reads_no_member_again(runtime) -> None:  # type: ignore[no-untyped-def]
     assert run_scheduled(runtime, "lessons", PARIS_TEN) > 0
     assert slot_runs(runtime, "lessons") == [("Europe/Paris", "2026-11-24T10:00")]
-    statements: list[str] = []
-
-    def seen(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
-        statements.append(" ".join(statement.lower().split()))
-
-    event.listen(runtime.engine, "before_cursor_execute", seen)
-    try:
-        assert run_scheduled(runtime, "lessons", PARIS_TEN + timedelta(seconds=40)) == 0
-    finally:
-        event.remove(runtime.engine, "before_cursor_execute", seen)
+    queued, statements = queries_of(runtime, "lessons", PARIS_TEN + timedelta(seconds=40))
+    assert queued == 0
     assert any("slotrun" in s for s in statements)  # the counter saw the run's queries
     assert not [s for s in statements if "lessonprogress" in s or "delivery" in s]
-    # The one query on members is the list of their time zones, not the members themselves.
-    on_members = [s for s in statements if re.search(r"\b(from|join) member\b", s)]
-    assert len(on_members) <= 1
-    assert all(s.startswith("select distinct member.time_zone from member") for s in on_members)
+    assert reads_members(statements) == []  # the zones' list only, not the members
     assert slot_runs(runtime, "lessons") == [("Europe/Paris", "2026-11-24T10:00")]
     # Montréal's own 10:00 is a slot of its own zone, recorded once too.
     montreal_ten = datetime(2026, 11, 24, 15, 0, 30, tzinfo=UTC)
@@ -118,3 +107,37 @@ def test_a_job_another_replica_holds_queues_nothing(runtime_factory, postgres_ur
             assert slot_runs(runtime, "lessons") == [("Europe/Paris", "2026-11-24T10:00")]
     finally:
         other.dispose()
+
+
+def queries_of(runtime, job_id: str, now: datetime) -> tuple[int, list[str]]:  # type: ignore[no-untyped-def]
+    """Run the job at ``now``; return what it queued and the SQL it sent."""
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
+        statements.append(" ".join(statement.lower().split()))
+
+    event.listen(runtime.engine, "before_cursor_execute", seen)
+    try:
+        return run_scheduled(runtime, job_id, now), statements
+    finally:
+        event.remove(runtime.engine, "before_cursor_execute", seen)
+
+
+def reads_members(statements: list[str]) -> list[str]:
+    """Queries that read members themselves (their time zones alone do not count)."""
+    return [
+        s
+        for s in statements
+        if re.search(r"\b(from|join) member\b", s)
+        and not s.startswith("select distinct member.time_zone from member")
+    ]
+
+
+def test_the_digest_job_reads_no_member_outside_its_slot(runtime) -> None:  # type: ignore[no-untyped-def]
+    queued, statements = queries_of(runtime, "manager_digest", PARIS_TEN)  # a Tuesday
+    assert queued == 0 and statements  # it ran, and found nothing due
+    assert reads_members(statements) == []
+    queued, statements = queries_of(runtime, "manager_digest", MONDAY_NINE)
+    assert queued > 0 and reads_members(statements)  # the slot itself reads its readers
+    queued, statements = queries_of(runtime, "manager_digest", MONDAY_NINE + timedelta(minutes=1))
+    assert queued == 0 and reads_members(statements) == []
