@@ -240,7 +240,9 @@ def mark_handled(session: Session, key: str, member_id: int | None, kind: str) -
     """Store the event's key in the caller's transaction; False when it was already there.
 
     ON CONFLICT DO NOTHING on the key alone: a concurrent copy of the same event
-    waits for the first to commit, then finds its key and stops.
+    waits for the first to commit, then finds its key and stops. The inserted
+    key is read back with RETURNING: SQLAlchemy does not keep an INSERT's
+    rowcount on PostgreSQL (it reads -1, which would make every event new).
     """
     table = HandledEvent.__table__  # type: ignore[attr-defined]
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
