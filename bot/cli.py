@@ -51,7 +51,26 @@ def fail(message: str, code: int = 1) -> NoReturn:
 def fail_problems(problems: ProblemsError) -> NoReturn:
     for problem in problems.problems:
         err.print(str(problem), markup=False, highlight=False)
-    fail(tr("{count} problem(s) found.", count=len(problems.problems)))
+    count = len(problems.problems)
+    fail(tr.plural("{count} problem found.", "{count} problems found.", count, count=count))
+
+
+def content_in_words(counts: dict[str, int], with_charter: bool = True) -> str:
+    """'13 lessons, 6 posts, …' with each noun agreeing with its number."""
+    parts = [
+        tr.plural("{count} lesson", "{count} lessons", counts["lessons"], count=counts["lessons"]),
+        tr.plural("{count} post", "{count} posts", counts["posts"], count=counts["posts"]),
+    ]
+    if with_charter:
+        versions = counts["charter_versions"]
+        parts.append(
+            tr.plural(
+                "{count} charter version", "{count} charter versions", versions, count=versions
+            )
+        )
+    playbooks = counts["playbooks"]
+    parts.append(tr.plural("{count} playbook", "{count} playbooks", playbooks, count=playbooks))
+    return ", ".join(parts)
 
 
 def load_programme(config: Path | None) -> AppConfig:
@@ -98,14 +117,10 @@ def content_check(
     counts = library.counts()
     out.print(
         tr(
-            "OK: {config} and {root}: {lessons} lessons, {posts} posts, {charters} charter versions, "
-            "{playbooks} playbooks in {languages}.",
+            "OK: {config} and {root}: {counts} in {languages}.",
             config=file,
             root=root,
-            lessons=counts["lessons"],
-            posts=counts["posts"],
-            charters=counts["charter_versions"],
-            playbooks=counts["playbooks"],
+            counts=content_in_words(counts),
             languages=", ".join(programme.languages.available),
         ),
         highlight=False,
@@ -194,13 +209,29 @@ def members_import(
         )
     for problem in report.problems:
         err.print(str(problem), markup=False, highlight=False)
+    bad = len({p.line for p in report.problems if p.line > 1})
     out.print(
-        tr(
-            "{created} created, {updated} updated, {unchanged} unchanged, {bad} row(s) with problems.",
-            created=report.created,
-            updated=report.updated,
-            unchanged=report.unchanged,
-            bad=len({p.line for p in report.problems if p.line > 1}),
+        ", ".join(
+            [
+                tr.plural(
+                    "{count} member created",
+                    "{count} members created",
+                    report.created,
+                    count=report.created,
+                ),
+                tr.plural(
+                    "{count} updated", "{count} updated", report.updated, count=report.updated
+                ),
+                tr.plural(
+                    "{count} unchanged",
+                    "{count} unchanged",
+                    report.unchanged,
+                    count=report.unchanged,
+                ),
+                tr.plural(
+                    "{count} row with problems.", "{count} rows with problems.", bad, count=bad
+                ),
+            ]
         ),
         highlight=False,
     )
@@ -272,10 +303,8 @@ def serve(
     )
     out.print(
         tr(
-            "Content: {lessons} lessons, {posts} posts, {playbooks} playbooks. Platforms: {platforms}.",
-            lessons=counts["lessons"],
-            posts=counts["posts"],
-            playbooks=counts["playbooks"],
+            "Content: {counts}. Platforms: {platforms}.",
+            counts=content_in_words(counts, with_charter=False),
             platforms=", ".join(runtime.platforms),
         ),
         highlight=False,

@@ -66,7 +66,7 @@ def test_two_correct_options(programme_dir: Path) -> None:
     edit(lesson, first_option, first_option + "\n      correct: true")
     found = check(programme_dir)
     assert (
-        f"{lesson}:{line_of(lesson, 'options:')}: a quiz needs exactly one correct option (found 2)"
+        f"{lesson}:{line_of(lesson, 'options:')}: a quiz needs exactly one correct option (2 are marked correct)"
         in found
     )
     # ...and the languages no longer agree on which option is right.
@@ -175,7 +175,7 @@ def test_cli_check_fails_with_problems(programme_dir: Path) -> None:
     )
     assert result.exit_code == 1
     assert "trolls.en.md:1: the file must start with YAML front matter" in result.output
-    assert "1 problem(s) found." in result.output
+    assert "\n1 problem found.\n" in result.output
     assert "Traceback" not in result.output
 
 

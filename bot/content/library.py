@@ -363,8 +363,11 @@ def _check(
                     Problem(
                         source.path,
                         source.line("quiz", "options"),
-                        tr(
-                            "a quiz needs exactly one correct option (found {count})", count=correct
+                        tr.plural(
+                            "a quiz needs exactly one correct option ({count} is marked correct)",
+                            "a quiz needs exactly one correct option ({count} are marked correct)",
+                            correct,
+                            count=correct,
                         ),
                     )
                 )

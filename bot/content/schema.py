@@ -87,6 +87,20 @@ class Post(_FrontMatter):
     audience: Audience = Field(default_factory=Audience)
     body: str = ""
 
+    def with_hashtags(self, text: str) -> str:
+        """``text`` followed by the post's hashtags it does not already contain.
+
+        A variant often ends with some of the hashtags already; repeating them
+        looks like spam. The comparison ignores case and matches whole tags
+        (``#Norvel`` is not in ``#NorvelRecrute``).
+        """
+        missing = [
+            tag
+            for tag in self.hashtags
+            if not re.search(rf"(?<!\w){re.escape(tag)}(?!\w)", text, re.IGNORECASE)
+        ]
+        return " ".join([text.strip(), *missing]).strip()
+
     def invariant(self) -> dict[str, Any]:
         return {
             "link": self.link,

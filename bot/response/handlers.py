@@ -126,9 +126,12 @@ def register(registry: Registry) -> None:
                     ),
                     Link(url=entry.url, label=rtr("Open the mention")),
                     ContextLine(
-                        text=rtr(
+                        text=rtr.plural(
+                            "Please acknowledge within {minutes} minute, then follow the response "
+                            "process.",
                             "Please acknowledge within {minutes} minutes, then follow the response "
                             "process.",
+                            minutes,
                             minutes=minutes,
                         )
                     ),
@@ -167,9 +170,12 @@ def register(registry: Registry) -> None:
         )
         if responders:
             ctx.reply(
-                tr(
-                    "Thank you! Your report went to {count} person(s) of the response team. "
+                tr.plural(
+                    "Thank you! Your report went to {count} person of the response team. "
                     "You will hear when someone takes it in charge.",
+                    "Thank you! Your report went to {count} people of the response team. "
+                    "You will hear when someone takes it in charge.",
+                    len(responders),
                     count=len(responders),
                 )
             )
