@@ -15,11 +15,13 @@ from rich.table import Table
 
 from bot.config import AppConfig, load_config
 from bot.db import DatabaseUrlError, make_engine, upgrade
+from bot.clitext import translate_cli
 from bot.i18n import Tr, cli_language
 from bot.problems import ProblemsError
 from bot.runtime import StartupError, build_runtime, prepare_database
 
 tr = Tr(cli_language())
+translate_cli(tr.lang)  # Typer's own words (Usage, Options, errors) too
 out = Console(soft_wrap=True, emoji=False, highlight=False)
 err = Console(stderr=True, soft_wrap=True, emoji=False, highlight=False)
 

@@ -141,23 +141,28 @@ def _fill(lang: str, text: str, params: dict[str, object]) -> str:
     return _Formatter(lang).vformat(text, (), params)
 
 
+def lookup(lang: str | None, message: str) -> str:
+    """The translation of ``message``, placeholders left unfilled (for text others format)."""
+    return _catalogue(normalize(lang)).messages.get(message, message)
+
+
+def lookup_plural(lang: str | None, singular: str, plural: str, n: int) -> str:
+    """The translated form that goes with the count ``n``, placeholders left unfilled."""
+    catalogue = _catalogue(normalize(lang))
+    forms = catalogue.plurals.get(singular)
+    if forms is None:
+        return singular if _english_plural(n) == 0 else plural
+    return forms[min(catalogue.plural_index(n), len(forms) - 1)]
+
+
 def t(lang: str | None, message: str, /, **params: object) -> str:
     """Translate ``message`` into ``lang`` and fill ``{placeholders}``."""
-    code = normalize(lang)
-    text = _catalogue(code).messages.get(message, message)
-    return _fill(code, text, params)
+    return _fill(normalize(lang), lookup(lang, message), params)
 
 
 def tn(lang: str | None, singular: str, plural: str, n: int, /, **params: object) -> str:
     """The form of ``singular``/``plural`` that goes with the count ``n``, translated and filled."""
-    code = normalize(lang)
-    catalogue = _catalogue(code)
-    forms = catalogue.plurals.get(singular)
-    if forms is None:
-        text = singular if _english_plural(n) == 0 else plural
-    else:
-        text = forms[min(catalogue.plural_index(n), len(forms) - 1)]
-    return _fill(code, text, params)
+    return _fill(normalize(lang), lookup_plural(lang, singular, plural, n), params)
 
 
 class Tr:
