@@ -13,9 +13,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from bot.clitext import translate_cli
 from bot.config import AppConfig, load_config
 from bot.db import DatabaseUrlError, make_engine, upgrade
-from bot.clitext import translate_cli
 from bot.i18n import Tr, cli_language
 from bot.problems import ProblemsError
 from bot.runtime import StartupError, build_runtime, prepare_database
