@@ -277,4 +277,5 @@ if __name__ == "__main__":
     here = Path(__file__).resolve().parent.parent
     result = update_catalogues([here / "bot", here / "adapters"])
     for language, ids in result.items():
-        print(f"{language}: {len(ids)} new message(s) to translate in {_po_path(language)}")
+        noun = "message" if len(ids) == 1 else "messages"
+        print(f"{language}: {len(ids)} new {noun} to translate in {_po_path(language)}")
