@@ -14,6 +14,7 @@ from rich.padding import Padding
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from bot.clitext import translate_cli
 from bot.config import AppConfig, load_config
 from bot.db import DatabaseUrlError, make_engine, upgrade
 from bot.i18n import Tr, cli_language
@@ -21,6 +22,7 @@ from bot.problems import ProblemsError
 from bot.runtime import StartupError, build_runtime, prepare_database
 
 tr = Tr(cli_language())
+translate_cli(tr.lang)  # Typer's own words (Usage, Options, errors) too
 out = Console(soft_wrap=True, emoji=False, highlight=False)
 err = Console(stderr=True, soft_wrap=True, emoji=False, highlight=False)
 
@@ -52,7 +54,26 @@ def fail(message: str, code: int = 1) -> NoReturn:
 def fail_problems(problems: ProblemsError) -> NoReturn:
     for problem in problems.problems:
         err.print(str(problem), markup=False, highlight=False)
-    fail(tr("{count} problem(s) found.", count=len(problems.problems)))
+    count = len(problems.problems)
+    fail(tr.plural("{count} problem found.", "{count} problems found.", count, count=count))
+
+
+def content_in_words(counts: dict[str, int], with_charter: bool = True) -> str:
+    """'13 lessons, 6 posts, …' with each noun agreeing with its number."""
+    parts = [
+        tr.plural("{count} lesson", "{count} lessons", counts["lessons"], count=counts["lessons"]),
+        tr.plural("{count} post", "{count} posts", counts["posts"], count=counts["posts"]),
+    ]
+    if with_charter:
+        versions = counts["charter_versions"]
+        parts.append(
+            tr.plural(
+                "{count} charter version", "{count} charter versions", versions, count=versions
+            )
+        )
+    playbooks = counts["playbooks"]
+    parts.append(tr.plural("{count} playbook", "{count} playbooks", playbooks, count=playbooks))
+    return ", ".join(parts)
 
 
 def load_programme(config: Path | None) -> AppConfig:
@@ -109,14 +130,10 @@ def content_check(
     counts = library.counts()
     out.print(
         tr(
-            "OK: {config} and {root}: {lessons} lessons, {posts} posts, {charters} charter versions, "
-            "{playbooks} playbooks in {languages}.",
+            "OK: {config} and {root}: {counts} in {languages}.",
             config=file,
             root=root,
-            lessons=counts["lessons"],
-            posts=counts["posts"],
-            charters=counts["charter_versions"],
-            playbooks=counts["playbooks"],
+            counts=content_in_words(counts),
             languages=", ".join(programme.languages.available),
         ),
         highlight=False,
@@ -239,28 +256,48 @@ def members_import(
                 active=report.refused.active,
             )
         )
+    bad = len({p.line for p in report.problems if p.line > 1})
     out.print(
-        tr(
-            "{created} created, {updated} updated, {unchanged} unchanged, {bad} row(s) with problems.",
-            created=report.created,
-            updated=report.updated,
-            unchanged=report.unchanged,
-            bad=len({p.line for p in report.problems if p.line > 1}),
+        ", ".join(
+            [
+                tr.plural(
+                    "{count} member created",
+                    "{count} members created",
+                    report.created,
+                    count=report.created,
+                ),
+                tr.plural(
+                    "{count} updated", "{count} updated", report.updated, count=report.updated
+                ),
+                tr.plural(
+                    "{count} unchanged",
+                    "{count} unchanged",
+                    report.unchanged,
+                    count=report.unchanged,
+                ),
+                tr.plural(
+                    "{count} row with problems.", "{count} rows with problems.", bad, count=bad
+                ),
+            ]
         ),
         highlight=False,
     )
     if report.returned:
         out.print(
-            tr(
-                "{count} member(s) who had left are listed again and active again.",
+            tr.plural(
+                "{count} member who had left is listed again and active again.",
+                "{count} members who had left are listed again and active again.",
+                report.returned,
                 count=report.returned,
             ),
             highlight=False,
         )
     if report.left is not None:
         out.print(
-            tr(
-                "{count} member(s) not in the file marked as left: they will receive nothing more.",
+            tr.plural(
+                "{count} member not in the file marked as left: they will receive nothing more.",
+                "{count} members not in the file marked as left: they will receive nothing more.",
+                report.left,
                 count=report.left,
             ),
             highlight=False,
@@ -269,7 +306,7 @@ def members_import(
         raise typer.Exit(1)
 
 
-EmailsArgument = Annotated[list[str], typer.Argument(help=tr("E-mail address(es) of members."))]
+EmailsArgument = Annotated[list[str], typer.Argument(help=tr("E-mail addresses of members."))]
 
 
 def _set_left(emails: list[str], left: bool) -> None:
@@ -479,10 +516,8 @@ def serve(
     )
     out.print(
         tr(
-            "Content: {lessons} lessons, {posts} posts, {playbooks} playbooks. Platforms: {platforms}.",
-            lessons=counts["lessons"],
-            posts=counts["posts"],
-            playbooks=counts["playbooks"],
+            "Content: {counts}. Platforms: {platforms}.",
+            counts=content_in_words(counts, with_charter=False),
             platforms=", ".join(runtime.platforms),
         ),
         highlight=False,

@@ -7,19 +7,34 @@ code has no translation. ``python -m bot.i18n`` adds the missing ones to each
 catalogue for a translator to fill in.
 
 Mark strings with ``t(lang, "…")`` (translate now), ``Tr(lang)("…")`` or
-``N_("…")`` (mark now, translate later).
+``N_("…")`` (mark now, translate later). Where a count meets a noun, use the
+gettext plural forms: ``tr.plural("{count} problem", "{count} problems",
+count, count=count)`` (or ``tn(lang, …)``); the ``.po`` entry has
+``msgid_plural`` and one ``msgstr[i]`` per form of the language (French:
+``nplurals=2; plural=(n > 1)``).
+
+Placeholders are filled the way the language writes numbers: ``{share:.0%}``
+gives "30%" in English and "30 %" (narrow no-break space) in French.
 """
 
 from __future__ import annotations
 
 import ast
+import gettext
 import os
+import re
+import string
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
 from functools import cache
 from pathlib import Path
 
 from babel import Locale
+from babel.dates import format_date
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po, write_po
+from babel.numbers import format_percent
 
 SOURCE_LANGUAGE = "en"
 SUPPORTED = ("en", "fr")
@@ -32,22 +47,45 @@ def N_(message: str) -> str:
     return message
 
 
+def NP_(singular: str, plural: str) -> tuple[str, str]:
+    """Mark a plural pair for extraction; translate later with ``tr.plural(*pair, n)``."""
+    return singular, plural
+
+
 def _po_path(lang: str) -> Path:
     return LOCALES_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
 
 
+def _english_plural(n: int) -> int:
+    return 0 if n == 1 else 1
+
+
+@dataclass(frozen=True)
+class _Catalogue:
+    messages: dict[str, str] = field(default_factory=dict)
+    plurals: dict[str, tuple[str, ...]] = field(default_factory=dict)  # by singular msgid
+    plural_index: Callable[[int], int] = _english_plural
+
+
 @cache
-def _catalogue(lang: str) -> dict[str, str]:
+def _catalogue(lang: str) -> _Catalogue:
     path = _po_path(lang)
     if lang == SOURCE_LANGUAGE or not path.exists():
-        return {}
+        return _Catalogue()
     with path.open("rb") as handle:
         catalog = read_po(handle, locale=lang)
-    return {
-        str(message.id): str(message.string)
-        for message in catalog
-        if message.id and message.string and not message.fuzzy
-    }
+    messages: dict[str, str] = {}
+    plurals: dict[str, tuple[str, ...]] = {}
+    for message in catalog:
+        if not message.id or message.fuzzy:
+            continue
+        if isinstance(message.id, tuple | list):
+            forms = tuple(str(form) for form in message.string)
+            if forms and all(forms):
+                plurals[str(message.id[0])] = forms
+        elif message.string:
+            messages[str(message.id)] = str(message.string)
+    return _Catalogue(messages, plurals, gettext.c2py(catalog.plural_expr))
 
 
 def normalize(lang: str | None) -> str:
@@ -58,10 +96,73 @@ def normalize(lang: str | None) -> str:
     return code if code in SUPPORTED else SOURCE_LANGUAGE
 
 
+def percent(value: float, lang: str | None, decimals: int = 0) -> str:
+    """A ratio as a percentage written the language's way: 30% (en), 30 % (fr)."""
+    code = normalize(lang)
+    pattern = Locale.parse(code).percent_formats[None].pattern
+    if decimals:
+        pattern = pattern.replace("0", "0." + "0" * decimals, 1)
+    text = format_percent(value, format=pattern, locale=code)
+    if code == "fr":  # CLDR has a no-break space; French typography wants a narrow one
+        text = text.replace("\u00a0", "\u202f")
+    return text
+
+
+def format_day(day: date, lang: str | None, format: str = "long") -> str:
+    """A date in words, e.g. '1 October 2026' or, in French, '1er octobre 2026'."""
+    code = normalize(lang)
+    if code == "fr" and day.day == 1:
+        pattern = Locale.parse(code).date_formats[format].pattern
+        # The day number alone ('d', not 'dd') becomes the ordinal '1er'.
+        return format_date(day, format=re.sub(r"(?<![d'])d(?!d)", "d'er'", pattern), locale=code)
+    return format_date(day, format=format, locale=code)
+
+
+_PERCENT_SPEC = re.compile(r"^\.(\d+)%$")
+
+
+class _Formatter(string.Formatter):
+    """str.format, except that ratios with a ``%`` spec are written the language's way."""
+
+    def __init__(self, lang: str) -> None:
+        self.lang = lang
+
+    def format_field(self, value: object, format_spec: str) -> str:
+        if (
+            isinstance(value, int | float)
+            and not isinstance(value, bool)
+            and (match := _PERCENT_SPEC.match(format_spec))
+        ):
+            return percent(value, self.lang, int(match.group(1)))
+        return super().format_field(value, format_spec)
+
+
+def _fill(lang: str, text: str, params: dict[str, object]) -> str:
+    return _Formatter(lang).vformat(text, (), params)
+
+
+def lookup(lang: str | None, message: str) -> str:
+    """The translation of ``message``, placeholders left unfilled (for text others format)."""
+    return _catalogue(normalize(lang)).messages.get(message, message)
+
+
+def lookup_plural(lang: str | None, singular: str, plural: str, n: int) -> str:
+    """The translated form that goes with the count ``n``, placeholders left unfilled."""
+    catalogue = _catalogue(normalize(lang))
+    forms = catalogue.plurals.get(singular)
+    if forms is None:
+        return singular if _english_plural(n) == 0 else plural
+    return forms[min(catalogue.plural_index(n), len(forms) - 1)]
+
+
 def t(lang: str | None, message: str, /, **params: object) -> str:
     """Translate ``message`` into ``lang`` and fill ``{placeholders}``."""
-    text = _catalogue(normalize(lang)).get(message, message)
-    return text.format(**params)
+    return _fill(normalize(lang), lookup(lang, message), params)
+
+
+def tn(lang: str | None, singular: str, plural: str, n: int, /, **params: object) -> str:
+    """The form of ``singular``/``plural`` that goes with the count ``n``, translated and filled."""
+    return _fill(normalize(lang), lookup_plural(lang, singular, plural, n), params)
 
 
 class Tr:
@@ -72,6 +173,10 @@ class Tr:
 
     def __call__(self, message: str, /, **params: object) -> str:
         return t(self.lang, message, **params)
+
+    def plural(self, singular: str, plural: str, n: int, /, **params: object) -> str:
+        """``tn`` in this translator's language."""
+        return tn(self.lang, singular, plural, n, **params)
 
 
 def cli_language() -> str:
@@ -94,11 +199,22 @@ def language_name(code: str, in_lang: str) -> str:
 # --- extraction -------------------------------------------------------------
 
 _MARKERS = {"t": 1, "N_": 0, "tr": 0, "rtr": 0, "_": 0}  # rtr: a recipient's Tr
+# Plural markers: tn(lang, singular, plural, n), <translator>.plural(singular, plural, n), NP_.
+_PLURAL_MARKERS = {"tn": 1, "plural": 0, "NP_": 0}
+
+MessageId = str | tuple[str, str]  # a plain msgid, or (msgid, msgid_plural)
 
 
-def extract(roots: list[Path]) -> dict[str, tuple[str, int]]:
-    """Every literal passed to a marker in the given source trees: msgid -> (file, line)."""
-    found: dict[str, tuple[str, int]] = {}
+def _literal(node: ast.expr) -> str | None:
+    return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
+
+
+def extract(roots: list[Path]) -> dict[MessageId, tuple[str, int]]:
+    """Every literal passed to a marker in the given source trees: msgid -> (file, line).
+
+    Plural messages are keyed by the pair (singular, plural).
+    """
+    found: dict[MessageId, tuple[str, int]] = {}
     for root in roots:
         for path in sorted(root.rglob("*.py")):
             tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
@@ -114,6 +230,14 @@ def extract(roots: list[Path]) -> dict[str, tuple[str, int]]:
                     name = func.id
                 else:
                     name = func.attr if isinstance(func, ast.Attribute) else None
+                if name in _PLURAL_MARKERS:
+                    index = _PLURAL_MARKERS[name]
+                    if len(node.args) > index + 1:
+                        singular = _literal(node.args[index])
+                        plural = _literal(node.args[index + 1])
+                        if singular is not None and plural is not None:
+                            found.setdefault((singular, plural), (str(path), node.lineno))
+                    continue
                 if name not in _MARKERS:
                     continue
                 index = _MARKERS[name]
@@ -140,8 +264,9 @@ def update_catalogues(roots: list[Path]) -> dict[str, list[str]]:
             catalog = Catalog(locale=lang, domain=DOMAIN, project="Relais")
         for msgid, (file, line) in messages.items():
             if msgid not in catalog:
-                catalog.add(msgid, "", locations=[(os.path.relpath(file), line)])
-                added.setdefault(lang, []).append(msgid)
+                empty = ("",) * catalog.num_plurals if isinstance(msgid, tuple) else ""
+                catalog.add(msgid, empty, locations=[(os.path.relpath(file), line)])
+                added.setdefault(lang, []).append(msgid[0] if isinstance(msgid, tuple) else msgid)
         with path.open("wb") as handle:
             write_po(handle, catalog, width=100, sort_output=False, omit_header=False)
     _catalogue.cache_clear()
@@ -152,4 +277,5 @@ if __name__ == "__main__":
     here = Path(__file__).resolve().parent.parent
     result = update_catalogues([here / "bot", here / "adapters"])
     for language, ids in result.items():
-        print(f"{language}: {len(ids)} new message(s) to translate in {_po_path(language)}")
+        noun = "message" if len(ids) == 1 else "messages"
+        print(f"{language}: {len(ids)} new {noun} to translate in {_po_path(language)}")

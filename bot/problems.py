@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from bot.i18n import N_, t
+from bot.i18n import N_, t, tn
 from bot.yamlfile import LocatedYaml
 
 
@@ -54,7 +54,6 @@ _PYDANTIC_MESSAGES = {
     "greater_than_equal": N_("must be at least {ge}"),
     "greater_than": N_("must be more than {gt}"),
     "less_than_equal": N_("must be at most {le}"),
-    "too_short": N_("needs at least {min_length} item(s)"),
     "string_too_short": N_("must not be empty"),
 }
 
@@ -69,6 +68,11 @@ def _describe(error: Any, lang: str) -> str:
         # Our own validators raise ValueError with an already translated message.
         message = str(ctx.get("error", error["msg"]))
         return message
+    if kind == "too_short" and isinstance(ctx.get("min_length"), int):
+        least = ctx["min_length"]
+        return tn(
+            lang, "needs at least {count} item", "needs at least {count} items", least, count=least
+        )
     if kind in _PYDANTIC_MESSAGES:
         try:
             return t(lang, _PYDANTIC_MESSAGES[kind], **{k: v for k, v in ctx.items()})

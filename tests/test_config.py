@@ -136,7 +136,7 @@ def test_yaml_syntax_error_has_line() -> None:
 def test_problems_in_french() -> None:
     text = DEMO.replace("zone: Europe/Paris", "zone: Mars/Olympus")
     found = problems_of(text, lang="fr")
-    assert "« Mars/Olympus » n’est pas un fuseau horaire" in found[0], found
+    assert "«\u202fMars/Olympus\u202f» n’est pas un fuseau horaire" in found[0], found
 
 
 def test_env_ref_resolves_from_environment() -> None:

@@ -133,6 +133,33 @@ def test_share_lists_approved_posts_with_network_texts(runtime, chat) -> None:  
     assert "Suggested text for LinkedIn" in shown and "https://norvel.example/" in shown
 
 
+def test_share_appends_only_the_hashtags_a_text_lacks(runtime, chat) -> None:  # type: ignore[no-untyped-def]
+    import re
+
+    emma = chat(EMMA)
+    emma.type("charter")
+    emma.press(emma.number_of("charter.accept"))
+    lines = texts(emma.type("share")).splitlines()
+    suggested = [
+        lines[index + 1] for index, line in enumerate(lines) if line.startswith("== Suggested text")
+    ]
+    x_texts = [
+        lines[index + 1] for index, line in enumerate(lines) if line == "== Suggested text for X =="
+    ]
+    assert x_texts and all(re.search(r"#\w+ #\w+", text) for text in x_texts)
+    for text in suggested:
+        tags = [tag.lower() for tag in re.findall(r"#\w+", text)]
+        assert len(tags) == len(set(tags)), f"a hashtag is repeated in: {text}"
+        assert "#norvel" in tags, text  # every demo post has #Norvel among its hashtags
+
+
+def test_hashtags_already_in_a_text_are_matched_whole_and_ignoring_case(runtime) -> None:  # type: ignore[no-untyped-def]
+    post = runtime.relais.content.post("job-fair-lyon", "en")
+    assert post.hashtags == ["#Norvel", "#NorvelRecrute", "#Lyon"]
+    assert post.with_hashtags("Hiring! #norvelrecrute") == "Hiring! #norvelrecrute #Norvel #Lyon"
+    assert post.with_hashtags("#LYON #Norvel #NorvelRecrute") == "#LYON #Norvel #NorvelRecrute"
+
+
 def test_stranger_gets_a_direct_answer(runtime) -> None:  # type: ignore[no-untyped-def]
     from adapters.console.render import render
     from bot.events import MessageEvent
@@ -184,7 +211,7 @@ def test_home_view_shows_progress_charter_and_posts(runtime, chat) -> None:  # t
     emma.type("charter")
     emma.press(emma.number_of("charter.accept"))
     home = render(runtime.relais.home(Who("console", email=EMMA))).text
-    assert "Hello Emma!" in home and "*The basics*: 1 of 10 lessons answered correctly" in home
+    assert "Hello Emma!" in home and "*The basics*: 1 lesson answered correctly out of 10" in home
     assert "version 2" in home and "To share now (" in home
     assert runtime.relais.home(Who("console", email="nobody@example.com")) is None
 

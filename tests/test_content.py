@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ from typer.testing import CliRunner
 from bot.cli import app
 from bot.config import load_config
 from bot.content.library import load_library
+from tests.conftest import ROOT
 
 
 def check(programme_dir: Path) -> list[str]:
@@ -66,7 +68,7 @@ def test_two_correct_options(programme_dir: Path) -> None:
     edit(lesson, first_option, first_option + "\n      correct: true")
     found = check(programme_dir)
     assert (
-        f"{lesson}:{line_of(lesson, 'options:')}: a quiz needs exactly one correct option (found 2)"
+        f"{lesson}:{line_of(lesson, 'options:')}: a quiz needs exactly one correct option (2 are marked correct)"
         in found
     )
     # ...and the languages no longer agree on which option is right.
@@ -175,7 +177,7 @@ def test_cli_check_fails_with_problems(programme_dir: Path) -> None:
     )
     assert result.exit_code == 1
     assert "trolls.en.md:1: the file must start with YAML front matter" in result.output
-    assert "1 problem(s) found." in result.output
+    assert "\n1 problem found.\n" in result.output
     assert "Traceback" not in result.output
 
 
@@ -261,3 +263,40 @@ def test_links_and_images_are_checked_for_syntax_length_and_emptiness(programme_
     assert all(
         str(post) in line for line in result.output.splitlines() if "characters long" in line
     )
+
+
+def test_suggested_text_without_disclosure_is_reported(programme_dir: Path) -> None:
+    post = programme_dir / "content/posts/job-fair-lyon.en.md"
+    edit(post, "newcomers welcome. (I work at Norvel) #Norvel", "newcomers welcome. #Norvel")
+    assert check(programme_dir) == [
+        f"{post}:{line_of(post, 'newcomers welcome. #Norvel')}: this suggested text does not say "
+        "that its author works for the company: add e.g. “#employee”, “(employee)”, “I work at”, "
+        "“I work for”"
+    ]
+
+
+def test_each_language_has_its_own_disclosure_markers(programme_dir: Path) -> None:
+    from bot.content.schema import discloses_employment
+
+    french = programme_dir / "content/posts/job-fair-lyon.fr.md"
+    edit(french, "(Je travaille chez Norvel) #Norvel", "#collaboratrice #Norvel")
+    assert check(programme_dir) == []
+    assert discloses_employment("Bravo ! (salariée) #Norvel", "fr")
+    assert not discloses_employment("Bravo ! (I work at Norvel)", "fr")  # English words in French
+    assert discloses_employment("Great news, says MY EMPLOYER.", "en")  # case is ignored
+
+
+def test_french_suggested_texts_do_not_assume_the_author_is_a_man() -> None:
+    # Texts any ambassador posts in their own name: no masculine-only adjective about the
+    # author ("Fier", "Très heureux", "ravi"…), and no "·e" forms either.
+    gendered = re.compile(
+        r"\b(fier|fière|heureux|heureuse|ravi|ravie|content|contente|surpris|surprise|"
+        r"en tant que salarié|influenceur)\b|·",
+        re.IGNORECASE,
+    )
+    found = []
+    for path in sorted((ROOT / "content").rglob("*.fr.md")):
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            for match in gendered.finditer(line):
+                found.append(f"{path.relative_to(ROOT)}:{number}: {match.group(0)}")
+    assert not found, "rephrase without gender (epicene):\n" + "\n".join(found)

@@ -78,8 +78,8 @@ def test_sync_marks_the_absent_as_left_and_a_later_import_brings_them_back(
     export = demo_without(tmp_path, EMMA, LEA)
     code, output = relais(url, "members", "import", str(export), "--sync", "-c", str(DEMO_CONFIG))
     assert code == 0, output
-    assert "0 created, 0 updated, 13 unchanged, 0 row(s) with problems." in output
-    assert "2 member(s) not in the file marked as left: they will receive nothing more." in output
+    assert "0 members created, 0 updated, 13 unchanged, 0 rows with problems." in output
+    assert "2 members not in the file marked as left: they will receive nothing more." in output
     stored = people(url)
     assert stored[EMMA].left_at is not None and stored[LEA].left_at is not None
     assert stored[KARIM].left_at is None and len(stored) == 15  # nobody deleted
@@ -92,11 +92,11 @@ def test_sync_marks_the_absent_as_left_and_a_later_import_brings_them_back(
 
     # The same sync again marks nobody else.
     code, output = relais(url, "members", "import", str(export), "--sync", "-c", str(DEMO_CONFIG))
-    assert "0 member(s) not in the file marked as left" in output
+    assert "0 members not in the file marked as left" in output
 
     # Back in a later export: active again, and Léa's own opt-out is kept.
     code, output = relais(url, "members", "import", str(DEMO_MEMBERS), "-c", str(DEMO_CONFIG))
-    assert code == 0 and "2 member(s) who had left are listed again and active again." in output
+    assert code == 0 and "2 members who had left are listed again and active again." in output
     assert "marked as left" not in output  # without --sync nobody is marked
     stored = people(url)
     assert stored[EMMA].left_at is None and stored[LEA].left_at is None
@@ -131,7 +131,7 @@ def test_sync_refuses_to_mark_more_than_half_unless_forced(
         url, "members", "import", str(wrong), "--sync", "--force", "-c", str(DEMO_CONFIG)
     )
     assert code == 0, output
-    assert f"{15 - kept} member(s) not in the file marked as left" in output
+    assert f"{15 - kept} members not in the file marked as left" in output
     assert sum(1 for m in people(url).values() if m.left_at is None) == kept + 1
 
     code, output = relais(url, "members", "import", str(wrong), "--force", "-c", str(DEMO_CONFIG))
@@ -143,7 +143,7 @@ def test_sync_with_an_unreadable_file_marks_nobody(tmp_path: Path) -> None:
     broken = tmp_path / "broken.csv"
     broken.write_text("email,department\nemma.wilson@example.com,sales\n", encoding="utf-8")
     code, output = relais(url, "members", "import", str(broken), "--sync", "--force")
-    assert code == 1 and f"{broken}:1: missing column(s): name" in output
+    assert code == 1 and f"{broken}:1: missing column: name" in output
     assert "marked as left" not in output
     assert all(m.left_at is None for m in people(url).values())
 
@@ -252,9 +252,13 @@ def test_stats_count_only_people_still_here(runtime, chat) -> None:  # type: ign
     url = runtime.engine.url.render_as_string(hide_password=False)
     claire = chat(CLAIRE)
     claire.type("lang en")
-    assert "15 of 15 people take part" in "\n".join(s.rendered.text for s in claire.type("stats"))
+    assert "15 people out of 15 take part" in "\n".join(
+        s.rendered.text for s in claire.type("stats")
+    )
     assert relais(url, "members", "deactivate", EMMA)[0] == 0
-    assert "14 of 14 people take part" in "\n".join(s.rendered.text for s in claire.type("stats"))
+    assert "14 people out of 14 take part" in "\n".join(
+        s.rendered.text for s in claire.type("stats")
+    )
 
 
 RELAIS_MAIN = "from bot.cli import main; main()"  # what the `relais` script runs

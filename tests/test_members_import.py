@@ -118,7 +118,7 @@ def test_semicolons_bom_and_missing_columns(tmp_path: Path) -> None:
     no_name.write_text("email,department\nx@example.com,hr\n", encoding="utf-8")
     report = import_members(engine, no_name, config)
     assert report.created == 0 and str(report.problems[0]).endswith(
-        ":1: missing column(s): name (the first line must name the columns)"
+        ":1: missing column: name (the first line must name the columns)"
     )
 
     latin1 = tmp_path / "latin1.csv"
@@ -137,7 +137,7 @@ def test_cli_import_reports_and_counts(tmp_path: Path, monkeypatch) -> None:  # 
     )
     assert result.exit_code == 0, result.output
     assert f"{csv_file}:3: email: 'bad' is not an e-mail address" in result.output
-    assert "1 created, 0 updated, 0 unchanged, 1 row(s) with problems." in result.output
+    assert "1 member created, 0 updated, 0 unchanged, 1 row with problems." in result.output
     missing = CliRunner().invoke(
         app, ["members", "import", str(tmp_path / "nope.csv"), "--config", str(DEMO_CONFIG)]
     )

@@ -92,19 +92,19 @@ def test_stats_for_member_manager_and_coordinator(runtime, chat) -> None:  # typ
     correct = runtime.relais.content.lesson("welcome", "en").quiz.correct_index
     noah.press(noah.number_of("lesson.answer", f"welcome:{correct}"))
     mine = texts(noah.type("stats"))
-    assert "1 lesson answer(s), 100% right; 0 mention(s) reported." in mine
+    assert "1 lesson answer, 100% right; 0 mentions reported." in mine
     assert "The whole programme" not in mine
     julien = chat(JULIEN)
     julien.type("lang en")
     managed = texts(julien.type("stats"))
     assert "Human resources" in managed and "Marketing" not in managed
-    assert "1 answered at least one lesson; 1 answers in all, 100% of them right." in managed
+    assert "1 person answered at least one lesson; 1 answer in all, 100% of them right." in managed
     claire = chat(CLAIRE)
     claire.type("lang en")
     everything = texts(claire.type("stats"))
     assert (
         "The whole programme" in everything
-        and "15 of 15 people take part in the programme." in everything
+        and "15 people out of 15 take part in the programme." in everything
     )
 
 
@@ -116,3 +116,18 @@ def test_a_link_too_long_to_keep_whole_is_refused_not_cut(runtime, chat) -> None
     chat(NOAH).type(f"report {exact} angry")
     with Session(runtime.engine) as session:
         assert [report.url for report in session.exec(select(MentionReport)).all()] == [exact]
+
+
+def test_stats_in_french_agree_with_the_count_and_write_percentages_the_french_way(
+    runtime, chat
+) -> None:  # type: ignore[no-untyped-def]
+    karim = chat("karim.benali@example.com")  # French-speaking
+    karim.type("lesson")
+    karim.press(runtime.relais.content.lesson("welcome", "fr").quiz.correct_index + 1)
+    mine = texts(karim.type("stats"))
+    narrow = "\u202f"
+    assert (
+        f"1 réponse aux leçons, 100{narrow}% de bonnes réponses{narrow}; 0 mention signalée."
+        in mine
+    ), mine
+    assert "(s)" not in mine and "Chiffres des 7 derniers jours." in mine

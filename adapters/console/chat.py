@@ -15,7 +15,7 @@ from bot.db import session_scope
 from bot.delivery.models import SENT, Delivery
 from bot.delivery.worker import DeliveryWorker
 from bot.events import ActionEvent, MessageEvent, Who
-from bot.i18n import Tr
+from bot.i18n import Tr, cli_language
 from bot.members import service as members
 from bot.members.models import Address
 from bot.messages import Button, Message
@@ -43,7 +43,7 @@ class ConsoleChat:
             member = members.by_email(session, email)
             if member is None:
                 raise StartupError(
-                    Tr(runtime.config.languages.default)(
+                    Tr(cli_language())(  # the operator at the terminal, not a member
                         "No member has the e-mail {email}. Import members first: relais members import FILE.csv",
                         email=email,
                     )

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import logging
-import re
 import threading
 from typing import Annotated
 
 import typer
-from rich.markup import escape
+from rich.console import Console
 
 from adapters.console.chat import ConsoleChat, Shown
+from adapters.console.markdown import to_plain, to_rich
 from bot.cli import ConfigOption, fail, fail_problems, out, tr
 from bot.db import DatabaseUrlError
 from bot.problems import ProblemsError
@@ -19,14 +19,14 @@ from bot.runtime import StartupError, build_runtime
 POLL_SECONDS = 3.0
 
 
-_BOLD = re.compile(r"\*\*(.+?)\*\*")
-
-
-def show(items: list[Shown]) -> None:
-    """Print messages; content's **bold** is shown bold, nothing else is read as markup."""
+def show(items: list[Shown], console: Console = out) -> None:
+    """Print messages: *bold* and _italics_ styled on a terminal, plain words elsewhere."""
     for item in items:
-        out.rule(style="cyan")
-        out.print(_BOLD.sub(r"[bold]\1[/bold]", escape(item.rendered.text)), highlight=False)
+        console.rule(style="cyan")
+        if console.is_terminal:
+            console.print(to_rich(item.rendered.text), highlight=False)
+        else:
+            console.print(to_plain(item.rendered.text), markup=False, highlight=False)
 
 
 def register(app: typer.Typer) -> None:

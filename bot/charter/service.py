@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from babel.dates import format_date
 from sqlmodel import Session, select
 
 from bot.charter.models import CharterAcknowledgement
 from bot.content.library import ContentLibrary
 from bot.content.schema import Charter
-from bot.i18n import Tr
+from bot.i18n import Tr, format_day
 from bot.messages import Actions, Button, Message, Section, command_button
 from bot.messages import Context as ContextLine
 
@@ -60,7 +59,7 @@ def full_message(charter: Charter, tr: Tr, accepted_at: datetime | None) -> Mess
             text=tr(
                 "Version {version}, in force since {date}",
                 version=charter.version,
-                date=format_date(charter.effective, format="long", locale=tr.lang),
+                date=format_day(charter.effective, tr.lang, "long"),
             )
         ),
     ]
@@ -72,7 +71,7 @@ def full_message(charter: Charter, tr: Tr, accepted_at: datetime | None) -> Mess
             ContextLine(
                 text=tr(
                     "You accepted this version on {date}.",
-                    date=format_date(accepted_at.date(), format="long", locale=tr.lang),
+                    date=format_day(accepted_at.date(), tr.lang, "long"),
                 )
             )
         )

@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from bot.config import AppConfig
 from bot.content.schema import (
+    DISCLOSURE_MARKERS,
     KIND_MODELS,
     NETWORKS,
     SECTION_HEADING,
@@ -28,6 +29,7 @@ from bot.content.schema import (
     Lesson,
     Playbook,
     Post,
+    discloses_employment,
 )
 from bot.i18n import Tr
 from bot.problems import Problem, from_validation_error
@@ -363,8 +365,11 @@ def _check(
                     Problem(
                         source.path,
                         source.line("quiz", "options"),
-                        tr(
-                            "a quiz needs exactly one correct option (found {count})", count=correct
+                        tr.plural(
+                            "a quiz needs exactly one correct option ({count} is marked correct)",
+                            "a quiz needs exactly one correct option ({count} are marked correct)",
+                            correct,
+                            count=correct,
                         ),
                     )
                 )
@@ -426,6 +431,19 @@ def _check(
                 )
             for network in NETWORKS:
                 for index, variant in enumerate(post.networks.get(network, [])):
+                    if not discloses_employment(variant, lang):
+                        examples = DISCLOSURE_MARKERS.get(lang) or DISCLOSURE_MARKERS["en"]
+                        problems.append(
+                            Problem(
+                                source.path,
+                                source.line("networks", network, index),
+                                tr(
+                                    "this suggested text does not say that its author works for "
+                                    "the company: add e.g. {examples}",
+                                    examples=", ".join(f"“{m}”" for m in examples[:4]),
+                                ),
+                            )
+                        )
                     if network == "x" and len(variant) > X_LIMIT:
                         problems.append(
                             Problem(

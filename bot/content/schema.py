@@ -26,6 +26,46 @@ NETWORKS: tuple[Network, ...] = ("linkedin", "x", "facebook")
 Severity = Literal["low", "medium", "high", "critical"]
 X_LIMIT = 280  # characters in one post on X, hashtags included
 
+# How a suggested text says that its author works for the company: the charter
+# makes it an obligation (an undisclosed link to the company can be misleading
+# advertising). Each suggested text of a post must contain one of the markers
+# of its language (compared ignoring case). Documented in docs/content.md.
+DISCLOSURE_MARKERS: dict[str, tuple[str, ...]] = {
+    "en": (
+        "#employee",
+        "(employee)",
+        "I work at",
+        "I work for",
+        "where I work",
+        "my employer",
+        "my company",
+        "my colleagues",
+    ),
+    "fr": (
+        "#collaborateur",
+        "#collaboratrice",
+        "#salarié",
+        "#salariée",
+        "(salarié)",
+        "(salariée)",
+        "je travaille chez",
+        "je travaille pour",
+        "où je travaille",
+        "mon employeur",
+        "mon entreprise",
+        "mes collègues",
+    ),
+}
+
+
+def discloses_employment(text: str, lang: str) -> bool:
+    """Whether ``text`` says its author works for the company (markers of ``lang``, else all)."""
+    markers = DISCLOSURE_MARKERS.get(lang) or tuple(
+        marker for group in DISCLOSURE_MARKERS.values() for marker in group
+    )
+    lowered = text.casefold()
+    return any(marker.casefold() in lowered for marker in markers)
+
 
 def url_problem(value: str) -> str | None:
     """What is wrong with a link a member will open (None: nothing), in English msgids.
@@ -137,6 +177,20 @@ class Post(_FrontMatter):
     approved_at: AwareDatetime
     audience: Audience = Field(default_factory=Audience)
     body: str = ""
+
+    def with_hashtags(self, text: str) -> str:
+        """``text`` followed by the post's hashtags it does not already contain.
+
+        A variant often ends with some of the hashtags already; repeating them
+        looks like spam. The comparison ignores case and matches whole tags
+        (``#Norvel`` is not in ``#NorvelRecrute``).
+        """
+        missing = [
+            tag
+            for tag in self.hashtags
+            if not re.search(rf"(?<!\w){re.escape(tag)}(?!\w)", text, re.IGNORECASE)
+        ]
+        return " ".join([text.strip(), *missing]).strip()
 
     def invariant(self) -> dict[str, Any]:
         return {

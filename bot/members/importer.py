@@ -113,8 +113,10 @@ def _open(path: Path, tr: Tr, report: ImportReport) -> csv.DictReader | None:
             Problem(
                 shown,
                 1,
-                tr(
-                    "missing column(s): {columns} (the first line must name the columns)",
+                tr.plural(
+                    "missing column: {columns} (the first line must name the columns)",
+                    "missing columns: {columns} (the first line must name the columns)",
+                    len(missing),
                     columns=", ".join(missing),
                 ),
             )
@@ -125,7 +127,14 @@ def _open(path: Path, tr: Tr, report: ImportReport) -> csv.DictReader | None:
     if unknown:
         report.problems.append(
             Problem(
-                shown, 1, tr("unknown column(s) ignored: {columns}", columns=", ".join(unknown))
+                shown,
+                1,
+                tr.plural(
+                    "unknown column ignored: {columns}",
+                    "unknown columns ignored: {columns}",
+                    len(unknown),
+                    columns=", ".join(unknown),
+                ),
             )
         )
     reader.fieldnames = header
@@ -200,8 +209,10 @@ def read_rows(path: Path, config: AppConfig, tr: Tr, report: ImportReport) -> It
         bad_roles = [role for role in roles if role not in ROLES]
         if bad_roles:
             errors.append(
-                tr(
-                    "roles: unknown role(s) {roles}; use {known}",
+                tr.plural(
+                    "roles: unknown role {roles}; use {known}",
+                    "roles: unknown roles {roles}; use {known}",
+                    len(bad_roles),
                     roles=", ".join(bad_roles),
                     known=", ".join(ROLES),
                 )

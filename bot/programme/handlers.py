@@ -176,11 +176,10 @@ def register(registry: Registry) -> None:
             for network, variants in post.networks.items():
                 label = {"linkedin": "LinkedIn", "x": "X", "facebook": "Facebook"}[network]
                 text = variants[(ctx.member.id or 0) % len(variants)]
-                tags = " ".join(post.hashtags)
                 blocks.append(
                     Section(
                         title=tr("Suggested text for {network}", network=label),
-                        text=f"{text} {tags}".strip(),
+                        text=post.with_hashtags(text),
                     )
                 )
             blocks.append(Link(url=post.link, label=tr("Open the page to share")))

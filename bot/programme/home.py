@@ -7,14 +7,13 @@ from __future__ import annotations
 
 from datetime import date
 
-from babel.dates import format_date
 from sqlmodel import Session
 
 from bot.charter import service as charter_service
 from bot.clock import local, utcnow
 from bot.config import AppConfig
 from bot.content.library import ContentLibrary
-from bot.i18n import Tr
+from bot.i18n import Tr, format_day
 from bot.members import service as members
 from bot.members.models import Member
 from bot.messages import Actions, Divider, Message, Section, command_button
@@ -61,8 +60,10 @@ def home_message(
         done = sum(1 for lid in lessons if views.get(lid) and views[lid].correct)
         name = track.name.get(tr.lang) or track.id
         lines.append(
-            tr(
-                "*{track}*: {done} of {total} lessons answered correctly",
+            tr.plural(
+                "*{track}*: {done} lesson answered correctly out of {total}",
+                "*{track}*: {done} lessons answered correctly out of {total}",
+                done,
                 track=name,
                 done=done,
                 total=len(lessons),
@@ -77,7 +78,7 @@ def home_message(
         status = (
             tr(
                 "You accepted it on {date}.",
-                date=format_date(ack.acknowledged_at.date(), format="long", locale=tr.lang),
+                date=format_day(ack.acknowledged_at.date(), tr.lang, "long"),
             )
             if ack
             else tr("You have not accepted this version yet.")
@@ -89,7 +90,7 @@ def home_message(
                     "{title}, version {version}, in force since {date}.",
                     title=charter.title,
                     version=charter.version,
-                    date=format_date(charter.effective, format="long", locale=tr.lang),
+                    date=format_day(charter.effective, tr.lang, "long"),
                 )
                 + " "
                 + status,

@@ -28,11 +28,24 @@ def register(registry: Registry) -> None:
         mine = figures(ctx.session, since, member_id=ctx.member.id)
         blocks.append(
             Section(
-                title=tr("You, over the last {days} days", days=DAYS),
-                text=tr(
-                    "{answered} lesson answer(s), {right:.0%} right; {reports} mention(s) reported.",
+                title=tr.plural(
+                    "You, over the last {days} day",
+                    "You, over the last {days} days",
+                    DAYS,
+                    days=DAYS,
+                ),
+                text=tr.plural(
+                    "{answered} lesson answer, {right:.0%} right;",
+                    "{answered} lesson answers, {right:.0%} right;",
+                    mine.lessons_answered,
                     answered=mine.lessons_answered,
                     right=mine.right_share,
+                )
+                + " "
+                + tr.plural(
+                    "{reports} mention reported.",
+                    "{reports} mentions reported.",
+                    mine.reports,
                     reports=mine.reports,
                 ),
             )
@@ -48,5 +61,14 @@ def register(registry: Registry) -> None:
             blocks.append(
                 Section(title=name, text=in_words(figures(ctx.session, since, [department.id]), tr))
             )
-        blocks.append(ContextLine(text=tr("Figures for the last {days} days.", days=DAYS)))
+        blocks.append(
+            ContextLine(
+                text=tr.plural(
+                    "Figures for the last {days} day.",
+                    "Figures for the last {days} days.",
+                    DAYS,
+                    days=DAYS,
+                )
+            )
+        )
         ctx.reply(Message(text=tr("Participation figures"), blocks=blocks))

@@ -144,23 +144,40 @@ def in_words(this: Figures, tr: Tr, last: Figures | None = None) -> str:
     """Plain sentences a busy manager reads in ten seconds; with ``last``, compared with it."""
     if last is None:
         lessons = [
-            tr(
-                "{active} answered at least one lesson; {answered} answers in all, {right:.0%} of them right.",
+            tr.plural(
+                "{active} person answered at least one lesson;",
+                "{active} people answered at least one lesson;",
+                this.active_members,
                 active=this.active_members,
+            )
+            + " "
+            + tr.plural(
+                "{answered} answer in all, {right:.0%} of them right.",
+                "{answered} answers in all, {right:.0%} of them right.",
+                this.lessons_answered,
                 answered=this.lessons_answered,
                 right=this.right_share,
             ),
-            tr("{delivered} lessons were sent.", delivered=this.lessons_delivered),
+            tr.plural(
+                "{delivered} lesson was sent.",
+                "{delivered} lessons were sent.",
+                this.lessons_delivered,
+                delivered=this.lessons_delivered,
+            ),
         ]
     else:
         lessons = [
-            tr(
-                "{active} answered at least one lesson ({trend}).",
+            tr.plural(
+                "{active} person answered at least one lesson ({trend}).",
+                "{active} people answered at least one lesson ({trend}).",
+                this.active_members,
                 active=this.active_members,
                 trend=_trend(this.active_members, last.active_members, tr),
             ),
-            tr(
+            tr.plural(
+                "{right:.0%} of the {answered} answer was right.",
                 "{right:.0%} of the {answered} answers were right.",
+                this.lessons_answered,
                 right=this.right_share,
                 answered=this.lessons_answered,
             )
@@ -168,15 +185,25 @@ def in_words(this: Figures, tr: Tr, last: Figures | None = None) -> str:
             else tr("Nobody answered a lesson this week."),
         ]
     lines = [
-        tr(
-            "{opted_in} of {members} people take part in the programme.",
+        tr.plural(
+            "{opted_in} person out of {members} takes part in the programme.",
+            "{opted_in} people out of {members} take part in the programme.",
+            this.opted_in,
             opted_in=this.opted_in,
             members=this.members,
         ),
         *lessons,
-        tr(
-            "{reports} worrying mention(s) reported, {acknowledged} taken in charge.",
+        tr.plural(
+            "{reports} worrying mention reported,",
+            "{reports} worrying mentions reported,",
+            this.reports,
             reports=this.reports,
+        )
+        + " "
+        + tr.plural(
+            "{acknowledged} taken in charge.",
+            "{acknowledged} taken in charge.",
+            this.reports_acknowledged,
             acknowledged=this.reports_acknowledged,
         ),
     ]

@@ -50,9 +50,11 @@ def report_message(
             ),
             Link(url=entry.url, label=tr("Open the mention")),
             ContextLine(
-                text=tr(
+                text=tr.plural(
+                    "Please acknowledge within {minutes} minute, then follow the response process.",
                     "Please acknowledge within {minutes} minutes, then follow the response "
                     "process.",
+                    config.escalation.acknowledge_within_minutes,
                     minutes=config.escalation.acknowledge_within_minutes,
                 )
             ),
@@ -203,9 +205,12 @@ def register(registry: Registry) -> None:
         )
         if responders:
             ctx.reply(
-                tr(
-                    "Thank you! Your report went to {count} person(s) of the response team. "
+                tr.plural(
+                    "Thank you! Your report went to {count} person of the response team. "
                     "You will hear when someone takes it in charge.",
+                    "Thank you! Your report went to {count} people of the response team. "
+                    "You will hear when someone takes it in charge.",
+                    len(responders),
                     count=len(responders),
                 )
             )

@@ -65,12 +65,16 @@ def register(registry: Registry) -> None:
             received = sum(1 for lid in lessons if lid in views)
             name = track.name.get(tr.lang) or next(iter(track.name.values()))
             lines.append(
-                tr(
-                    "*{track}*: {done} of {total} lessons answered correctly, {received} received",
+                tr.plural(
+                    "*{track}*: {done} lesson answered correctly out of {total}",
+                    "*{track}*: {done} lessons answered correctly out of {total}",
+                    done,
                     track=name,
                     done=done,
                     total=len(lessons),
-                    received=received,
+                )
+                + tr.plural(
+                    ", {received} received", ", {received} received", received, received=received
                 )
             )
         reviews = sum(1 for view in views.values() if view.review_due_at is not None)
@@ -80,7 +84,12 @@ def register(registry: Registry) -> None:
         if reviews:
             blocks.append(
                 ContextLine(
-                    text=tr("{count} question(s) will come back for review.", count=reviews)
+                    text=tr.plural(
+                        "{count} question will come back for review.",
+                        "{count} questions will come back for review.",
+                        reviews,
+                        count=reviews,
+                    )
                 )
             )
         ctx.reply(Message(text=tr("Your training"), blocks=blocks))
@@ -152,8 +161,10 @@ def register(registry: Registry) -> None:
             blocks.append(
                 Section(
                     title=tr("Most-missed question"),
-                    text=tr(
+                    text=tr.plural(
+                        "“{question}” — {wrong:.0%} wrong at the first attempt ({answered} answer).",
                         "“{question}” — {wrong:.0%} wrong at the first attempt ({answered} answers).",
+                        missed.answered,
                         question=lesson.quiz.question if lesson else missed.lesson_id,
                         wrong=1 - missed.correct_share,
                         answered=missed.answered,

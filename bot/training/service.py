@@ -17,7 +17,7 @@ from bot.clock import as_utc, utcnow
 from bot.config import AppConfig
 from bot.content.library import ContentLibrary
 from bot.content.schema import Lesson
-from bot.i18n import Tr
+from bot.i18n import Tr, format_day
 from bot.members import service as members
 from bot.members.models import Member
 from bot.messages import Button, Choice, Context, Image, Link, Message, Section
@@ -260,8 +260,6 @@ def answer(
 
 
 def _day(moment: datetime, member: Member, tr: Tr) -> str:
-    from babel.dates import format_date
-
     from bot.clock import local
 
-    return format_date(local(moment, member.time_zone).date(), format="full", locale=tr.lang)
+    return format_day(local(moment, member.time_zone).date(), tr.lang, "full")
