@@ -74,6 +74,7 @@ def prepare(url: str, count: int, platform: str) -> tuple:  # type: ignore[type-
                     kind="lesson",
                     subject="welcome",
                     message=message,
+                    purpose="promotional",
                 )
                 for i in ids
             ],

@@ -4,7 +4,7 @@ from sqlmodel import SQLModel
 
 from bot.charter.models import CharterAcknowledgement
 from bot.content.models import ContentItem
-from bot.delivery.models import Delivery, InboundEvent
+from bot.delivery.models import Delivery, DeliveryPart, DeliveryPause, InboundEvent
 from bot.members.models import Address, Member
 from bot.participation.models import ParticipationEvent
 from bot.response.models import MentionReport, ReportAssignment
@@ -17,6 +17,8 @@ __all__ = [
     "CharterAcknowledgement",
     "ContentItem",
     "Delivery",
+    "DeliveryPart",
+    "DeliveryPause",
     "InboundEvent",
     "LessonProgress",
     "Member",

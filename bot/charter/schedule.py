@@ -12,6 +12,7 @@ from bot.charter.models import CharterAcknowledgement
 from bot.config import AppConfig
 from bot.content.library import ContentLibrary
 from bot.db import session_scope
+from bot.delivery.models import PROMOTIONAL
 from bot.delivery.outbox import Outgoing, enqueue_many
 from bot.i18n import Tr
 from bot.members import service as members
@@ -62,6 +63,7 @@ def queue_charter_reminders(
                         kind="charter_reminder",
                         subject=f"v{charter.version}",
                         message=message,
+                        purpose=PROMOTIONAL,
                     )
                 )
             queued += len(enqueue_many(session, outgoing, now))

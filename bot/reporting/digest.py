@@ -13,6 +13,7 @@ from sqlmodel import Session, select
 
 from bot.config import AppConfig
 from bot.db import session_scope
+from bot.delivery.models import OPERATIONAL
 from bot.delivery.outbox import Outgoing, enqueue_many
 from bot.i18n import Tr
 from bot.members import service as members
@@ -85,6 +86,7 @@ def queue_digests(engine: Engine, config: AppConfig, now: datetime) -> int:
                     dedupe_key="digest:" + slot,
                     kind="digest",
                     message=message,
+                    purpose=OPERATIONAL,
                 )
             )
         queued = len(enqueue_many(session, outgoing, now))

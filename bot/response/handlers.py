@@ -10,7 +10,7 @@ from sqlmodel import select
 
 from bot.clock import as_utc, local, utcnow
 from bot.core import Context, Registry, UserError
-from bot.delivery.models import PRIORITY_REPLY
+from bot.delivery.models import OPERATIONAL, PRIORITY_REPLY
 from bot.delivery.outbox import Outgoing
 from bot.i18n import N_, Tr
 from bot.members import service as members
@@ -153,6 +153,7 @@ def register(registry: Registry) -> None:
                     subject=str(entry.id),
                     message=message,
                     priority=PRIORITY_REPLY,
+                    purpose=OPERATIONAL,
                 )
             )
         ctx.enqueue(outgoing)
@@ -239,6 +240,7 @@ def register(registry: Registry) -> None:
                         platform=members.platform_for(reporter, ctx.config),
                         dedupe_key=f"report-ack:{entry.id}",
                         kind="reply",
+                        purpose=OPERATIONAL,
                         subject=str(entry.id),
                         message=Message(
                             text=text,

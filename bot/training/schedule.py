@@ -21,7 +21,7 @@ from bot.clock import local
 from bot.config import AppConfig
 from bot.content.library import ContentLibrary
 from bot.db import session_scope
-from bot.delivery.models import Delivery
+from bot.delivery.models import PROMOTIONAL, Delivery
 from bot.delivery.outbox import Outgoing, enqueue_many
 from bot.i18n import Tr
 from bot.members import service as members
@@ -159,6 +159,7 @@ def _queue_zone(
                         kind="lesson",
                         subject=lesson_id,
                         message=cache.get(lesson_id, member.language, review),
+                        purpose=PROMOTIONAL,
                     )
                 )
             inserted = enqueue_many(session, outgoing, now)
@@ -237,6 +238,7 @@ def queue_reminders(
                     kind="lesson_reminder",
                     subject=progress.lesson_id,
                     message=message,
+                    purpose=PROMOTIONAL,
                 )
             )
             progress.reminded_at = now
