@@ -73,7 +73,8 @@ class TokenBucket:
             now = self._clock()
             ready = max(self.paused_until, self._next_slot if self.rate else 0.0)
             if now < ready:
-                await asyncio.sleep(ready - now)
+                # Short naps: a pause may move, a higher priority may come in meanwhile.
+                await asyncio.sleep(min(ready - now, 0.05))
                 continue  # a pause may have moved, a higher priority may have come
             _, _, future = heapq.heappop(self._waiters)
             if future.done():

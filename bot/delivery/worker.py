@@ -105,6 +105,7 @@ class DeliveryWorker:
         self._pause_lock: asyncio.Lock | None = None
         self.outages: dict[str, dict[str, Any]] = {}  # platform -> {until, error, since}
         self.handled = 0
+        self.outage_hold = OUTAGE_HOLD
 
     # --- control ---------------------------------------------------------------------
 
@@ -420,7 +421,7 @@ class DeliveryWorker:
 
     def _note_platform(self, name: str, result: SendResult) -> None:
         if result.status == "outage":
-            hold = min(OUTAGE_HOLD, result.retry_after or OUTAGE_HOLD)
+            hold = min(self.outage_hold, result.retry_after or self.outage_hold)
             current = self.outages.get(name)
             self.outages[name] = {
                 "until": time.monotonic() + hold,
@@ -610,6 +611,8 @@ class DeliveryWorker:
         if result.status in ("paused", "throttled", "outage"):
             # Not the message's fault: back in the queue, the attempt given back.
             delay = result.retry_after or 0.0
+            if result.status == "outage":
+                delay = min(delay, self.outage_hold)
             finish(
                 connection,
                 row.id or 0,
