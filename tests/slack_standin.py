@@ -94,6 +94,8 @@ class SlackStandIn:
             if method == "chat.postMessage":
                 if self.post_rate is not None:
                     now = time.monotonic()
+                    if not self.throttled and not self.posted:
+                        self._tokens, self._refilled = self.post_rate, now  # starts full
                     self._tokens = min(
                         self.post_rate, self._tokens + (now - self._refilled) * self.post_rate
                     )

@@ -113,9 +113,12 @@ class TokenBucket:
         self.paused_until = now + max(0.0, retry_after)
         while self._accepted and self._accepted[0] < now - WINDOW:
             self._accepted.popleft()
-        span = max(1.0, now - self._accepted[0]) if self._accepted else 1.0
-        measured = len(self._accepted) / span
-        learned = max(1.0, measured * LEARNED_MARGIN)
+        self._last_throttle = now
+        self._next_slot = self.paused_until
+        if len(self._accepted) < 5:
+            return  # too little seen to learn a rate from: the pause alone
+        span = max(1.0, now - self._accepted[0])
+        learned = max(1.0, len(self._accepted) / span * LEARNED_MARGIN)
         if self.rate is not None:
             learned = min(learned, self.rate * LEARNED_MARGIN)
         self.rate = learned
