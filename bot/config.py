@@ -360,8 +360,6 @@ class Delivery(Strict):
     max_attempts: Annotated[int, Field(ge=1)] = 8
     # Sends per second per Slack workspace / Teams tenant; unset: learned from 429s.
     rate_per_second: dict[str, Annotated[float, Field(gt=0)]] = Field(default_factory=dict)
-    # Sent rows older than this are pruned (their participation events stay); 0 keeps them.
-    retention_days: Annotated[int, Field(ge=0)] = 90
 
 
 class AppConfig(Strict):
