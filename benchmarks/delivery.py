@@ -74,6 +74,7 @@ def prepare(url: str, count: int, platform: str) -> tuple:  # type: ignore[type-
                     kind="lesson",
                     subject="welcome",
                     message=message,
+                    purpose="promotional",
                 )
                 for i in ids
             ],
@@ -102,7 +103,22 @@ def run_console(label: str, url: str, count: int) -> None:
     engine.dispose()
 
 
-def run_slack(label: str, url: str, count: int) -> None:
+def bare_loop(api_url: str, count: int) -> float:
+    """A bare sequential slack_sdk chat_postMessage loop: the reference figure."""
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    async def loop() -> float:
+        client = AsyncWebClient(token="xoxb-test-token", base_url=api_url, retry_handlers=[])
+        started = time.perf_counter()
+        for n in range(count):
+            await client.chat_postMessage(channel=f"U{n:08d}", text="bench")
+        return count / (time.perf_counter() - started)
+
+    return asyncio.run(loop())
+
+
+def run_slack(label: str, url: str, count: int, rate: float | None = None) -> None:
+    """Relais vs the bare loop on one stand-in; with ``rate``, the stand-in throttles at it."""
     sys.path.insert(0, str(ROOT / "tests"))
     from adapters.slack.platform import SlackPlatform
     from tests.conftest import LoopbackServer
@@ -111,14 +127,28 @@ def run_slack(label: str, url: str, count: int) -> None:
     config, content, engine = prepare(url, count, "slack")
     standin = SlackStandIn({})
     with LoopbackServer(standin.app) as api:
+        bare = bare_loop(f"{api.url}/api/", min(count, 2000)) if rate is None else None
+        standin.posted.clear()
+        standin.post_rate = rate
         relais = Relais(config, content, engine)
         slack = SlackPlatform(relais, "xoxb-test-token", "secret", api_url=f"{api.url}/api/")
         elapsed, sent = drain(engine, {"slack": slack}, config)
-    posted = len(standin.posted)
-    print(
-        f"{label:<10} slack:   {sent} deliveries in {elapsed:6.1f} s = {sent / elapsed:7.0f} messages/s "
-        f"({posted} chat.postMessage, {len(standin.called('conversations.open'))} conversations.open)"
-    )
+    channels = [p["channel"] for p in standin.posted]
+    doubled = len(channels) - len(set(channels))
+    if rate is None:
+        print(
+            f"{label:<10} slack:   {sent} deliveries in {elapsed:6.1f} s = {sent / elapsed:7.0f} msg/s; "
+            f"bare slack_sdk loop {bare:7.0f} msg/s; ratio {sent / elapsed / bare:4.2f}x "
+            f"(doubled {doubled})"
+        )
+    else:
+        floor = count / rate
+        print(
+            f"{label:<10} slack throttled at {rate:.0f}/s: {sent} sent in {elapsed:6.1f} s = "
+            f"{elapsed / floor:4.2f}x the floor ({floor:.1f} s); {standin.throttled} 429s "
+            f"({standin.throttled / max(1, sent):.1%}); lost {count - len(set(channels))}, "
+            f"doubled {doubled}"
+        )
     engine.dispose()
 
 
@@ -139,13 +169,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--members", type=int, default=5000)
     parser.add_argument("--postgres", default=os.environ.get("RELAIS_BENCH_POSTGRES_URL"))
+    parser.add_argument("--throttled", type=int, default=1000, help="DMs in the throttled run")
+    parser.add_argument("--rate", type=float, default=50.0, help="the stand-in's limit, per s")
     args = parser.parse_args()
-    print(
-        f"{args.members} deliveries, batch size {load_config(ROOT / 'app.yaml').delivery.batch_size}"
-    )
+    settings = load_config(ROOT / "app.yaml").delivery
+    print(f"{args.members} deliveries, concurrency {settings.concurrency}")
     with tempfile.TemporaryDirectory() as tmp:
         run_console("sqlite", f"sqlite:///{Path(tmp) / 'c.db'}", args.members)
         run_slack("sqlite", f"sqlite:///{Path(tmp) / 's.db'}", args.members)
+        run_slack("sqlite", f"sqlite:///{Path(tmp) / 't.db'}", args.throttled, args.rate)
     if args.postgres:
         with_postgres(args.postgres, lambda url: run_console("postgresql", url, args.members))
         with_postgres(args.postgres, lambda url: run_slack("postgresql", url, args.members))

@@ -362,9 +362,16 @@ class Platforms(Strict):
 
 
 class Delivery(Strict):
-    batch_size: Annotated[int, Field(ge=1, le=1000)] = 50
+    batch_size: Annotated[int, Field(ge=1, le=1000)] = 50  # kept for older app.yaml files
+    # Operations in flight at once (main lane), and reserved for the priority lane.
+    concurrency: Annotated[int, Field(ge=1, le=1000)] = 32
+    priority_concurrency: Annotated[int, Field(ge=1, le=1000)] = 8
+    # Outcomes written in one transaction at most this many at a time.
+    record_batch: Annotated[int, Field(ge=1, le=1000)] = 64
     poll_seconds: Annotated[float, Field(gt=0)] = 1.0
     max_attempts: Annotated[int, Field(ge=1)] = 8
+    # Sends per second per Slack workspace / Teams tenant; unset: learned from 429s.
+    rate_per_second: dict[str, Annotated[float, Field(gt=0)]] = Field(default_factory=dict)
 
 
 class AppConfig(Strict):

@@ -25,7 +25,7 @@ from bot.clock import utcnow
 from bot.config import AppConfig
 from bot.content.library import ContentLibrary
 from bot.db import session_scope
-from bot.delivery.models import PRIORITY_REPLY, HandledEvent
+from bot.delivery.models import OPERATIONAL, PRIORITY_REPLY, HandledEvent
 from bot.delivery.outbox import Outgoing, enqueue_many
 from bot.events import (
     ActionEvent,
@@ -204,6 +204,7 @@ class Relais:
                 kind="reply",
                 message=message,
                 priority=PRIORITY_REPLY,
+                purpose=OPERATIONAL,
             )
             for index, message in enumerate(context.replies)
         ]

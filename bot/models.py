@@ -4,7 +4,7 @@ from sqlmodel import SQLModel
 
 from bot.charter.models import CharterAcknowledgement
 from bot.content.models import ContentItem
-from bot.delivery.models import Delivery, HandledEvent
+from bot.delivery.models import Delivery, DeliveryPart, DeliveryPause, HandledEvent
 from bot.jobs import SlotRun
 from bot.members.models import Address, Member
 from bot.participation.models import ParticipationEvent
@@ -18,6 +18,8 @@ __all__ = [
     "CharterAcknowledgement",
     "ContentItem",
     "Delivery",
+    "DeliveryPart",
+    "DeliveryPause",
     "HandledEvent",
     "LessonProgress",
     "Member",

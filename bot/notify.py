@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.config import AppConfig
-from bot.delivery.models import OPERATIONAL, PRIORITY_SCHEDULED
+from bot.delivery.models import PRIORITY_SCHEDULED
 from bot.delivery.outbox import Outgoing
 from bot.members import service as members
 from bot.messages import Message
@@ -24,13 +24,16 @@ def to_member(
     *,
     key: str,
     kind: str,
+    purpose: str,
     subject: str | None = None,
-    purpose: str = OPERATIONAL,
     priority: int = PRIORITY_SCHEDULED,
     platform: str | None = None,
     not_before: datetime | None = None,
 ) -> Outgoing:
     """The outbox row for ``member`` (a Member or a row with its columns).
+
+    ``purpose`` is required: promotional rows stop during a pause (a crisis),
+    operational ones never do, so nobody may leave it to a default.
 
     ``platform``: where the member just wrote from (a reply goes back there);
     otherwise the platform they last used, else the first that reaches them.

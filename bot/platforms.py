@@ -1,9 +1,12 @@
 """The port every chat platform adapter implements.
 
-The core hands an adapter a recipient and a neutral Message; the adapter
-renders and sends it, and answers with a SendResult the delivery worker
-records. Adapters may also add HTTP routes to ``relais serve`` and run
-background connections (Socket Mode).
+The core hands an adapter a recipient, a neutral Message and an ``Attempt``
+(which delivery, its priority, the parts already sent, and hooks to store a
+part or a DM channel as soon as the platform accepted it, and to ask whether a
+promotional message may go on); the adapter renders and sends, updates or
+deletes it, and answers with a SendResult the delivery worker records.
+Adapters may also add HTTP routes to ``relais serve`` and run background
+connections (Socket Mode).
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import cache
 from typing import TYPE_CHECKING, Any, Literal
@@ -35,11 +38,60 @@ class Recipient:
     reference: dict[str, Any] | None = None  # e.g. a Teams conversation reference
 
 
+async def _always() -> bool:
+    return True
+
+
+async def _ignore(*_: Any) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class Part:
+    """One part of a message as the platform knows it (Slack ts, Teams activity id)."""
+
+    message_id: str
+    channel_id: str | None = None
+
+
+@dataclass
+class Attempt:
+    """One try at one delivery, as the worker hands it to an adapter.
+
+    ``parts`` are the parts of this message the platform already accepted (a
+    resumed split message goes on after them; for an update or delete, the parts
+    of the target message). The hooks store progress at once, in the database,
+    so a crash between two parts neither loses nor repeats one.
+    """
+
+    delivery_id: int
+    priority: int = 0
+    promotional: bool = False
+    parts: list[Part] = field(default_factory=list)
+    # Called with each newly accepted part (not for the last part of a send: the result has it).
+    part_sent: Callable[[int, Part], Awaitable[None]] = _ignore
+    # Called when a part is gone (deleted on the platform).
+    part_gone: Callable[[int], Awaitable[None]] = _ignore
+    # Called with a DM channel learned before posting into it (kept for the next attempt).
+    channel_learned: Callable[[str], Awaitable[None]] = _ignore
+    # False once a promotional message must stop (the programme was paused): stop between parts.
+    may_continue: Callable[[], Awaitable[bool]] = _always
+    started_at: float = 0.0  # wall-clock time this attempt began
+    # The previous try timed out: the adapter first asks the platform what it already has.
+    after_timeout: bool = False
+
+
 @dataclass(frozen=True)
 class SendResult:
-    """What became of one send: sent, to retry later, or failed for good."""
+    """What became of one operation: sent, to retry later, failed for good, or stopped.
 
-    status: Literal["sent", "retry", "failed"]
+    ``outage``: the platform or its credentials are failing (revoked token,
+    unreachable); not the message's fault, so it waits without using an attempt.
+    ``paused``: a promotional message stopped between parts; released as it was.
+    ``throttled``: the platform said "too many" (Retry-After); no attempt used.
+    """
+
+    status: Literal["sent", "retry", "failed", "outage", "paused", "throttled"]
     message_id: str | None = None
     channel_id: str | None = None
     retry_after: float | None = None
@@ -48,6 +100,8 @@ class SendResult:
     remember: dict[str, Any] = field(default_factory=dict)
     # The member's user id on this platform, when the adapter had to look it up (by e-mail).
     user_id: str | None = None
+    # Every part of the message as the platform now has it, in order (for a send or update).
+    parts: tuple[Part, ...] = ()
 
     @classmethod
     def sent(
@@ -56,6 +110,7 @@ class SendResult:
         channel_id: str | None = None,
         remember: dict[str, Any] | None = None,
         user_id: str | None = None,
+        parts: list[Part] | tuple[Part, ...] = (),
     ) -> SendResult:
         return cls(
             "sent",
@@ -63,6 +118,7 @@ class SendResult:
             channel_id=channel_id,
             remember=remember or {},
             user_id=user_id,
+            parts=tuple(parts),
         )
 
     @classmethod
@@ -72,6 +128,18 @@ class SendResult:
     @classmethod
     def failed(cls, error: str) -> SendResult:
         return cls("failed", error=error)
+
+    @classmethod
+    def outage(cls, after: float, error: str) -> SendResult:
+        return cls("outage", retry_after=after, error=error)
+
+    @classmethod
+    def throttled(cls, after: float, error: str = "rate_limited") -> SendResult:
+        return cls("throttled", retry_after=after, error=error)
+
+    @classmethod
+    def paused(cls) -> SendResult:
+        return cls("paused", error="paused")
 
 
 class Platform(ABC):
@@ -90,8 +158,16 @@ class Platform(ABC):
             self._wake()
 
     @abstractmethod
-    async def send(self, recipient: Recipient, message: Message, delivery_id: int) -> SendResult:
+    async def send(self, recipient: Recipient, message: Message, attempt: Attempt) -> SendResult:
         """Render and send ``message``; never raise for a platform refusal, return it."""
+
+    async def update(self, recipient: Recipient, message: Message, attempt: Attempt) -> SendResult:
+        """Replace the message whose parts are ``attempt.parts`` with ``message``."""
+        return SendResult.failed(f"{self.name} cannot update a message")
+
+    async def delete(self, recipient: Recipient, attempt: Attempt) -> SendResult:
+        """Delete every part in ``attempt.parts``."""
+        return SendResult.failed(f"{self.name} cannot delete a message")
 
     def mount(self, app: FastAPI) -> None:  # noqa: B027  (optional hook)
         """Add the platform's HTTP endpoints to the web app, if it has any."""

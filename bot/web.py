@@ -20,7 +20,7 @@ from sqlmodel import Session
 
 from bot import __version__
 from bot.db import ping
-from bot.delivery.outbox import status_counts
+from bot.delivery.outbox import queue_health
 from bot.runtime import Runtime
 from bot.scheduler import ProgrammeScheduler
 
@@ -57,9 +57,9 @@ def too_large(limit: int = MAX_BODY) -> JSONResponse:
     return JSONResponse({"error": f"request body larger than {limit} bytes"}, status_code=413)
 
 
-def _outbox_counts(runtime: Runtime) -> dict[str, int]:
+def _outbox_counts(runtime: Runtime) -> dict[str, object]:
     with Session(runtime.engine) as session:
-        return status_counts(session)
+        return queue_health(session)
 
 
 def create_app(runtime: Runtime, run_scheduler: bool = True) -> FastAPI:
@@ -119,7 +119,11 @@ def create_app(runtime: Runtime, run_scheduler: bool = True) -> FastAPI:
             "checks": checks,
             "content": content,
             "content_problems": len(runtime.watcher.last_problems),
-            "platforms": {name: platform.health() for name, platform in runtime.platforms.items()},
+            # A platform in outage (e.g. a revoked token) shows here, and recovers with a send.
+            "platforms": {
+                name: {**platform.health(), **runtime.worker.platform_health(name)}
+                for name, platform in runtime.platforms.items()
+            },
             "version": __version__,
         }
         return JSONResponse(body, status_code=200 if all(checks.values()) else 503)

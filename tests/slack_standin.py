@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
+import random
 import threading
+import time
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -24,6 +27,23 @@ class SlackStandIn:
         self.fail_after_posts: int | None = None  # after this many accepted posts, one 429
         self.fail_users: dict[str, str] = {}  # user id -> Slack error for conversations.open
         self.socket_url: str | None = None  # what apps.connections.open hands out (Socket Mode)
+        self.post_rate: float | None = (
+            None  # chat.postMessage per second (token bucket, 429 past it)
+        )
+        self.throttled = 0  # 429s answered by that limit
+        self.slow_fraction = (
+            0.0  # this share of chat.postMessage: accepted, answered after slow_seconds
+        )
+        self.slow_seconds = 0.0
+        self.error_fraction = 0.0  # this share of chat.postMessage: HTTP 500, not accepted
+        self.auth_error: str | None = None  # e.g. "invalid_auth": every call refused so
+        self.deleted: list[dict[str, Any]] = []  # chat.delete calls accepted
+        self.post_times: list[
+            tuple[float, str, dict[str, Any]]
+        ] = []  # (monotonic, channel, params)
+        self._tokens = 0.0
+        self._refilled = time.monotonic()
+        self._random = random.Random(7)
         self._ts = itertools.count(1)
         self._lock = threading.Lock()
         self.app = FastAPI()
@@ -68,7 +88,35 @@ class SlackStandIn:
                     status_code=429,
                     headers={"Retry-After": "1"},
                 )
-        return JSONResponse(self.answer(method, params))
+            if self.auth_error and method != "apps.connections.open":
+                return JSONResponse({"ok": False, "error": self.auth_error})
+            slow = False
+            if method == "chat.postMessage":
+                if self.post_rate is not None:
+                    now = time.monotonic()
+                    if not self.throttled and not self.posted:
+                        self._tokens, self._refilled = self.post_rate, now  # starts full
+                    self._tokens = min(
+                        self.post_rate, self._tokens + (now - self._refilled) * self.post_rate
+                    )
+                    self._refilled = now
+                    if self._tokens < 1.0:
+                        self.throttled += 1
+                        wait = (1.0 - self._tokens) / self.post_rate
+                        return JSONResponse(
+                            {"ok": False, "error": "ratelimited"},
+                            status_code=429,
+                            headers={"Retry-After": str(max(1, round(wait + 0.5)))},
+                        )
+                    self._tokens -= 1.0
+                draw = self._random.random()
+                if draw < self.error_fraction:
+                    return JSONResponse({"ok": False, "error": "internal_error"}, status_code=500)
+                slow = draw > 1.0 - self.slow_fraction
+        answer = self.answer(method, params)
+        if slow:
+            await asyncio.sleep(self.slow_seconds)  # accepted, but the client gave up first
+        return JSONResponse(answer)
 
     def answer(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
         if method == "auth.test":
@@ -102,13 +150,59 @@ class SlackStandIn:
             blocks = params.get("blocks") or []
             if len(blocks) > 50:
                 return {"ok": False, "error": "invalid_blocks"}
+            channel = params["channel"]
+            params["to"] = channel
+            if channel in self.fail_users:
+                return {"ok": False, "error": self.fail_users[channel]}
+            if channel.startswith("U"):  # a user id: the app's DM with that user
+                channel = params["channel"] = "D" + channel[1:]
+            if isinstance(params.get("metadata"), str):
+                params["metadata"] = json.loads(params["metadata"])
+            ts = f"1700000000.{next(self._ts):06d}"
+            params["ts"] = ts
             with self._lock:
                 self.posted.append(params)
-            return {
-                "ok": True,
-                "channel": params["channel"],
-                "ts": f"1700000000.{next(self._ts):06d}",
-            }
+                self.post_times.append((time.monotonic(), channel, params))
+            return {"ok": True, "channel": channel, "ts": ts}
+        if method == "chat.update":
+            with self._lock:
+                found = next(
+                    (
+                        p
+                        for p in self.posted
+                        if p.get("ts") == params.get("ts") and p["channel"] == params.get("channel")
+                    ),
+                    None,
+                )
+                if found is None:
+                    return {"ok": False, "error": "message_not_found"}
+                found.update({k: v for k, v in params.items() if k in ("text", "blocks")})
+                found["edited"] = True
+            return {"ok": True, "channel": params["channel"], "ts": params["ts"]}
+        if method == "chat.delete":
+            with self._lock:
+                found = next(
+                    (
+                        p
+                        for p in self.posted
+                        if p.get("ts") == params.get("ts") and p["channel"] == params.get("channel")
+                    ),
+                    None,
+                )
+                if found is None:
+                    return {"ok": False, "error": "message_not_found"}
+                self.posted.remove(found)
+                self.deleted.append(params)
+            return {"ok": True, "channel": params["channel"], "ts": params["ts"]}
+        if method == "conversations.history":
+            # (the stand-in's ts are not times: ``oldest`` is not applied)
+            with self._lock:
+                messages = [
+                    {"ts": p["ts"], "text": p.get("text"), "metadata": p.get("metadata")}
+                    for p in self.posted
+                    if p["channel"] == params.get("channel")
+                ]
+            return {"ok": True, "messages": list(reversed(messages)), "has_more": False}
         if method == "chat.getPermalink":
             return {
                 "ok": True,
@@ -126,4 +220,4 @@ class SlackStandIn:
 
     def messages_to(self, channel: str) -> list[dict[str, Any]]:
         with self._lock:
-            return [p for p in self.posted if p.get("channel") == channel]
+            return [p for p in self.posted if channel in (p.get("channel"), p.get("to"))]

@@ -18,7 +18,7 @@ from bot.delivery.worker import DeliveryWorker
 from bot.members.models import Address, Member
 from bot.messages import simple
 from bot.participation.models import ParticipationEvent
-from bot.platforms import Platform, Recipient, SendResult
+from bot.platforms import Attempt, Platform, Recipient, SendResult
 from tests.conftest import run_scheduled
 
 
@@ -31,11 +31,11 @@ class ScriptedPlatform(Platform):
         self.answers = list(answers or [])
         self.sent: list[tuple[int, str]] = []
 
-    async def send(self, recipient: Recipient, message, delivery_id: int) -> SendResult:  # type: ignore[no-untyped-def]
+    async def send(self, recipient: Recipient, message, attempt: Attempt) -> SendResult:  # type: ignore[no-untyped-def]
         result = (
             self.answers.pop(0)
             if self.answers
-            else SendResult.sent(f"m{delivery_id}", "D1", remember={"channel_id": "D1"})
+            else SendResult.sent(f"m{attempt.delivery_id}", "D1", remember={"channel_id": "D1"})
         )
         if result.status == "sent":
             self.sent.append((recipient.member_id, message.text))
@@ -53,6 +53,7 @@ def queue_one(runtime, member_id: int, text: str = "x") -> None:  # type: ignore
                 dedupe_key="k",
                 kind="reply",
                 message=simple(text),
+                purpose="operational",
             ),
         )
 
@@ -65,7 +66,12 @@ def member_ids(runtime) -> list[int]:  # type: ignore[no-untyped-def]
 def test_same_dedupe_key_queues_once(runtime) -> None:  # type: ignore[no-untyped-def]
     first = member_ids(runtime)[0]
     item = Outgoing(
-        member_id=first, platform="console", dedupe_key="k1", kind="reply", message=simple("hi")
+        member_id=first,
+        platform="console",
+        dedupe_key="k1",
+        kind="reply",
+        message=simple("hi"),
+        purpose="operational",
     )
     with session_scope(runtime.engine) as session:
         assert enqueue(session, item) is True
@@ -142,11 +148,11 @@ def test_adapter_exception_does_not_lose_the_message(runtime) -> None:  # type: 
     class Flaky(ScriptedPlatform):
         calls = 0
 
-        async def send(self, recipient, message, delivery_id):  # type: ignore[no-untyped-def]
+        async def send(self, recipient, message, attempt):  # type: ignore[no-untyped-def]
             Flaky.calls += 1
             if Flaky.calls == 1:
                 raise ConnectionError("connection reset")
-            return await super().send(recipient, message, delivery_id)
+            return await super().send(recipient, message, attempt)
 
     first = member_ids(runtime)[0]
     queue_one(runtime, first, "x")
@@ -186,6 +192,7 @@ def test_concurrent_workers_never_share_a_row(runtime) -> None:  # type: ignore[
                     dedupe_key=f"k{n}",
                     kind="reply",
                     message=simple(str(n)),
+                    purpose="operational",
                 )
                 for member in ids
                 for n in range(20)

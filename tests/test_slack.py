@@ -216,7 +216,9 @@ def test_lesson_by_slash_command_answered_with_a_click_stored_once(slack: SlackW
     assert response.status_code == 200
     lesson = slack.wait_for(lambda: slack.dms("U0KARIM01"), "the lesson DM")[0]
     assert "Bienvenue" in all_text(lesson)  # Karim reads French
-    assert len(slack.standin.called("conversations.open")) == 1
+    # Posted to the user id (Slack opens the DM): no conversations.open; the DM is remembered.
+    assert slack.standin.called("conversations.open") == []
+    assert slack.standin.called("chat.postMessage")[0]["channel"] == "D0KARIM01"
     quiz = slack.runtime.relais.content.lesson("welcome", "fr").quiz
     right = next(b for b in buttons(lesson) if b["value"] == f"welcome:{quiz.correct_index}")
     assert right["action_id"].startswith("lesson.answer#")
@@ -237,7 +239,8 @@ def test_lesson_by_slash_command_answered_with_a_click_stored_once(slack: SlackW
     slack.settled()  # the retry was handled when it was answered; its messages, if any, sent
     assert slack.count(QuizAnswer) == 1
     assert len(slack.dms("U0KARIM01")) == 2
-    assert len(slack.standin.called("conversations.open")) == 1  # the DM channel is kept
+    posts = slack.standin.called("chat.postMessage")
+    assert [p["channel"] for p in posts] == ["D0KARIM01", "D0KARIM01"]  # the DM channel is kept
     with Session(slack.runtime.engine) as session:
         karim = session.exec(select(Member).where(Member.email == "karim.benali@example.com")).one()
         assert karim.preferred_platform == "slack"
@@ -357,7 +360,12 @@ def test_long_message_resumes_after_a_429_without_repeating_parts(slack: SlackWo
         enqueue(
             session,
             Outgoing(
-                member_id=emma_id, platform="slack", dedupe_key="long", kind="reply", message=long
+                member_id=emma_id,
+                platform="slack",
+                dedupe_key="long",
+                kind="reply",
+                message=long,
+                purpose="operational",
             ),
         )
     slack.standin.fail_after_posts = (

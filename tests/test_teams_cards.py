@@ -261,7 +261,7 @@ async def test_an_unreachable_connector_means_retry_later() -> None:
     from adapters.teams.auth import TeamsCredentials
     from adapters.teams.platform import TeamsPlatform
     from bot.messages import simple
-    from bot.platforms import Recipient
+    from bot.platforms import Attempt, Recipient
 
     with socket.socket() as sock:  # a loopback port nobody listens on
         sock.bind(("127.0.0.1", 0))
@@ -275,8 +275,9 @@ async def test_an_unreachable_connector_means_retry_later() -> None:
         "bot": {"id": "28:b"},
     }
     target = Recipient(1, "x@example.com", "X", "en", reference=reference)
-    result = await platform.send(target, simple("Hello"), 1)
-    assert result.status == "retry" and result.retry_after is None  # the worker's backoff
+    result = await platform.send(target, simple("Hello"), Attempt(1))
+    # An unreachable platform is an outage: the row waits without using an attempt.
+    assert result.status == "outage" and "cannot reach Teams" in (result.error or "")
     assert result.error == "cannot reach Teams: ClientRequestError"
 
 

@@ -24,6 +24,7 @@ from bot.events import Who
 from bot.members.models import Address, Member
 from bot.members.service import recipient
 from bot.messages import Message, simple
+from bot.platforms import Attempt
 from bot.training.models import QuizAnswer
 
 BOT = "28:relais-bot"
@@ -201,7 +202,7 @@ async def test_proactive_send_uses_the_stored_reference(world: World) -> None:
             ],
         }
     )
-    result = await world.platform.send(target, message, 7)
+    result = await world.platform.send(target, message, Attempt(7))
     assert result.status == "sent" and result.channel_id == "a:29:1karim-personal"
     (sent,) = world.replies()
     assert sent.recipient.id == "29:1karim" and sent.conversation.id == "a:29:1karim-personal"
@@ -215,7 +216,7 @@ async def test_no_reference_means_not_reachable(world: World) -> None:
     with Session(world.runtime.engine) as session:
         target = recipient(session, session.get(Member, karim.id), "teams")
     assert target.reference is None
-    result = await world.platform.send(target, simple("Hello"), 1)
+    result = await world.platform.send(target, simple("Hello"), Attempt(1))
     assert (result.status, result.error) == ("failed", NOT_REACHABLE)
     assert world.replies() == []
 
@@ -227,9 +228,9 @@ async def test_a_message_too_large_for_one_card_is_sent_in_parts(world: World) -
         target = recipient(session, session.get(Member, karim.id), "teams")
     blocks = [{"type": "section", "text": f"{index} " + "x" * 500} for index in range(120)]
     message = Message.model_validate({"text": "Long", "blocks": blocks})
-    result = await world.platform.send(target, message, 8)
+    result = await world.platform.send(target, message, Attempt(8))
     parts = world.replies()
     assert result.status == "sent" and len(parts) > 1
-    assert len((result.message_id or "").split(",")) == len(parts)  # every part, for retraction
+    assert len(result.parts) == len(parts)  # every part, for retraction
     assert texts(cards(parts[0])[0]).startswith("0 xxx")
     assert texts(cards(parts[-1])[0]).endswith("x")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from bot.config import AppConfig
 from bot.core import Relais
 from bot.messages import Message
-from bot.platforms import Platform, Recipient, SendResult
+from bot.platforms import Attempt, Platform, Recipient, SendResult
 
 NAME = "console"
 
@@ -19,8 +19,17 @@ NAME = "console"
 class ConsolePlatform(Platform):
     name = NAME
 
-    async def send(self, recipient: Recipient, message: Message, delivery_id: int) -> SendResult:
-        return SendResult.sent(f"console:{delivery_id}", channel_id=f"console:{recipient.email}")
+    async def send(self, recipient: Recipient, message: Message, attempt: Attempt) -> SendResult:
+        return SendResult.sent(
+            f"console:{attempt.delivery_id}", channel_id=f"console:{recipient.email}"
+        )
+
+    async def update(self, recipient: Recipient, message: Message, attempt: Attempt) -> SendResult:
+        """The console shows the update as a new message (a terminal cannot edit what it printed)."""
+        return await self.send(recipient, message, attempt)
+
+    async def delete(self, recipient: Recipient, attempt: Attempt) -> SendResult:
+        return SendResult.sent(None)
 
 
 def create(relais: Relais, config: AppConfig) -> ConsolePlatform:

@@ -65,4 +65,5 @@ def create(relais: Relais, config: AppConfig):  # type: ignore[no-untyped-def]
         app_token,
         api_url,
         process_before_response=settings.process_before_response,
+        rate_per_second=config.delivery.rate_per_second.get("slack"),
     )

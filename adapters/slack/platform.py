@@ -17,6 +17,7 @@ import time
 from collections import OrderedDict
 from typing import Any
 
+import aiohttp
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from slack_bolt.adapter.starlette.async_handler import to_starlette_response
@@ -32,9 +33,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack.inbound import Malformed, bolt_logger, check, signature_ok
 from adapters.slack.render import home_view, parse_action_id, render
 from bot.core import Outcome, Relais
+from bot.delivery.pacing import TokenBucket
 from bot.events import ActionEvent, CommandEvent, InboundEvent, MessageEvent, Who, parse_command
 from bot.messages import Message
-from bot.platforms import Platform, Recipient, SendResult
+from bot.platforms import Attempt, Part, Platform, Recipient, SendResult
 from bot.web import BodyTooLarge, read_body, too_large
 
 log = logging.getLogger("relais.slack")
@@ -68,6 +70,8 @@ CONFIGURATION_ERRORS = {
     "missing_scope",
 }
 CONFIGURATION_RETRY_SECONDS = 300.0
+SEND_TIMEOUT = 10.0  # seconds for one Web API call on the send path
+METADATA_EVENT = "relais_delivery"
 
 
 class ChannelPacer:
@@ -101,7 +105,7 @@ def classify(error: SlackApiError, attempt_hint: int = 1) -> SendResult:
             if getattr(response, "headers", None)
             else 1.0
         )
-        return SendResult.retry(after, "rate_limited")
+        return SendResult.throttled(after, "rate_limited")
     if status >= 500:
         return SendResult.retry(
             min(300.0, 2.0**attempt_hint) * random.uniform(0.8, 1.2), f"HTTP {status}"
@@ -112,7 +116,8 @@ def classify(error: SlackApiError, attempt_hint: int = 1) -> SendResult:
         log.error(
             "Slack refused the bot token (%s): check SLACK_BOT_TOKEN and the app's scopes", code
         )
-        return SendResult.retry(CONFIGURATION_RETRY_SECONDS, code)
+        # Not the message's fault: it waits, without using an attempt, until the token works.
+        return SendResult.outage(CONFIGURATION_RETRY_SECONDS, code)
     return SendResult.retry(30.0, code or f"HTTP {status}")
 
 
@@ -129,6 +134,8 @@ class SlackPlatform(Platform):
         app_token: str | None = None,
         api_url: str | None = None,
         process_before_response: bool = False,
+        rate_per_second: float | None = None,
+        send_timeout: float = SEND_TIMEOUT,
     ) -> None:
         self.relais = relais
         base_url = api_url or "https://slack.com/api/"
@@ -142,6 +149,13 @@ class SlackPlatform(Platform):
                 AsyncServerErrorRetryHandler(max_retry_count=1),
             ],
         )
+        # The send path: no retries hidden in the SDK (the worker sees every 429 and the
+        # workspace's bucket learns from it), and a timeout short enough to check and go on.
+        self.sender = AsyncWebClient(
+            token=bot_token, base_url=base_url, timeout=int(send_timeout), retry_handlers=[]
+        )
+        self.send_timeout = send_timeout
+        self.bucket = TokenBucket(rate_per_second)  # one workspace per bot token
         self.app_token = app_token
         self.signing_secret = signing_secret or ""
         self.app = AsyncApp(
@@ -154,7 +168,6 @@ class SlackPlatform(Platform):
         self.pacer = ChannelPacer()
         self._emails: OrderedDict[str, str | None] = OrderedDict()
         self._socket: Any = None
-        self._parts: OrderedDict[int, list[str]] = OrderedDict()  # delivery id -> parts sent
         self._register_listeners()
 
     # --- inbound ---------------------------------------------------------------
@@ -261,41 +274,160 @@ class SlackPlatform(Platform):
 
     # --- outbound ----------------------------------------------------------------
 
-    async def send(self, recipient: Recipient, message: Message, delivery_id: int) -> SendResult:
-        learned = None
-        user_id = recipient.user_id
-        timestamps: list[str] = []
-        try:
-            if not user_id:
-                found = await self.client.users_lookupByEmail(email=recipient.email)
-                user_id = learned = found["user"]["id"]
-            channel = recipient.channel_id
-            remember: dict[str, Any] = {}
-            if not channel:
-                opened = await self.client.conversations_open(users=user_id)
-                channel = opened["channel"]["id"]
-                remember["channel_id"] = channel
-            # A message split in several parts resumes after the parts Slack already took.
-            timestamps = list(self._parts.pop(delivery_id, []))
-            for payload in render(message)[len(timestamps) :]:
-                await self.pacer.wait(channel)
-                posted = await self.client.chat_postMessage(channel=channel, **payload)
-                timestamps.append(posted["ts"])
-        except SlackApiError as exc:
-            self._keep_parts(delivery_id, timestamps)
-            return classify(exc)
-        except (TimeoutError, OSError) as exc:
-            self._keep_parts(delivery_id, timestamps)
-            return SendResult.retry(10.0 * random.uniform(0.8, 1.2), f"{type(exc).__name__}: {exc}")
-        return SendResult.sent(
-            ",".join(timestamps)[:200], channel, remember=remember, user_id=learned
+    async def _post(
+        self, channel: str, payload: dict[str, Any], attempt: Attempt, position: int
+    ) -> Any:
+        """One chat.postMessage within the workspace's bucket and the channel's pace.
+
+        The metadata names the delivery and the part: after a timeout, the message
+        can be found in the DM's history instead of being posted twice.
+        """
+        await self.bucket.acquire(attempt.priority)
+        await self.pacer.wait(channel)
+        return await self.sender.chat_postMessage(
+            channel=channel,
+            metadata={
+                "event_type": METADATA_EVENT,
+                "event_payload": {"delivery": attempt.delivery_id, "part": position},
+            },
+            **payload,
         )
 
-    def _keep_parts(self, delivery_id: int, timestamps: list[str]) -> None:
-        if timestamps:
-            self._parts[delivery_id] = timestamps
-            while len(self._parts) > 10_000:
-                self._parts.popitem(last=False)
+    async def _arrived(self, channel: str, attempt: Attempt, position: int) -> str | None:
+        """The ts of part ``position`` if Slack has it in the DM since the attempt began."""
+        since = max(0.0, (attempt.started_at or time.time()) - 60.0)
+        history = await self.sender.conversations_history(
+            channel=channel, oldest=f"{since:.6f}", include_all_metadata=True, limit=200
+        )
+        for item in history.get("messages") or []:
+            metadata = item.get("metadata") or {}
+            body = metadata.get("event_payload") or {}
+            if (
+                metadata.get("event_type") == METADATA_EVENT
+                and body.get("delivery") == attempt.delivery_id
+                and body.get("part") == position
+            ):
+                return str(item.get("ts"))
+        return None
+
+    async def _open(self, user_id: str, attempt: Attempt) -> str:
+        opened = await self.sender.conversations_open(users=user_id)
+        channel = str(opened["channel"]["id"])
+        await attempt.channel_learned(channel)  # kept before anything is posted into it
+        return channel
+
+    async def send(self, recipient: Recipient, message: Message, attempt: Attempt) -> SendResult:
+        learned = None
+        user_id = recipient.user_id
+        parts = list(attempt.parts)
+        channel = recipient.channel_id or (parts[-1].channel_id if parts else None)
+        remember: dict[str, Any] = {}
+        try:
+            if not user_id and not channel:
+                found = await self.sender.users_lookupByEmail(email=recipient.email)
+                user_id = learned = found["user"]["id"]
+            payloads = render(message)
+            if attempt.after_timeout and channel:
+                # The previous try timed out: what Slack already has is not posted again.
+                while len(parts) < len(payloads):
+                    ts = await self._arrived(channel, attempt, len(parts))
+                    if ts is None:
+                        break
+                    parts.append(Part(ts, channel))
+                    if len(parts) < len(payloads):
+                        await attempt.part_sent(len(parts) - 1, parts[-1])
+            for position in range(len(parts), len(payloads)):
+                if attempt.promotional and not await attempt.may_continue():
+                    return SendResult.paused()
+                # Posting to the user id opens (or finds) the DM: one call, not two.
+                target = channel or str(user_id)
+                try:
+                    posted = await self._post(target, payloads[position], attempt, position)
+                except TimeoutError:
+                    if not channel:
+                        channel = remember["channel_id"] = await self._open(str(user_id), attempt)
+                    ts = await self._arrived(channel, attempt, position)
+                    if ts is None:
+                        return SendResult.retry(
+                            5.0 * random.uniform(0.8, 1.2),
+                            f"timeout: Slack did not answer within {self.send_timeout:.0f} s",
+                        )
+                    posted = {"ts": ts, "channel": channel}
+                self.bucket.accepted()
+                if not channel:
+                    channel = str(posted.get("channel") or target)
+                    remember["channel_id"] = channel
+                parts.append(Part(str(posted["ts"]), channel))
+                if position < len(payloads) - 1:
+                    await attempt.part_sent(position, parts[-1])
+        except SlackApiError as exc:
+            return self._refused(exc)
+        except TimeoutError as exc:  # the history check itself did not answer
+            return SendResult.retry(10.0 * random.uniform(0.8, 1.2), f"timeout: {exc}")
+        except OSError as exc:  # refused, DNS: Slack cannot be reached
+            return SendResult.outage(30.0, f"cannot reach Slack: {type(exc).__name__}")
+        except aiohttp.ClientError as exc:  # e.g. disconnected mid-answer: try again later
+            return SendResult.retry(10.0 * random.uniform(0.8, 1.2), f"{type(exc).__name__}")
+        return SendResult.sent(
+            parts[0].message_id if parts else None,
+            channel,
+            remember=remember,
+            user_id=learned,
+            parts=parts,
+        )
+
+    def _refused(self, exc: SlackApiError) -> SendResult:
+        result = classify(exc)
+        if result.status == "throttled":
+            self.bucket.throttled(result.retry_after or 1.0)
+        return result
+
+    async def update(self, recipient: Recipient, message: Message, attempt: Attempt) -> SendResult:
+        """chat.update every part; parts the new text needs more are posted, fewer deleted."""
+        parts = list(attempt.parts)
+        payloads = render(message)
+        channel = parts[0].channel_id or recipient.channel_id or ""
+        done: list[Part] = []
+        try:
+            for position, payload in enumerate(payloads):
+                await self.bucket.acquire(attempt.priority)
+                if position < len(parts):
+                    part = parts[position]
+                    await self.sender.chat_update(
+                        channel=part.channel_id or channel, ts=part.message_id, **payload
+                    )
+                    done.append(part)
+                else:
+                    posted = await self._post(channel, payload, attempt, position)
+                    done.append(Part(str(posted["ts"]), channel))
+                self.bucket.accepted()
+            for part in parts[len(payloads) :]:
+                await self._delete_part(part, attempt)
+        except SlackApiError as exc:
+            return self._refused(exc)
+        except (TimeoutError, OSError) as exc:
+            return SendResult.retry(10.0 * random.uniform(0.8, 1.2), f"{type(exc).__name__}")
+        return SendResult.sent(done[0].message_id if done else None, channel, parts=done)
+
+    async def _delete_part(self, part: Part, attempt: Attempt) -> None:
+        await self.bucket.acquire(attempt.priority)
+        try:
+            await self.sender.chat_delete(channel=part.channel_id or "", ts=part.message_id)
+        except SlackApiError as exc:
+            if exc.response.get("error") != "message_not_found":
+                raise
+        await attempt.part_gone(part)
+
+    async def delete(self, recipient: Recipient, attempt: Attempt) -> SendResult:
+        """chat.delete every part; each part deleted is forgotten at once."""
+        try:
+            for part in attempt.parts:
+                await self._delete_part(part, attempt)
+        except SlackApiError as exc:
+            return self._refused(exc)
+        except (TimeoutError, OSError) as exc:
+            return SendResult.retry(10.0 * random.uniform(0.8, 1.2), f"{type(exc).__name__}")
+        return SendResult.sent(None)
 
     # --- wiring ------------------------------------------------------------------
 

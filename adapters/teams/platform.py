@@ -4,8 +4,8 @@ Every use of botbuilder stays in ``adapters/teams/`` (the Bot Framework SDK is
 archived in favour of the Microsoft 365 Agents SDK; moving to it must stay
 local to this folder).
 
-Who a member is: the Teams id Relais keeps (``Member.teams_id``, the
-``teams_id`` column of the members CSV) is the member's **Microsoft Entra
+Who a member is: the Teams id Relais keeps (the member's Teams ``Address.user_id``,
+the ``teams_id`` column of the members CSV) is the member's **Microsoft Entra
 object id** (``from.aadObjectId``, a GUID an administrator can export from
 Entra ID), or the Bot Framework user id (``from.id``, ``29:…``) when an
 activity carries no object id (e.g. the Bot Framework Emulator). A member
@@ -67,7 +67,7 @@ from bot.events import InboundEvent, Who
 from bot.members import service as members
 from bot.members.models import Member
 from bot.messages import Message
-from bot.platforms import Platform, Recipient, SendResult
+from bot.platforms import Attempt, Part, Platform, Recipient, SendResult
 from bot.web import BodyTooLarge, read_body, too_large
 
 log = logging.getLogger("relais.teams")
@@ -129,8 +129,6 @@ class TeamsPlatform(Platform):
         self.send_timeout = send_timeout
         self.auth_timeout = auth_timeout
         self._emails: OrderedDict[str, str | None] = OrderedDict()
-        # delivery id -> activity ids of the parts of a split message already accepted
-        self._parts: OrderedDict[int, list[str]] = OrderedDict()
 
     # --- inbound ---------------------------------------------------------------
 
@@ -360,7 +358,7 @@ class TeamsPlatform(Platform):
             raise outcome["error"]
         return str(outcome.get("id", ""))
 
-    async def send(self, recipient: Recipient, message: Message, delivery_id: int) -> SendResult:
+    async def send(self, recipient: Recipient, message: Message, attempt: Attempt) -> SendResult:
         if not recipient.reference:
             return SendResult.failed(NOT_REACHABLE)
         try:
@@ -376,13 +374,16 @@ class TeamsPlatform(Platform):
             f"tenant:{reference.conversation.tenant_id or '-'}": TENANT_LIMITS,
         }
         payloads = to_activity_payloads(message, recipient.language)
-        sent = list(self._parts.get(delivery_id, []))
+        delivery_id = attempt.delivery_id
+        sent = [part.message_id for part in attempt.parts]
         if not self.insecure:
             await self.credentials_factory.warm()
-        for payload in payloads[len(sent) :]:
+        for position in range(len(sent), len(payloads)):
+            payload = payloads[position]
+            if attempt.promotional and not await attempt.may_continue():
+                return SendResult.paused()
             wait = self.pacer.delay(keys)
             if wait > MAX_INLINE_WAIT:
-                self._keep_parts(delivery_id, sent)
                 return later(wait, "paced to stay within Teams' limits")
             wait = self.pacer.reserve(keys)
             if wait > 0:
@@ -391,12 +392,16 @@ class TeamsPlatform(Platform):
                 sent.append(
                     await asyncio.wait_for(self._send_one(reference, payload), self.send_timeout)
                 )
+                if position < len(payloads) - 1:
+                    await attempt.part_sent(position, Part(sent[-1], conversation))
             except HttpOperationError as exc:
-                self._keep_parts(delivery_id, sent)
                 status, retry_after, detail = _status_of(exc)
                 result = classify(status, retry_after, detail)
                 if status == 429:
                     self.pacer.pause(f"conversation:{conversation}", result.retry_after or 1.0)
+                    result = SendResult.throttled(result.retry_after or 1.0, result.error or "")
+                elif status == 401:
+                    result = SendResult.outage(result.retry_after or 300.0, result.error or "")
                 log.info(
                     "Teams refused delivery %s (Retry-After %s): %s",
                     delivery_id,
@@ -405,20 +410,14 @@ class TeamsPlatform(Platform):
                 )
                 return result
             except TimeoutError:
-                self._keep_parts(delivery_id, sent)
                 return later(None, f"Teams did not answer within {self.send_timeout:.0f} s")
             except (ClientRequestError, OSError) as exc:  # refused, reset, DNS…
-                self._keep_parts(delivery_id, sent)
-                return later(None, f"cannot reach Teams: {type(exc).__name__}")
-        self._parts.pop(delivery_id, None)
-        ids = ",".join(part for part in sent if part)
-        return SendResult.sent(ids[:200] or None, channel_id=conversation)
-
-    def _keep_parts(self, delivery_id: int, sent: list[str]) -> None:
-        if sent:
-            self._parts[delivery_id] = sent
-            while len(self._parts) > 10_000:
-                self._parts.popitem(last=False)
+                return SendResult.outage(30.0, f"cannot reach Teams: {type(exc).__name__}")
+        return SendResult.sent(
+            sent[0] if sent else None,
+            channel_id=conversation,
+            parts=[Part(part, conversation) for part in sent],
+        )
 
     def health(self) -> dict[str, Any]:
         if self.insecure:

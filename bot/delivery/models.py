@@ -1,28 +1,36 @@
-"""Outbox and inbound-idempotency tables."""
+"""Outbox, message parts, pause and inbound-idempotency tables."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from bot.clock import utcnow
 
-PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
+PENDING, SENDING, SENT, FAILED, CANCELLED = "pending", "sending", "sent", "failed", "cancelled"
 OPERATIONAL, PROMOTIONAL = "operational", "promotional"
-# Priority lanes: replies to a person and crisis statements go before scheduled content.
-PRIORITY_REPLY, PRIORITY_SCHEDULED = 10, 0
+PURPOSES = (OPERATIONAL, PROMOTIONAL)
+SEND, UPDATE, DELETE = "send", "update", "delete"
+OPERATIONS = (SEND, UPDATE, DELETE)
+# Priority lanes: replies to a person and crisis statements go before scheduled content;
+# operational rows at PRIORITY_URGENT or above are sent by the worker's own priority lane.
+PRIORITY_URGENT, PRIORITY_REPLY, PRIORITY_SCHEDULED = 100, 10, 0
+PROMOTIONAL_PAUSE = "promotional"
+
+_PENDING_ONLY = text("status = 'pending'")
 
 
 class Delivery(SQLModel, table=True):
-    """One message to one member on one platform.
+    """One operation (send, update, delete) on one message to one member on one platform.
 
     ``(member_id, dedupe_key)`` is unique, so a job that runs twice (a retry, a
-    second replica) cannot queue the same message twice. ``platform_message_id``
-    keeps what the message became, so it can later be edited or retracted.
-    ``purpose`` tells promotional sends (paused in a crisis) from operational ones.
+    second replica) cannot queue the same message twice. What the message became
+    on the platform (every part of it) is in ``DeliveryPart``, so a later update or
+    delete (``operation`` with ``target_id``) reaches exactly the parts that exist.
+    ``purpose`` is required: promotional rows stop while the programme is paused.
     """
 
     __table_args__ = (
@@ -36,8 +44,11 @@ class Delivery(SQLModel, table=True):
     dedupe_key: str = Field(max_length=200)
     kind: str = Field(max_length=32)
     subject: str | None = Field(default=None, max_length=200)
-    purpose: str = Field(default=OPERATIONAL, max_length=16)
+    campaign: str | None = Field(default=None, max_length=100, index=True)
+    purpose: str = Field(max_length=16)
     priority: int = Field(default=PRIORITY_SCHEDULED)
+    operation: str = Field(default=SEND, max_length=8)
+    target_id: int | None = Field(default=None, foreign_key="delivery.id", index=True)
     payload: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     status: str = Field(default=PENDING, max_length=16)
     attempts: int = 0
@@ -49,6 +60,40 @@ class Delivery(SQLModel, table=True):
     platform_channel_id: str | None = Field(default=None, max_length=200)
     error: str | None = Field(default=None, max_length=500)
     created_at: datetime = Field(default_factory=utcnow)
+
+
+# Serves the claim order (priority DESC, id) over pending rows only.
+Index(
+    "ix_delivery_claim",
+    Delivery.__table__.c.priority.desc(),  # type: ignore[attr-defined]
+    Delivery.__table__.c.id,  # type: ignore[attr-defined]
+    postgresql_where=_PENDING_ONLY,
+    sqlite_where=_PENDING_ONLY,
+)
+
+
+class DeliveryPart(SQLModel, table=True):
+    """One part of a sent message as the platform knows it (Slack ts, Teams activity id).
+
+    Written as each part is accepted, so a restart or another replica resumes a
+    split message after the parts that exist, and an update or delete reaches all of them.
+    """
+
+    __table_args__ = (UniqueConstraint("delivery_id", "position", name="uq_deliverypart_position"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    delivery_id: int = Field(foreign_key="delivery.id", index=True)
+    position: int
+    message_id: str = Field(max_length=200)
+    channel_id: str | None = Field(default=None, max_length=200)
+
+
+class DeliveryPause(SQLModel, table=True):
+    """A stored pause (e.g. of promotional deliveries): every replica honours it."""
+
+    scope: str = Field(primary_key=True, max_length=32)
+    reason: str | None = Field(default=None, max_length=300)
+    paused_at: datetime = Field(default_factory=utcnow)
 
 
 class HandledEvent(SQLModel, table=True):

@@ -1,21 +1,25 @@
-"""Putting messages in the outbox and claiming them for sending.
+"""Putting operations in the outbox, claiming them, pausing and cancelling them.
 
 Writers insert with ON CONFLICT DO NOTHING on ``(member_id, dedupe_key)``, so
 a job that runs twice queues nothing twice. Workers claim due rows by setting
-a lease (``claimed_until``); on PostgreSQL the claim uses ``FOR UPDATE SKIP
-LOCKED`` so replicas never take the same row, on SQLite the single writer
-lock gives the same guarantee. A row whose lease expired (its worker died) is
-claimable again.
+a short lease (``claimed_until``) that their heartbeat keeps extending while
+the send is in flight; on PostgreSQL the claim uses ``FOR UPDATE SKIP LOCKED``
+so replicas never take the same row, on SQLite the single writer lock gives
+the same guarantee. A row whose lease expired (its worker died) is put back
+in the queue by the next claim.
+
+The stored promotional pause is part of the claim itself, so a paused
+programme cannot hand out a promotional row, on any replica.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, or_, select, update
+from sqlalchemy import Connection, Engine, and_, delete, exists, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
@@ -23,22 +27,38 @@ from sqlmodel import select as sqlmodel_select
 
 from bot.clock import utcnow
 from bot.delivery.models import (
+    CANCELLED,
     FAILED,
     OPERATIONAL,
+    OPERATIONS,
     PENDING,
     PRIORITY_SCHEDULED,
+    PRIORITY_URGENT,
+    PROMOTIONAL,
+    PROMOTIONAL_PAUSE,
+    PURPOSES,
+    SEND,
     SENDING,
     SENT,
     Delivery,
+    DeliveryPart,
+    DeliveryPause,
 )
 from bot.messages import Message
 
-LEASE = timedelta(minutes=5)
+LEASE = timedelta(seconds=60)
+# /healthz counts at most this many rows per status (an index range scan, never the table).
+COUNT_CAP = 10_000
 
 
 @dataclass(frozen=True)
 class Outgoing:
-    """A message to queue for one member."""
+    """An operation to queue for one member: send a message, or update/delete one sent.
+
+    ``purpose`` has no default: promotional work (lessons, reminders, posts) stops
+    while the programme is paused, operational work (replies, escalations, digests)
+    does not, and a forgotten purpose must not slip through a pause.
+    """
 
     member_id: int
     platform: str
@@ -46,9 +66,20 @@ class Outgoing:
     kind: str
     message: Message
     subject: str | None = None
-    purpose: str = OPERATIONAL
     priority: int = PRIORITY_SCHEDULED
     not_before: datetime | None = None
+    campaign: str | None = None
+    operation: str = SEND
+    target_id: int | None = None  # the delivery whose message an update or delete changes
+    purpose: str = field(kw_only=True)
+
+    def __post_init__(self) -> None:
+        if self.purpose not in PURPOSES:
+            raise ValueError(f"purpose must be one of {PURPOSES}, not {self.purpose!r}")
+        if self.operation not in OPERATIONS:
+            raise ValueError(f"operation must be one of {OPERATIONS}, not {self.operation!r}")
+        if (self.operation == SEND) != (self.target_id is None):
+            raise ValueError("update and delete need target_id; send takes none")
 
     def row(self, now: datetime) -> dict[str, Any]:
         return {
@@ -57,8 +88,11 @@ class Outgoing:
             "dedupe_key": self.dedupe_key,
             "kind": self.kind,
             "subject": self.subject,
+            "campaign": self.campaign,
             "purpose": self.purpose,
             "priority": self.priority,
+            "operation": self.operation,
+            "target_id": self.target_id,
             "payload": self.message.to_payload(),
             "status": PENDING,
             "attempts": 0,
@@ -75,7 +109,7 @@ def _insert(session: Session):  # type: ignore[no-untyped-def]
 def enqueue_many(
     session: Session, items: Iterable[Outgoing], now: datetime | None = None
 ) -> set[tuple[int, str]]:
-    """Queue messages; return the (member_id, dedupe_key) pairs actually inserted."""
+    """Queue operations; return the (member_id, dedupe_key) pairs actually inserted."""
     now = now or utcnow()
     rows = [item.row(now) for item in items]
     if not rows:
@@ -94,8 +128,22 @@ def enqueue_many(
 
 
 def enqueue(session: Session, item: Outgoing, now: datetime | None = None) -> bool:
-    """Queue one message; False when the same (member, dedupe key) is already queued."""
+    """Queue one operation; False when the same (member, dedupe key) is already queued."""
     return bool(enqueue_many(session, [item], now))
+
+
+def _paused_promotional() -> Any:
+    return exists().where(DeliveryPause.scope == PROMOTIONAL_PAUSE)
+
+
+def release_expired(connection: Connection, now: datetime) -> int:
+    """Rows whose worker stopped renewing its lease go back to the queue."""
+    result = connection.execute(
+        update(Delivery)
+        .where(Delivery.status == SENDING, Delivery.claimed_until < now)  # type: ignore[operator]
+        .values(status=PENDING, claimed_by=None, claimed_until=None)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def claim(
@@ -105,19 +153,29 @@ def claim(
     limit: int,
     now: datetime | None = None,
     member_id: int | None = None,
+    urgent_only: bool = False,
+    lease: timedelta = LEASE,
 ) -> list[Delivery]:
-    """Take up to ``limit`` due deliveries for these platforms, highest priority first."""
+    """Take up to ``limit`` due rows for these platforms, highest priority first.
+
+    Promotional rows are skipped while the stored pause exists; ``urgent_only``
+    takes only operational rows at ``PRIORITY_URGENT`` or above (the priority lane).
+    """
     now = now or utcnow()
     due = and_(
+        Delivery.status == PENDING,
         Delivery.platform.in_(platforms),  # type: ignore[attr-defined]
         Delivery.not_before <= now,  # type: ignore[operator]
-        or_(
-            Delivery.status == PENDING,
-            and_(Delivery.status == SENDING, Delivery.claimed_until < now),  # type: ignore[operator]
-        ),
+        or_(Delivery.purpose != PROMOTIONAL, ~_paused_promotional()),
     )
     if member_id is not None:
         due = and_(due, Delivery.member_id == member_id)
+    if urgent_only:
+        due = and_(
+            due,
+            Delivery.priority >= PRIORITY_URGENT,  # type: ignore[operator]
+            Delivery.purpose == OPERATIONAL,
+        )
     candidates = (
         select(Delivery.id)
         .where(due)
@@ -125,6 +183,8 @@ def claim(
         .limit(limit)
     )
     with Session(engine, expire_on_commit=False) as session:
+        if not urgent_only:
+            release_expired(session.connection(), now)
         if engine.dialect.name == "postgresql":
             candidates = candidates.with_for_update(skip_locked=True)
         statement = (
@@ -134,7 +194,7 @@ def claim(
             .values(
                 status=SENDING,
                 claimed_by=worker_id,
-                claimed_until=now + LEASE,
+                claimed_until=now + lease,
                 attempts=Delivery.attempts + 1,
             )
             .returning(Delivery.id)
@@ -151,10 +211,26 @@ def claim(
         return list(rows)
 
 
+def renew(engine: Engine, worker_id: str, ids: list[int], lease: timedelta = LEASE) -> None:
+    """The heartbeat: keep the lease of the rows still in flight."""
+    if not ids:
+        return
+    with engine.begin() as connection:
+        connection.execute(
+            update(Delivery)
+            .where(
+                Delivery.id.in_(ids),  # type: ignore[union-attr]
+                Delivery.claimed_by == worker_id,
+                Delivery.status == SENDING,
+            )
+            .values(claimed_until=utcnow() + lease)
+        )
+
+
 def finish(
     connection: Session | Connection, delivery_id: int, worker_id: str, values: dict[str, Any]
 ) -> bool:
-    """Record a send's outcome, only if this worker still holds the claim."""
+    """Record an outcome, only if this worker still holds the claim."""
     result = connection.execute(
         update(Delivery)
         .where(
@@ -165,20 +241,108 @@ def finish(
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-def status_counts(session: Session) -> dict[str, int]:
-    from sqlalchemy import func
+def parts_of(connection: Session | Connection, delivery_ids: list[int]) -> dict[int, list[Any]]:
+    """The stored parts of these deliveries, in order."""
+    if not delivery_ids:
+        return {}
+    found: dict[int, list[Any]] = {}
+    rows = connection.execute(
+        select(DeliveryPart.delivery_id, DeliveryPart.message_id, DeliveryPart.channel_id)
+        .where(DeliveryPart.delivery_id.in_(delivery_ids))  # type: ignore[attr-defined]
+        .order_by(DeliveryPart.delivery_id, DeliveryPart.position)  # type: ignore[arg-type]
+    )
+    for delivery_id, message_id, channel_id in rows:
+        found.setdefault(delivery_id, []).append((message_id, channel_id))
+    return found
 
-    rows = session.execute(select(Delivery.status, func.count()).group_by(Delivery.status))
-    return {status: count for status, count in rows}
+
+# --- pause, cancel -----------------------------------------------------------------
+
+
+def pause_promotional(engine: Engine, reason: str | None = None) -> None:
+    """Stop every promotional delivery, on every replica, until ``resume_promotional``."""
+    with Session(engine) as session:
+        if session.get(DeliveryPause, PROMOTIONAL_PAUSE) is None:
+            session.add(DeliveryPause(scope=PROMOTIONAL_PAUSE, reason=(reason or "")[:300]))
+            session.commit()
+
+
+def resume_promotional(engine: Engine) -> None:
+    with engine.begin() as connection:
+        connection.execute(delete(DeliveryPause).where(DeliveryPause.scope == PROMOTIONAL_PAUSE))
+
+
+def promotional_paused(connection: Session | Connection) -> bool:
+    return bool(connection.execute(select(_paused_promotional())).scalar())
+
+
+def cancel(
+    session: Session, *, campaign: str | None = None, ids: Iterable[int] | None = None
+) -> int:
+    """Cancel queued deliveries (of a campaign, or by id); rows already sent stay as they are."""
+    if campaign is None and ids is None:
+        raise ValueError("cancel needs a campaign or ids")
+    statement = update(Delivery).where(Delivery.status == PENDING)
+    if campaign is not None:
+        statement = statement.where(Delivery.campaign == campaign)
+    if ids is not None:
+        statement = statement.where(Delivery.id.in_(list(ids)))  # type: ignore[union-attr]
+    result = session.execute(statement.values(status=CANCELLED, error="cancelled"))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+# --- health ------------------------------------------------------------------------
+
+
+def queue_health(session: Session, now: datetime | None = None) -> dict[str, Any]:
+    """Queue depth and the oldest due row's age, from indexes only (O(1) in the table size).
+
+    Counts are capped at ``COUNT_CAP`` (reported as ``"10000+"``): health must stay
+    cheap at a million rows.
+    """
+    now = now or utcnow()
+
+    def capped(status: str) -> int | str:
+        inner = select(Delivery.id).where(Delivery.status == status).limit(COUNT_CAP + 1)
+        count = session.execute(select(func.count()).select_from(inner.subquery())).scalar_one()
+        return f"{COUNT_CAP}+" if count > COUNT_CAP else int(count)
+
+    oldest = session.execute(
+        select(Delivery.not_before)
+        .where(Delivery.status == PENDING, Delivery.not_before <= now)  # type: ignore[operator]
+        .order_by(Delivery.not_before)
+        .limit(1)
+    ).scalar()
+    age = None
+    if oldest is not None:
+        if oldest.tzinfo is None:
+            from datetime import UTC
+
+            oldest = oldest.replace(tzinfo=UTC)
+        age = round(max(0.0, (now - oldest).total_seconds()), 1)
+    return {
+        "pending": capped(PENDING),
+        "sending": capped(SENDING),
+        "oldest_due_seconds": age,
+        "promotional_paused": promotional_paused(session),
+    }
 
 
 __all__ = [
+    "CANCELLED",
     "FAILED",
     "SENT",
     "Outgoing",
+    "cancel",
     "claim",
     "enqueue",
     "enqueue_many",
     "finish",
-    "status_counts",
+    "parts_of",
+    "pause_promotional",
+    "promotional_paused",
+    "queue_health",
+    "release_expired",
+    "renew",
+    "resume_promotional",
 ]

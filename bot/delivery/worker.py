@@ -1,10 +1,25 @@
 """The delivery worker: drains the outbox through the platform adapters.
 
-Each claimed row is sent once by the adapter, then marked sent (with the
-platform's id of the message, for later edits and retractions), rescheduled
-(rate limit, server error: exponential backoff with jitter, or the
-platform's Retry-After), or failed for good with the reason. Nothing is lost
-when a worker dies: its lease expires and another worker takes the row.
+Throughput comes from bounded concurrency, not from batches awaited whole:
+each lane keeps up to ``concurrency`` operations in flight and claims more
+as soon as one ends, so one slow answer holds one slot, not fifty. Outcomes
+are recorded in batches, in short transactions, by one recorder: at most
+the operations in flight (and the outcomes not yet written) can be sent
+again after a crash, which is the at-least-once window. A heartbeat renews
+the lease of the rows in flight, so a dead worker's rows come back after
+``LEASE`` (a minute), not minutes.
+
+Two lanes: the priority lane takes only operational rows at
+``PRIORITY_URGENT`` or above, with its own capacity, so a crisis alert never
+waits behind a campaign; the platform's token bucket serves it first too.
+
+Promotional rows are never claimed while the stored pause exists, and the
+pause is re-read (at most half a second old) before each send and each part
+of a split message: if it cannot be read, promotional work stops (fails
+closed). A paused, throttled or outage-held row goes back to the queue
+without using an attempt; a platform outage (revoked token, unreachable
+platform) holds the whole platform and shows on ``/healthz`` until a send
+succeeds again.
 """
 
 from __future__ import annotations
@@ -13,31 +28,57 @@ import asyncio
 import contextlib
 import logging
 import random
+import time
 import uuid
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Engine, insert
-from sqlmodel import Session, select
+from sqlalchemy import Engine, bindparam, delete, insert, select, update
+from sqlmodel import Session
+from sqlmodel import select as sqlmodel_select
 
 from bot.clock import utcnow
 from bot.config import Delivery as DeliverySettings
-from bot.delivery.models import FAILED, PENDING, SENT, Delivery
-from bot.delivery.outbox import claim, finish
+from bot.delivery.models import (
+    CANCELLED,
+    DELETE,
+    FAILED,
+    PENDING,
+    PROMOTIONAL,
+    SENDING,
+    SENT,
+    UPDATE,
+    Delivery,
+    DeliveryPart,
+)
+from bot.delivery.outbox import LEASE, claim, finish, parts_of, promotional_paused, renew
 from bot.members import service as members
 from bot.members.models import Address, Member
 from bot.messages import Message
 from bot.participation.models import ParticipationEvent
-from bot.platforms import Platform, SendResult
+from bot.platforms import Attempt, Part, Platform, SendResult
 
 log = logging.getLogger("relais.delivery")
 
 MAX_BACKOFF = 3600.0
+PAUSE_FRESHNESS = 0.5  # seconds a read of the stored pause stays good for
+HEARTBEAT = LEASE.total_seconds() / 4
+OUTAGE_HOLD = 60.0  # seconds a platform in outage is left alone before trying again
 
 
 def backoff(attempt: int) -> float:
     """Seconds before retry number ``attempt``: 2, 4, 8… capped, with jitter."""
     base = min(MAX_BACKOFF, 2.0 ** max(1, attempt))
     return base * random.uniform(0.8, 1.2)
+
+
+class _Lane:
+    def __init__(self, name: str, capacity: int, urgent: bool) -> None:
+        self.name = name
+        self.capacity = capacity
+        self.urgent = urgent
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.slot_freed = asyncio.Event()
 
 
 class DeliveryWorker:
@@ -54,115 +95,503 @@ class DeliveryWorker:
         self.platforms = platforms
         self.settings = settings
         self.worker_id = worker_id or f"worker-{uuid.uuid4().hex[:12]}"
-        self._wake = asyncio.Event()
+        self._wake: asyncio.Event | None = None
         self._stopping = False
         self.last_cycle_at: datetime | None = None  # shown by /healthz
+        self._held: set[int] = set()
+        self._results: list[tuple[Delivery, SendResult, int]] = []
+        self._flush_lock: asyncio.Lock | None = None
+        self._pause_state: tuple[float, bool] = (0.0, True)
+        self._pause_lock: asyncio.Lock | None = None
+        self.outages: dict[str, dict[str, Any]] = {}  # platform -> {until, error, since}
+        self.handled = 0
+        self.outage_hold = OUTAGE_HOLD
+
+    # --- control ---------------------------------------------------------------------
 
     def kick(self) -> None:
-        self._wake.set()
-
-    async def run(self) -> None:
-        """Drain forever (until ``stop()``), sleeping ``poll_seconds`` when idle."""
-        while not self._stopping:
-            try:
-                sent = await self.drain_once()
-            except Exception:  # keep the loop alive; the rows stay claimable
-                log.exception("delivery cycle failed")
-                sent = 0
-            self.last_cycle_at = utcnow()
-            if sent == 0:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=self.settings.poll_seconds)
-                self._wake.clear()
+        if self._wake is not None:
+            self._wake.set()
 
     def stop(self) -> None:
         self._stopping = True
-        self._wake.set()
+        self.kick()
 
-    async def drain_once(self, member_id: int | None = None) -> int:
-        """Claim one batch and send it; return how many rows were handled."""
-        names = list(self.platforms)
-        if not names:
-            return 0
-        rows = await asyncio.to_thread(
-            claim, self.engine, self.worker_id, names, self.settings.batch_size, None, member_id
-        )
-        if not rows:
-            return 0
-        found, addresses = await asyncio.to_thread(self._recipients, rows)
-        await asyncio.gather(
-            *(
-                self._deliver(
-                    row, found.get(row.member_id), addresses.get((row.member_id, row.platform))
-                )
-                for row in rows
+    def platform_health(self, name: str) -> dict[str, Any]:
+        """``ok: False`` with the reason while the platform is in outage."""
+        outage = self.outages.get(name)
+        if outage is None:
+            return {}
+        return {"ok": False, "failing": outage["error"], "since": outage["since"].isoformat()}
+
+    def _prepare(self) -> None:
+        """Fresh asyncio primitives: the console runs each drain in its own event loop."""
+        self._wake = asyncio.Event()
+        self._flush_lock = asyncio.Lock()
+        self._pause_lock = asyncio.Lock()
+        self._recorder: asyncio.Task[None] | None = None
+
+    def _kick_recorder(self) -> None:
+        if self._recorder is None or self._recorder.done():
+            self._recorder = asyncio.create_task(self._record_loop())
+
+    async def _record_loop(self) -> None:
+        while self._results:
+            try:
+                await self.flush()
+            except Exception:
+                log.exception("could not record delivery outcomes; their leases will expire")
+                return
+
+    async def run(self) -> None:
+        """Both lanes, the recorder and the heartbeat, until ``stop()``."""
+        self._prepare()
+        heartbeat = asyncio.create_task(self._heartbeat())
+        try:
+            await asyncio.gather(
+                self._lane(_Lane("urgent", self.settings.priority_concurrency, True), False),
+                self._lane(_Lane("main", self.settings.concurrency, False), False),
             )
-        )
-        return len(rows)
+        finally:
+            heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await heartbeat
+            await self.flush_all()
 
     async def drain(self, member_id: int | None = None) -> int:
-        """Send everything due now (used by the console and tests)."""
-        total = 0
-        while handled := await self.drain_once(member_id):
-            total += handled
-        return total
+        """Send everything due now, then return how many operations were handled."""
+        self._prepare()
+        before = self.handled
+        heartbeat = asyncio.create_task(self._heartbeat())
+        try:
+            await asyncio.gather(
+                self._lane(
+                    _Lane("urgent", self.settings.priority_concurrency, True), True, member_id
+                ),
+                self._lane(_Lane("main", self.settings.concurrency, False), True, member_id),
+            )
+        finally:
+            heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await heartbeat
+            await self.flush_all()
+        return self.handled - before
 
-    async def _deliver(self, row: Delivery, member: Member | None, address: Address | None) -> None:
+    async def drain_once(self, member_id: int | None = None) -> int:
+        """Claim what fits in one lane's capacity, send it, record it."""
+        self._prepare()
+        lane = _Lane("main", self.settings.concurrency, False)
+        claimed = await self._claim_into(lane, lane.capacity, member_id)
+        if lane.tasks:
+            await asyncio.gather(*lane.tasks)
+        await self.flush_all()
+        return claimed
+
+    # --- lanes -----------------------------------------------------------------------------
+
+    def _names(self) -> list[str]:
+        now = time.monotonic()
+        return [n for n in self.platforms if self.outages.get(n, {}).get("until", 0.0) <= now]
+
+    async def _claim_into(self, lane: _Lane, free: int, member_id: int | None) -> int:
+        names = self._names()
+        if not names or free <= 0:
+            return 0
+        rows = await asyncio.to_thread(
+            claim,
+            self.engine,
+            self.worker_id,
+            names,
+            free,
+            None,
+            member_id,
+            lane.urgent,
+        )
+        self.last_cycle_at = utcnow()
+        if not rows:
+            return 0
+        self._held.update(row.id or 0 for row in rows)
+        found, addresses, parts = await asyncio.to_thread(self._context, rows)
+        for row in rows:
+            task = asyncio.create_task(
+                self._one(
+                    row,
+                    found.get(row.member_id),
+                    addresses.get((row.member_id, row.platform)),
+                    parts,
+                )
+            )
+            lane.tasks.add(task)
+            task.add_done_callback(lambda t, lane=lane: self._done(lane, t))
+        return len(rows)
+
+    def _done(self, lane: _Lane, task: asyncio.Task[None]) -> None:
+        lane.tasks.discard(task)
+        lane.slot_freed.set()
+
+    async def _lane(self, lane: _Lane, until_idle: bool, member_id: int | None = None) -> None:
+        assert self._wake is not None
+        while not self._stopping:
+            free = lane.capacity - len(lane.tasks)
+            claimed = 0
+            if free > 0:
+                try:
+                    claimed = await self._claim_into(lane, free, member_id)
+                except Exception:  # keep the loop alive; the rows stay claimable
+                    log.exception("delivery claim failed")
+                    if until_idle:
+                        raise
+            if claimed:
+                continue
+            if until_idle:
+                if lane.tasks:
+                    lane.slot_freed.clear()
+                    await lane.slot_freed.wait()
+                    await self.flush_all()
+                    continue
+                await self.flush_all()
+                # Another lane may have put rows back (a retry due now): one more look.
+                if await self._claim_into(lane, lane.capacity, member_id):
+                    continue
+                return
+            lane.slot_freed.clear()
+            waits = [asyncio.ensure_future(self._wake.wait())]
+            if lane.tasks:
+                waits.append(asyncio.ensure_future(lane.slot_freed.wait()))
+            _, pending = await asyncio.wait(
+                waits,
+                timeout=self.settings.poll_seconds if free > 0 else None,
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+            for waiter in pending:
+                waiter.cancel()
+            self._wake.clear()
+
+    async def _heartbeat(self) -> None:
+        while True:
+            await asyncio.sleep(HEARTBEAT)
+            held = list(self._held)
+            if held:
+                try:
+                    await asyncio.to_thread(renew, self.engine, self.worker_id, held)
+                except Exception:
+                    log.exception("could not renew the delivery leases")
+
+    # --- one operation ---------------------------------------------------------------------
+
+    def _context(
+        self, rows: list[Delivery]
+    ) -> tuple[dict[int, Member], dict[tuple[int, str], Address], dict[int, list[Any]]]:
+        """The batch's members, addresses and stored parts, in three queries."""
+        ids = {row.member_id for row in rows}
+        with Session(self.engine, expire_on_commit=False) as session:
+            found = {
+                m.id or 0: m
+                for m in session.exec(
+                    sqlmodel_select(Member).where(Member.id.in_(ids))  # type: ignore[union-attr]
+                ).all()
+            }
+            addresses = {
+                (a.member_id, a.platform): a
+                for a in session.exec(
+                    sqlmodel_select(Address).where(Address.member_id.in_(ids))  # type: ignore[attr-defined]
+                ).all()
+            }
+            wanted = [row.id or 0 for row in rows] + [
+                row.target_id for row in rows if row.target_id
+            ]
+            parts = parts_of(session, wanted)
+            # An update or delete of a message still queued: it has no parts yet.
+            targets = [row.target_id for row in rows if row.target_id]
+            if targets:
+                statuses = dict(
+                    session.execute(
+                        select(Delivery.id, Delivery.status).where(Delivery.id.in_(targets))  # type: ignore[union-attr]
+                    ).all()
+                )
+                parts["status"] = statuses  # type: ignore[assignment]
+        return found, addresses, parts
+
+    async def promotional_allowed(self) -> bool:
+        """Whether promotional work may go on now (the stored pause, at most 0.5 s old)."""
+        read_at, paused = self._pause_state
+        if time.monotonic() - read_at <= PAUSE_FRESHNESS:
+            return not paused
+        assert self._pause_lock is not None
+        async with self._pause_lock:
+            read_at, paused = self._pause_state
+            if time.monotonic() - read_at <= PAUSE_FRESHNESS:
+                return not paused
+            try:
+                paused = await asyncio.to_thread(self._read_pause)
+            except Exception:
+                log.exception("cannot read the promotional pause: holding promotional work")
+                return False
+            self._pause_state = (time.monotonic(), paused)
+            return not paused
+
+    def _read_pause(self) -> bool:
+        with Session(self.engine) as session:
+            return promotional_paused(session)
+
+    async def _one(
+        self,
+        row: Delivery,
+        member: Member | None,
+        address: Address | None,
+        parts: dict[int, list[Any]],
+    ) -> None:
         platform = self.platforms[row.platform]
+        delivery_id = row.id or 0
+        stored = [Part(m, c) for m, c in parts.get(delivery_id, [])]
+        stored_count = len(stored)
+        promotional = row.purpose == PROMOTIONAL
+
+        async def part_sent(position: int, part: Part) -> None:
+            nonlocal stored_count
+            await asyncio.to_thread(self._store_part, delivery_id, position, part)
+            stored_count = max(stored_count, position + 1)
+
+        async def part_gone(part: Part) -> None:
+            await asyncio.to_thread(self._drop_part, row.target_id or 0, part.message_id)
+
+        async def channel_learned(channel: str) -> None:
+            await asyncio.to_thread(self._remember, row, {"channel_id": channel})
+
+        result: SendResult
         if reason := members.undeliverable(member):  # deleted, or left the company
             result = SendResult.failed(reason)
+        elif promotional and not await self.promotional_allowed():
+            result = SendResult.paused()
         else:
             try:
                 message = Message.from_payload(row.payload)
                 recipient = members.recipient_of(member, row.platform, address)
-                result = await platform.send(recipient, message, row.id or 0)
+                attempt = Attempt(
+                    delivery_id=delivery_id,
+                    priority=row.priority,
+                    promotional=promotional,
+                    parts=stored,
+                    part_sent=part_sent,
+                    part_gone=part_gone,
+                    channel_learned=channel_learned,
+                    may_continue=self.promotional_allowed,
+                    started_at=time.time(),
+                    after_timeout=(row.error or "").startswith("timeout"),
+                )
+                if row.operation == UPDATE or row.operation == DELETE:
+                    result = await self._change(platform, recipient, message, attempt, row, parts)
+                else:
+                    result = await platform.send(recipient, message, attempt)
             except Exception as exc:  # an adapter bug must not lose the message
-                log.exception("adapter %s raised while sending delivery %s", row.platform, row.id)
+                log.exception("adapter %s raised on delivery %s", row.platform, row.id)
                 result = SendResult.retry(backoff(row.attempts), f"{type(exc).__name__}: {exc}")
-        # Recorded one by one, as each send ends: a crash resends as little as possible.
-        await asyncio.to_thread(self._record, row, result)
+        self._note_platform(row.platform, result)
+        self._results.append((row, result, stored_count))
+        self.handled += 1
+        if len(self._results) >= 4 * self.settings.record_batch:
+            await self.flush()  # the database is behind: slow the sends down to its pace
+        else:
+            self._kick_recorder()
 
-    def _recipients(
-        self, rows: list[Delivery]
-    ) -> tuple[dict[int, Member], dict[tuple[int, str], Address]]:
-        """The batch's members and their addresses, in two queries."""
-        ids = {row.member_id for row in rows}
-        with Session(self.engine, expire_on_commit=False) as session:
-            found = {
-                m.id or 0: m for m in session.exec(select(Member).where(Member.id.in_(ids))).all()
-            }  # type: ignore[union-attr]
-            addresses = {
-                (a.member_id, a.platform): a
-                for a in session.exec(select(Address).where(Address.member_id.in_(ids))).all()  # type: ignore[attr-defined]
+    async def _change(
+        self,
+        platform: Platform,
+        recipient: Any,
+        message: Message,
+        attempt: Attempt,
+        row: Delivery,
+        parts: dict[int, list[Any]],
+    ) -> SendResult:
+        """An update or delete of the message ``row.target_id`` became."""
+        target_status = parts.get("status", {}).get(row.target_id)  # type: ignore[call-overload]
+        attempt.parts = [Part(m, c) for m, c in parts.get(row.target_id or 0, [])]
+        if target_status in (PENDING, SENDING) and not attempt.parts:
+            if row.operation == DELETE and target_status == PENDING:
+                await asyncio.to_thread(self._cancel_target, row.target_id or 0)
+                return SendResult.sent(None)
+            return SendResult.retry(5.0, "the message to change is not sent yet")
+        if row.operation == DELETE:
+            if not attempt.parts:
+                return SendResult.sent(None)
+            return await platform.delete(recipient, attempt)
+        if not attempt.parts:
+            return SendResult.failed("the message to update was never sent")
+        return await platform.update(recipient, message, attempt)
+
+    def _note_platform(self, name: str, result: SendResult) -> None:
+        if result.status == "outage":
+            hold = min(self.outage_hold, result.retry_after or self.outage_hold)
+            current = self.outages.get(name)
+            self.outages[name] = {
+                "until": time.monotonic() + hold,
+                "error": result.error or "outage",
+                "since": current["since"] if current else utcnow(),
             }
-        return found, addresses
+            if current is None:
+                log.error("%s is failing (%s): holding its deliveries", name, result.error)
+        elif result.status == "sent" and name in self.outages:
+            del self.outages[name]
+            log.warning("%s works again", name)
 
-    def _record(self, row: Delivery, result: SendResult) -> None:
-        """The outcome of one send, in one short transaction (Core statements: this is the hot path)."""
+    # --- recording -------------------------------------------------------------------------
+
+    def _store_part(self, delivery_id: int, position: int, part: Part) -> None:
+        table = DeliveryPart.__table__  # type: ignore[attr-defined]
+        with self.engine.begin() as connection:
+            connection.execute(
+                insert(table).values(
+                    delivery_id=delivery_id,
+                    position=position,
+                    message_id=part.message_id[:200],
+                    channel_id=part.channel_id,
+                )
+            )
+
+    def _drop_part(self, delivery_id: int, message_id: str) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(
+                delete(DeliveryPart).where(
+                    DeliveryPart.delivery_id == delivery_id, DeliveryPart.message_id == message_id
+                )
+            )
+
+    def _cancel_target(self, target_id: int) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(
+                update(Delivery)
+                .where(Delivery.id == target_id, Delivery.status == PENDING)
+                .values(status=CANCELLED, error="deleted before it was sent")
+            )
+
+    def _remember(self, row: Delivery, fields: dict[str, Any]) -> None:
+        with Session(self.engine) as session:
+            members.remember_address(session, row.member_id, row.platform, **fields)
+            session.commit()
+
+    async def flush_all(self) -> None:
+        """Write every outcome gathered so far (including what the recorder is writing)."""
+        while True:
+            recorder = getattr(self, "_recorder", None)
+            if (
+                recorder is not None
+                and not recorder.done()
+                and recorder is not asyncio.current_task()
+            ):
+                with contextlib.suppress(Exception):
+                    await recorder
+            if self._results:
+                await self.flush()
+                continue
+            if self._flush_lock is not None:
+                async with self._flush_lock:
+                    pass  # a flush in progress has ended
+            if not self._results:
+                return
+
+    async def flush(self) -> None:
+        """Write the outcomes gathered so far, in one transaction."""
+        if self._flush_lock is None:
+            self._prepare()
+        assert self._flush_lock is not None
+        async with self._flush_lock:
+            batch = self._results[: self.settings.record_batch]
+            del self._results[: len(batch)]
+            if not batch:
+                return
+            try:
+                await asyncio.to_thread(self._record, batch)
+            finally:
+                self._held.difference_update(row.id or 0 for row, _, _ in batch)
+
+    def _record(self, batch: list[tuple[Delivery, SendResult, int]]) -> None:
+        """Outcomes of many operations in one short transaction (Core statements: the hot path)."""
         now = utcnow()
         events = ParticipationEvent.__table__  # type: ignore[attr-defined]
+        parts_table = DeliveryPart.__table__  # type: ignore[attr-defined]
+        sent = [(row, result, stored) for row, result, stored in batch if result.status == "sent"]
         with self.engine.begin() as connection:
-            if result.status == "sent":
-                values = {
-                    "status": SENT,
-                    "sent_at": now,
-                    "platform_message_id": result.message_id,
-                    "platform_channel_id": result.channel_id,
-                    "error": None,
-                }
-                if finish(connection, row.id or 0, self.worker_id, values):
+            if sent:
+                ids = [row.id for row, _, _ in sent]
+                mine = set(
                     connection.execute(
-                        insert(events).values(
-                            kind=f"{row.kind}_delivered",
-                            member_id=row.member_id,
-                            subject=row.subject,
-                            platform=row.platform,
-                            data={"delivery_id": row.id},
-                            occurred_at=now,
+                        update(Delivery)
+                        .where(
+                            Delivery.id.in_(ids),  # type: ignore[union-attr]
+                            Delivery.claimed_by == self.worker_id,
+                            Delivery.status == SENDING,
                         )
+                        .values(status=SENT, sent_at=now, claimed_until=None, error=None)
+                        .returning(Delivery.id)
+                    ).scalars()
+                )
+                ours = [item for item in sent if item[0].id in mine]
+                with_ids = [
+                    {"b_id": row.id, "b_message": result.message_id, "b_channel": result.channel_id}
+                    for row, result, _ in ours
+                    if result.message_id or result.channel_id
+                ]
+                if with_ids:
+                    connection.execute(
+                        update(Delivery)
+                        .where(Delivery.id == bindparam("b_id"))
+                        .values(
+                            platform_message_id=bindparam("b_message"),
+                            platform_channel_id=bindparam("b_channel"),
+                        ),
+                        with_ids,
                     )
-                    if result.remember or result.user_id:
-                        with Session(bind=connection) as session:
+                new_parts: list[dict[str, Any]] = []
+                for row, result, stored in ours:
+                    if row.operation == UPDATE or row.operation == DELETE:
+                        connection.execute(
+                            delete(DeliveryPart).where(DeliveryPart.delivery_id == row.target_id)
+                        )
+                        new_parts.extend(
+                            {
+                                "delivery_id": row.target_id,
+                                "position": n,
+                                "message_id": part.message_id[:200],
+                                "channel_id": part.channel_id,
+                            }
+                            for n, part in enumerate(result.parts)
+                        )
+                    else:
+                        new_parts.extend(
+                            {
+                                "delivery_id": row.id,
+                                "position": n,
+                                "message_id": part.message_id[:200],
+                                "channel_id": part.channel_id,
+                            }
+                            for n, part in enumerate(result.parts)
+                            if n >= stored
+                        )
+                if new_parts:
+                    connection.execute(insert(parts_table), new_parts)
+                if ours:
+                    connection.execute(
+                        insert(events),
+                        [
+                            {
+                                "kind": f"{row.kind}_delivered"
+                                if row.operation not in (UPDATE, DELETE)
+                                else f"{row.kind}_{row.operation}d",
+                                "member_id": row.member_id,
+                                "subject": row.subject,
+                                "platform": row.platform,
+                                "data": {"delivery_id": row.id},
+                                "occurred_at": now,
+                            }
+                            for row, _, _ in ours
+                        ],
+                    )
+                learned = [
+                    (row, result) for row, result, _ in ours if result.remember or result.user_id
+                ]
+                if learned:
+                    with Session(bind=connection) as session:
+                        for row, result in learned:
                             if result.remember:
                                 members.remember_address(
                                     session, row.member_id, row.platform, **result.remember
@@ -171,36 +600,57 @@ class DeliveryWorker:
                                 members.link_platform_id(
                                     session, row.member_id, row.platform, result.user_id
                                 )
-                            session.flush()
-                return
-            final = result.status == "failed" or row.attempts >= self.settings.max_attempts
-            if final:
-                error = (result.error or "")[:500]
-                log.warning(
-                    "delivery %s to member %s failed: %s", row.id, row.member_id, result.error
-                )
-                if finish(
-                    connection, row.id or 0, self.worker_id, {"status": FAILED, "error": error}
-                ):
-                    connection.execute(
-                        insert(events).values(
-                            kind=f"{row.kind}_failed",
-                            member_id=row.member_id,
-                            subject=row.subject,
-                            platform=row.platform,
-                            data={"delivery_id": row.id, "error": error},
-                            occurred_at=now,
-                        )
-                    )
-                return
-            delay = result.retry_after if result.retry_after is not None else backoff(row.attempts)
+                        session.flush()
+            for row, result, _ in batch:
+                if result.status != "sent":
+                    self._record_other(connection, row, result, now, events)
+
+    def _record_other(
+        self, connection: Any, row: Delivery, result: SendResult, now: datetime, events: Any
+    ) -> None:
+        if result.status in ("paused", "throttled", "outage"):
+            # Not the message's fault: back in the queue, the attempt given back.
+            delay = result.retry_after or 0.0
+            if result.status == "outage":
+                delay = min(delay, self.outage_hold)
             finish(
                 connection,
                 row.id or 0,
                 self.worker_id,
                 {
                     "status": PENDING,
+                    "claimed_by": None,
+                    "attempts": max(0, row.attempts - 1),
                     "not_before": now + timedelta(seconds=delay),
                     "error": (result.error or "")[:500],
                 },
             )
+            return
+        final = result.status == "failed" or row.attempts >= self.settings.max_attempts
+        if final:
+            error = (result.error or "")[:500]
+            log.warning("delivery %s to member %s failed: %s", row.id, row.member_id, result.error)
+            if finish(connection, row.id or 0, self.worker_id, {"status": FAILED, "error": error}):
+                connection.execute(
+                    insert(events).values(
+                        kind=f"{row.kind}_failed",
+                        member_id=row.member_id,
+                        subject=row.subject,
+                        platform=row.platform,
+                        data={"delivery_id": row.id, "error": error},
+                        occurred_at=now,
+                    )
+                )
+            return
+        delay = result.retry_after if result.retry_after is not None else backoff(row.attempts)
+        finish(
+            connection,
+            row.id or 0,
+            self.worker_id,
+            {
+                "status": PENDING,
+                "claimed_by": None,
+                "not_before": now + timedelta(seconds=delay),
+                "error": (result.error or "")[:500],
+            },
+        )

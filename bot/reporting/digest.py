@@ -12,6 +12,7 @@ from sqlmodel import Session, select
 
 from bot import notify, permissions
 from bot.db import session_scope
+from bot.delivery.models import OPERATIONAL
 from bot.delivery.outbox import enqueue_many
 from bot.i18n import Tr
 from bot.jobs import JobRun
@@ -103,7 +104,14 @@ def queue_digests(run: JobRun) -> int:
             if message is None:
                 continue
             outgoing.append(
-                notify.to_member(member, config, message, key="digest:" + slot, kind="digest")
+                notify.to_member(
+                    member,
+                    config,
+                    message,
+                    key="digest:" + slot,
+                    kind="digest",
+                    purpose=OPERATIONAL,
+                )
             )
         inserted = enqueue_many(session, outgoing, now)
         queued = len(inserted)

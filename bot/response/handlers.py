@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 from bot import notify, permissions
 from bot.clock import as_utc, local, utcnow
 from bot.config import AppConfig
-from bot.delivery.models import PRIORITY_REPLY
+from bot.delivery.models import OPERATIONAL, PRIORITY_REPLY
 from bot.events import record_id
 from bot.i18n import N_, Tr
 from bot.members.models import Member
@@ -189,6 +189,7 @@ def register(registry: Registry) -> None:
                     report_message(entry, reporter, ctx.config, Tr(responder.language)),
                     key=f"report:{entry.id}",
                     kind="escalation",
+                    purpose=OPERATIONAL,
                     subject=str(entry.id),
                     priority=PRIORITY_REPLY,
                 )
@@ -286,6 +287,7 @@ def register(registry: Registry) -> None:
                         ),
                         key=f"report-ack:{entry.id}",
                         kind="reply",
+                        purpose=OPERATIONAL,
                         subject=str(entry.id),
                         priority=PRIORITY_REPLY,
                     )

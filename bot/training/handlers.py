@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot import notify, permissions
 from bot.clock import utcnow
-from bot.delivery.models import PRIORITY_REPLY
+from bot.delivery.models import OPERATIONAL, PRIORITY_REPLY
 from bot.i18n import N_
 from bot.messages import Context as ContextLine
 from bot.messages import Message, Section
@@ -42,6 +42,7 @@ def register(registry: Registry) -> None:
             service.render(lesson_id, lesson, ctx.member.language, review),
             key=key[:200],
             kind="lesson",
+            purpose=OPERATIONAL,  # the member asked for it: a reply, not promotion
             subject=lesson_id,
             priority=PRIORITY_REPLY,
             platform=ctx.event.who.platform,
