@@ -18,7 +18,13 @@ from bot.delivery.models import (
     Delivery,
     DeliveryPart,
 )
-from bot.delivery.outbox import Outgoing, enqueue, pause_promotional, resume_promotional
+from bot.delivery.outbox import (
+    Outgoing,
+    enqueue,
+    enqueue_many,
+    pause_promotional,
+    resume_promotional,
+)
 from bot.delivery.pacing import TokenBucket
 from bot.delivery.worker import DeliveryWorker
 from bot.members.models import Member
@@ -174,10 +180,26 @@ def test_priority_lane_overtakes_a_paced_campaign(runtime) -> None:  # type: ign
         task = asyncio.create_task(worker.run())
         while len(order) < 20:
             await asyncio.sleep(0.01)
-        for n in range(5):
-            await asyncio.to_thread(
-                _queue, runtime, member, f"alert-{n}", "operational", PRIORITY_URGENT
-            )
+
+        def alert() -> None:  # one transaction: the five alerts become due together
+            with session_scope(runtime.engine) as session:
+                enqueue_many(
+                    session,
+                    [
+                        Outgoing(
+                            member_id=member,
+                            platform="console",
+                            dedupe_key=f"alert-{n}",
+                            kind="reply",
+                            message=simple(f"alert-{n}"),
+                            purpose="operational",
+                            priority=PRIORITY_URGENT,
+                        )
+                        for n in range(5)
+                    ],
+                )
+
+        await asyncio.to_thread(alert)
         worker.kick()
         while len(order) < 305:
             await asyncio.sleep(0.01)
