@@ -775,6 +775,7 @@ def test_an_activity_in_emoji_is_sent_within_the_teams_limit(teams: TeamsWorld) 
                 "emoji",
                 "reply",
                 Message(text=report, blocks=[Section(text=report)]),
+                purpose="operational",
             ),
         )
         session.commit()
