@@ -35,7 +35,8 @@ from bot.db import make_engine, session_scope, upgrade  # noqa: E402
 from bot.delivery.models import SENT, Delivery  # noqa: E402
 from bot.delivery.outbox import Outgoing, enqueue_many  # noqa: E402
 from bot.delivery.worker import DeliveryWorker  # noqa: E402
-from bot.members.models import Member  # noqa: E402
+from bot.members.models import Address, Member  # noqa: E402
+from bot.registry import build_registry  # noqa: E402
 from bot.training.service import render  # noqa: E402
 
 
@@ -57,9 +58,18 @@ def prepare(url: str, count: int, platform: str) -> tuple:  # type: ignore[type-
                     "time_zone": "Europe/Paris",
                     "roles": ["ambassador"],
                     "opted_in": True,
-                    "slack_user_id": f"U{n:08d}",
                 }
                 for n in range(count)
+            ],
+        )
+    with session_scope(engine) as session:
+        session.connection().execute(
+            Address.__table__.insert(),  # type: ignore[attr-defined]
+            [
+                {"member_id": member_id, "platform": "slack", "user_id": f"U{n:08d}"}
+                for n, member_id in enumerate(
+                    session.execute(select(Member.id).order_by(Member.id)).scalars()
+                )
             ],
         )
     with session_scope(engine) as session:
@@ -130,7 +140,7 @@ def run_slack(label: str, url: str, count: int, rate: float | None = None) -> No
         bare = bare_loop(f"{api.url}/api/", min(count, 2000)) if rate is None else None
         standin.posted.clear()
         standin.post_rate = rate
-        relais = Relais(config, content, engine)
+        relais = Relais(config, content, engine, build_registry())
         slack = SlackPlatform(relais, "xoxb-test-token", "secret", api_url=f"{api.url}/api/")
         elapsed, sent = drain(engine, {"slack": slack}, config)
     channels = [p["channel"] for p in standin.posted]

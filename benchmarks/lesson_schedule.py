@@ -34,11 +34,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.config import load_config  # noqa: E402
-from bot.content.sync import load_checked  # noqa: E402
 from bot.db import make_engine, upgrade  # noqa: E402
 from bot.delivery.models import Delivery  # noqa: E402
+from bot.jobs import run_job  # noqa: E402
 from bot.members.importer import import_members  # noqa: E402
-from bot.training.schedule import queue_due_lessons  # noqa: E402
+from bot.runtime import build_runtime  # noqa: E402
 
 ZONES = [
     "Pacific/Honolulu",
@@ -89,7 +89,6 @@ def slot_instant(zone: str) -> datetime:
 
 def run(label: str, url: str, csv_path: Path, count: int) -> None:
     config = load_config(ROOT / "app.yaml")
-    content = load_checked(ROOT / "content", config)
     engine = make_engine(url)
     upgrade(engine)
 
@@ -98,12 +97,15 @@ def run(label: str, url: str, csv_path: Path, count: int) -> None:
     imported = time.perf_counter() - started
     assert report.created == count, report
 
+    # The real job, as the scheduler runs it (slots recorded, under the job's lock).
+    runtime = build_runtime(ROOT / "app.yaml", url, auto_upgrade=True)
+    job = runtime.relais.registry.jobs["lessons"]
     started = time.perf_counter()
-    queued = sum(queue_due_lessons(engine, config, content, slot_instant(zone)) for zone in ZONES)
+    queued = sum(run_job(job, runtime, slot_instant(zone)) for zone in ZONES)
     first = time.perf_counter() - started
 
     started = time.perf_counter()
-    again = sum(queue_due_lessons(engine, config, content, slot_instant(zone)) for zone in ZONES)
+    again = sum(run_job(job, runtime, slot_instant(zone)) for zone in ZONES)
     second = time.perf_counter() - started
 
     with engine.connect() as connection:

@@ -361,7 +361,7 @@ class Platforms(Strict):
         return [name for name in self.enabled() if getattr(self, name).reaches_unmet]
 
 
-class Delivery(Strict):
+class DeliverySettings(Strict):
     batch_size: Annotated[int, Field(ge=1, le=1000)] = 50  # kept for older app.yaml files
     # Operations in flight at once (main lane), and reserved for the priority lane.
     concurrency: Annotated[int, Field(ge=1, le=1000)] = 32
@@ -385,7 +385,7 @@ class AppConfig(Strict):
     schedules: Schedules = Field(default_factory=Schedules)
     escalation: Escalation = Field(default_factory=Escalation)
     platforms: Platforms = Field(default_factory=Platforms)
-    delivery: Delivery = Field(default_factory=Delivery)
+    delivery: DeliverySettings = Field(default_factory=DeliverySettings)
 
     # --- look-ups used across the core -------------------------------------
 

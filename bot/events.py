@@ -7,7 +7,7 @@ the same click or command is handled once.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 
@@ -44,7 +44,6 @@ class ActionEvent(InboundEvent):
     kind: ClassVar[str] = "action"
     action_id: str = ""
     value: str = ""
-    message_ref: str | None = None  # the platform id of the message the button was on
 
 
 @dataclass(frozen=True)
@@ -53,15 +52,6 @@ class MessageEvent(InboundEvent):
 
     kind: ClassVar[str] = "message"
     text: str = ""
-
-
-@dataclass(frozen=True)
-class FormEvent(InboundEvent):
-    """A submitted form (a Slack modal, an Adaptive Card with inputs)."""
-
-    kind: ClassVar[str] = "form"
-    form_id: str = ""
-    values: dict[str, Any] = field(default_factory=dict)
 
 
 def parse_command(text: str) -> tuple[str, str]:

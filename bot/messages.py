@@ -68,7 +68,7 @@ class Image(_Block):
     alt: str
 
 
-class Context(_Block):
+class ContextLine(_Block):
     """A small, secondary line (dates, hints, who approved a post)."""
 
     type: Literal["context"] = "context"
@@ -80,7 +80,7 @@ class Divider(_Block):
 
 
 Block = Annotated[
-    Section | Actions | Choice | Link | Image | Context | Divider, Field(discriminator="type")
+    Section | Actions | Choice | Link | Image | ContextLine | Divider, Field(discriminator="type")
 ]
 
 

@@ -10,7 +10,7 @@ import time_machine
 from sqlmodel import Session, select
 
 from bot.clock import utcnow
-from bot.config import Delivery as DeliverySettings
+from bot.config import DeliverySettings
 from bot.db import session_scope
 from bot.delivery.models import FAILED, PENDING, SENDING, SENT, Delivery
 from bot.delivery.outbox import Outgoing, claim, enqueue, enqueue_many

@@ -9,7 +9,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from adapters.slack.render import MAX_BLOCKS, parse_action_id, render
-from bot.messages import Actions, Button, Choice, Context, Divider, Image, Link, Message, Section
+from bot.messages import (
+    Actions,
+    Button,
+    Choice,
+    ContextLine,
+    Divider,
+    Image,
+    Link,
+    Message,
+    Section,
+)
 
 # Text that tries hard: Slack control sequences, mentions, disguised links, long strings, any Unicode.
 nasty = st.one_of(
@@ -63,7 +73,7 @@ blocks = st.one_of(
     st.builds(Choice, question=nasty, options=st.lists(buttons, min_size=1, max_size=8)),
     st.builds(Link, url=urls, label=nasty),
     st.builds(Image, url=urls, alt=nasty),
-    st.builds(Context, text=nasty),
+    st.builds(ContextLine, text=nasty),
     st.just(Divider()),
 )
 messages = st.builds(Message, text=nasty, blocks=st.lists(blocks, max_size=80))
@@ -194,6 +204,11 @@ def test_a_link_too_long_to_write_whole_is_plain_text() -> None:
 def test_empty_context_lines_and_images_are_left_out() -> None:
     message = Message(
         text="t",
-        blocks=[Context(text=""), Context(text="  "), Image(url="", alt="x"), Section(text="ok")],
+        blocks=[
+            ContextLine(text=""),
+            ContextLine(text="  "),
+            Image(url="", alt="x"),
+            Section(text="ok"),
+        ],
     )
     assert [block["type"] for block in render(message)[0]["blocks"]] == ["section"]

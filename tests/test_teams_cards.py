@@ -26,7 +26,17 @@ from adapters.teams.limits import (
     classify,
     parse_retry_after,
 )
-from bot.messages import Actions, Button, Choice, Context, Divider, Image, Link, Message, Section
+from bot.messages import (
+    Actions,
+    Button,
+    Choice,
+    ContextLine,
+    Divider,
+    Image,
+    Link,
+    Message,
+    Section,
+)
 
 TEAMS_LIMIT = 28 * 1024
 # Room left in an activity for what botbuilder adds (conversation, from, recipient, serviceUrl).
@@ -83,7 +93,7 @@ def test_text_is_never_read_as_markup_or_a_mention() -> None:
     )
     message = Message(
         text="<at>All</at>",
-        blocks=[Section(title="<at>Boss</at> & co", text=hostile), Context(text="*note*")],
+        blocks=[Section(title="<at>Boss</at> & co", text=hostile), ContextLine(text="*note*")],
     )
     (card,) = render_cards(message, "en")
     types = {node.get("type") for node in walk(card)}
@@ -311,7 +321,7 @@ block = st.one_of(
     st.builds(Choice, question=text, options=st.lists(button, min_size=1, max_size=6)),
     st.builds(Link, url=links, label=text),
     st.builds(Image, url=links, alt=text),
-    st.builds(Context, text=text),
+    st.builds(ContextLine, text=text),
     st.just(Divider()),
 )
 message = st.builds(Message, text=text, blocks=st.lists(block, max_size=12))
@@ -336,7 +346,8 @@ def test_a_report_written_in_emoji_is_split_by_its_size_as_sent() -> None:
 
 def test_an_empty_context_line_is_left_out() -> None:
     (card,) = render_cards(
-        Message(text="x", blocks=[Section(text="a"), Context(text=""), Context(text=" ")]), "en"
+        Message(text="x", blocks=[Section(text="a"), ContextLine(text=""), ContextLine(text=" ")]),
+        "en",
     )
     assert lines(card) == ["a"]
     check_card(card)

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from bot.messages import Actions, Button, Choice, Context, Divider, Image, Link, Message, Section
+from bot.messages import (
+    Actions,
+    Button,
+    Choice,
+    ContextLine,
+    Divider,
+    Image,
+    Link,
+    Message,
+    Section,
+)
 
 
 @dataclass
@@ -65,7 +75,7 @@ def render(message: Message, first: int = 1) -> Rendered:
             out.lines.append(f"→ {block.label}: {block.url}")
         elif isinstance(block, Image):
             out.lines.append(f"[image: {block.alt}] {block.url}")
-        elif isinstance(block, Context):
+        elif isinstance(block, ContextLine):
             out.lines.append(f"  ({block.text})")
         elif isinstance(block, Divider):
             out.lines.append("—" * 20)

@@ -219,14 +219,12 @@ class SlackPlatform(Platform):
                     continue  # a link button: nothing to do
                 who = await self._who(body["user"]["id"])
                 key = f"action:{body['user']['id']}:{action.get('action_ts')}:{action.get('action_id')}"
-                container = body.get("container") or {}
                 await self._handle(
                     ActionEvent(
                         who,
                         key,
                         action_id=parse_action_id(action.get("action_id", "")),
                         value=action.get("value", ""),
-                        message_ref=container.get("message_ts"),
                     )
                 )
 

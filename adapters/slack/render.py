@@ -21,7 +21,7 @@ from bot.messages import (
     Actions,
     Button,
     Choice,
-    Context,
+    ContextLine,
     Divider,
     Image,
     Link,
@@ -188,7 +188,7 @@ def blocks_of(message: Message) -> list[dict[str, Any]]:
                 )
             elif block.url.strip():
                 blocks += _sections(escape(f"{block.alt}: {block.url}"))
-        elif isinstance(block, Context):
+        elif isinstance(block, ContextLine):
             if block.text.strip():
                 text = clip_escaped(mrkdwn(block.text), MAX_CONTEXT)
                 blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": text}]})

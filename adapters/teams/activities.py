@@ -4,7 +4,7 @@
   when the first word is one: ``lesson``, ``report <url> …``), with the bot's
   ``<at>…</at>`` mention removed; a card click (``Action.Submit``, whose
   ``value`` carries ``relais_action``/``relais_value``) becomes an
-  ``ActionEvent`` (or a ``FormEvent`` for a card with inputs).
+  ``ActionEvent``.
 - ``invoke`` ``adaptiveCard/action`` (``Action.Execute``): the same, answered
   with an invoke response.
 - ``conversationUpdate`` / ``installationUpdate``: the member's conversation
@@ -28,7 +28,7 @@ from botbuilder.core import ActivityHandler, InvokeResponse, TurnContext
 from botbuilder.schema import Activity
 
 from adapters.teams.cards import parse_submit
-from bot.events import ActionEvent, FormEvent, InboundEvent, MessageEvent
+from bot.events import ActionEvent, InboundEvent, MessageEvent
 from bot.i18n import Tr
 
 if TYPE_CHECKING:
@@ -96,16 +96,7 @@ class RelaisActivityHandler(ActivityHandler):
         event: InboundEvent
         submitted = parse_submit(activity.value)
         if submitted is not None:
-            if submitted.form_id:
-                event = FormEvent(who, key, form_id=submitted.form_id, values=submitted.values)
-            else:
-                event = ActionEvent(
-                    who,
-                    key,
-                    action_id=submitted.action_id,
-                    value=submitted.value,
-                    message_ref=activity.reply_to_id,
-                )
+            event = ActionEvent(who, key, action_id=submitted.action_id, value=submitted.value)
         elif activity.value is not None and not activity.text:
             log.info("ignored a card submission Relais did not make (activity %s)", activity.id)
             return
@@ -148,7 +139,6 @@ class RelaisActivityHandler(ActivityHandler):
                 event_key(activity),
                 action_id=submitted.action_id,
                 value=submitted.value,
-                message_ref=activity.reply_to_id,
             ),
         )
         return InvokeResponse(

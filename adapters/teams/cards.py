@@ -28,7 +28,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.i18n import Tr
-from bot.messages import Actions, Button, Choice, Context, Divider, Image, Link, Message, Section
+from bot.messages import (
+    Actions,
+    Button,
+    Choice,
+    ContextLine,
+    Divider,
+    Image,
+    Link,
+    Message,
+    Section,
+)
 
 CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
 CARD_SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
@@ -277,7 +287,7 @@ def _units(message: Message, tr: Tr) -> list[_Unit]:
                             ],
                         }
                     ]
-        elif isinstance(block, Context):
+        elif isinstance(block, ContextLine):
             if block.text.strip():
                 elements = [
                     _rich(inline_runs(block.text, isSubtle=True, size="Small"), spacing="Small")
@@ -369,12 +379,10 @@ def to_activity_payloads(message: Message, lang: str) -> list[dict[str, Any]]:
 
 @dataclass(frozen=True)
 class Submitted:
-    """What a card click asked for: a core action (button, quiz) or a form."""
+    """What a card click asked for: a core action (a button, a quiz answer) and its value."""
 
     action_id: str
     value: str = ""
-    form_id: str | None = None
-    values: dict[str, Any] = field(default_factory=dict)
 
 
 def parse_submit(value: Any) -> Submitted | None:
@@ -397,11 +405,4 @@ def parse_submit(value: Any) -> Submitted | None:
     else:
         chosen, raw = None, data.get(VALUE_KEY, "")
     value_text = raw if isinstance(raw, str) else json.dumps(raw)
-    inputs = {
-        key: item
-        for key, item in data.items()
-        if key not in (ACTION_KEY, VALUE_KEY, FORM_KEY, chosen, "msteams")
-    }
-    if inputs and isinstance(form, str):
-        return Submitted(action_id, value_text, form_id=action_id, values=inputs)
     return Submitted(action_id, value_text)

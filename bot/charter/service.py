@@ -10,8 +10,7 @@ from bot.charter.models import CharterAcknowledgement
 from bot.content.library import ContentLibrary
 from bot.content.schema import Charter
 from bot.i18n import Tr, format_day
-from bot.messages import Actions, Button, Message, Section, command_button
-from bot.messages import Context as ContextLine
+from bot.messages import Actions, Button, ContextLine, Message, Section, command_button
 
 ACCEPT_ACTION = "charter.accept"
 

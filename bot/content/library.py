@@ -76,9 +76,6 @@ class ContentLibrary:
     def post(self, post_id: str, lang: str) -> Post | None:
         return self._pick(self.posts, post_id, lang)
 
-    def playbook(self, playbook_id: str, lang: str) -> Playbook | None:
-        return self._pick(self.playbooks, playbook_id, lang)
-
     def track(self, track_id: str) -> list[str]:
         """Lesson ids of a track, in delivery order (computed once: the library never changes)."""
         if track_id not in self._tracks:

@@ -38,7 +38,7 @@ from sqlmodel import Session
 from sqlmodel import select as sqlmodel_select
 
 from bot.clock import utcnow
-from bot.config import Delivery as DeliverySettings
+from bot.config import DeliverySettings
 from bot.delivery.models import (
     CANCELLED,
     DELETE,

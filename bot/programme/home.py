@@ -16,8 +16,7 @@ from bot.content.library import ContentLibrary
 from bot.i18n import Tr, format_day
 from bot.members import service as members
 from bot.members.models import Member
-from bot.messages import Actions, Divider, Message, Section, command_button
-from bot.messages import Context as ContextLine
+from bot.messages import Actions, ContextLine, Divider, Message, Section, command_button
 from bot.training import service as training
 
 

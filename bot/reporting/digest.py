@@ -17,8 +17,7 @@ from bot.delivery.outbox import enqueue_many
 from bot.i18n import Tr
 from bot.jobs import JobRun
 from bot.members.models import Member
-from bot.messages import Context as ContextLine
-from bot.messages import Message, Section
+from bot.messages import ContextLine, Message, Section
 from bot.permissions import Permissions
 from bot.reporting.stats import departments_in, figures, in_words
 from bot.slots import due_zone_slots

@@ -5,8 +5,7 @@ from __future__ import annotations
 from bot import permissions
 from bot.clock import utcnow
 from bot.i18n import N_
-from bot.messages import Context as ContextLine
-from bot.messages import Message, Section
+from bot.messages import ContextLine, Message, Section
 from bot.registry import Context, Registry
 from bot.reporting.stats import departments_in, figures, in_words, period_start
 

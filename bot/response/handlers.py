@@ -16,8 +16,7 @@ from bot.delivery.models import OPERATIONAL, PRIORITY_REPLY
 from bot.events import record_id
 from bot.i18n import N_, Tr
 from bot.members.models import Member
-from bot.messages import MAX_URL, Actions, Button, Link, Message, Section
-from bot.messages import Context as ContextLine
+from bot.messages import MAX_URL, Actions, Button, ContextLine, Link, Message, Section
 from bot.participation.models import record
 from bot.permissions import Target
 from bot.registry import Context, Registry, UserError

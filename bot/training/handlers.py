@@ -6,8 +6,7 @@ from bot import notify, permissions
 from bot.clock import utcnow
 from bot.delivery.models import OPERATIONAL, PRIORITY_REPLY
 from bot.i18n import N_
-from bot.messages import Context as ContextLine
-from bot.messages import Message, Section
+from bot.messages import ContextLine, Message, Section
 from bot.registry import Context, Registry, UserError
 from bot.training import service
 from bot.training.results import lesson_results, most_missed

@@ -28,8 +28,7 @@ from bot.i18n import Tr
 from bot.jobs import JobRun
 from bot.members import service as members
 from bot.members.models import Member
-from bot.messages import Context as ContextLine
-from bot.messages import Message
+from bot.messages import ContextLine, Message
 from bot.registry import Registry
 from bot.slots import due_zone_slots, sendable
 from bot.training import service

@@ -20,7 +20,7 @@ from bot.content.schema import Lesson
 from bot.i18n import Tr, format_day
 from bot.members import service as members
 from bot.members.models import Member
-from bot.messages import Button, Choice, Context, Image, Link, Message, Section
+from bot.messages import Button, Choice, ContextLine, Image, Link, Message, Section
 from bot.participation.models import record
 from bot.training.models import LessonProgress, QuizAnswer
 
@@ -96,7 +96,9 @@ def render(lesson_id: str, lesson: Lesson, lang: str, review: bool = False) -> M
     blocks: list = []
     if review:
         blocks.append(
-            Context(text=tr("Review: this question comes back because it was missed last time."))
+            ContextLine(
+                text=tr("Review: this question comes back because it was missed last time.")
+            )
         )
     blocks.append(Section(title=lesson.title, text=lesson.body or lesson.title))
     if lesson.image:
@@ -249,7 +251,7 @@ def answer(
     blocks: list = [Section(text=f"{headline}\n\n{lesson.quiz.explanation}")]
     if not correct and progress.review_due_at:
         blocks.append(
-            Context(
+            ContextLine(
                 text=tr(
                     "This question will come back on {date}.",
                     date=_day(progress.review_due_at, member, tr),
