@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from functools import cached_property
 
-from bot.config import AppConfig
+from bot.config import AppConfig, Department
 from bot.i18n import N_
 
 
@@ -277,3 +277,14 @@ class Permissions:
             return True
         unit = target.business_unit or self.unit_of(target.department)
         return bool(unit and unit in reach.business_units)
+
+
+def departments_in(reach: Reach, config: AppConfig) -> list[Department]:
+    """The departments a scoped reader covers, in app.yaml's order (all, for the programme)."""
+    return [
+        department
+        for department in config.departments
+        if reach.programme
+        or department.id in reach.departments
+        or (department.business_unit and department.business_unit in reach.business_units)
+    ]

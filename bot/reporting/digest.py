@@ -19,7 +19,7 @@ from bot.jobs import JobRun
 from bot.members.models import Member
 from bot.messages import ContextLine, Message, Section
 from bot.permissions import Permissions
-from bot.reporting.stats import departments_in, figures, in_words
+from bot.reporting.stats import figures, in_words
 from bot.slots import due_zone_slots
 
 WEEK = timedelta(days=7)
@@ -34,7 +34,7 @@ def digest_message(
     reach = rules.reach(actor, permissions.DIGEST)
     if reach.none:
         return None
-    managed = [d for d in departments_in(reach, config) if not reach.programme]
+    managed = [d for d in permissions.departments_in(reach, config) if not reach.programme]
     tr = Tr(member.language)
     blocks: list = [
         Section(

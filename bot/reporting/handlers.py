@@ -7,7 +7,7 @@ from bot.clock import utcnow
 from bot.i18n import N_
 from bot.messages import ContextLine, Message, Section
 from bot.registry import Context, Registry
-from bot.reporting.stats import departments_in, figures, in_words, period_start
+from bot.reporting.stats import figures, in_words, period_start
 
 DAYS = 7
 
@@ -55,7 +55,7 @@ def register(registry: Registry) -> None:
                     title=tr("The whole programme"), text=in_words(figures(ctx.session, since), tr)
                 )
             )
-        for department in departments_in(reach, ctx.config):
+        for department in permissions.departments_in(reach, ctx.config):
             name = department.name.get(tr.lang) or department.id
             blocks.append(
                 Section(title=name, text=in_words(figures(ctx.session, since, [department.id]), tr))

@@ -14,11 +14,9 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from bot.clock import utcnow
-from bot.config import AppConfig, Department
 from bot.i18n import Tr
 from bot.members.models import Member
 from bot.participation.models import ParticipationEvent
-from bot.permissions import Reach
 
 
 @dataclass(frozen=True)
@@ -115,17 +113,6 @@ def figures(
         reports=counts.get("mention_reported", 0),
         reports_acknowledged=acknowledged,
     )
-
-
-def departments_in(reach: Reach, config: AppConfig) -> list[Department]:
-    """The departments a scoped reader covers, in app.yaml's order (all, for the programme)."""
-    return [
-        department
-        for department in config.departments
-        if reach.programme
-        or department.id in reach.departments
-        or (department.business_unit and department.business_unit in reach.business_units)
-    ]
 
 
 def period_start(now: datetime, days: int = 7) -> datetime:

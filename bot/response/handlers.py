@@ -20,7 +20,6 @@ from bot.messages import MAX_URL, Actions, Button, ContextLine, Link, Message, S
 from bot.participation.models import record
 from bot.permissions import Target
 from bot.registry import Context, Registry, UserError
-from bot.reporting.stats import departments_in
 from bot.response.models import MentionReport, ReportAssignment
 
 ACK_ACTION = "report.ack"
@@ -305,7 +304,7 @@ def register(registry: Registry) -> None:
         reach = ctx.reach(permissions.REPORTS_LIST)
         query = select(MentionReport).where(MentionReport.acknowledged_by_id.is_(None))  # type: ignore[union-attr]
         if not reach.programme:
-            departments = {d.id for d in departments_in(reach, ctx.config)}
+            departments = {d.id for d in permissions.departments_in(reach, ctx.config)}
             assigned = select(ReportAssignment.report_id).where(
                 ReportAssignment.member_id == ctx.member.id
             )
