@@ -535,24 +535,34 @@ def serve(
     uvicorn.run(create_app(runtime), host=host, port=port, log_level="warning")
 
 
-def _adapter_commands() -> None:
-    """Let each adapter add its own commands (`relais console`, later `relais teams package`…)."""
+def _plugged_commands() -> None:
+    """Let each capability and adapter add its own commands.
+
+    A capability's ``bot/<name>/cli.py`` (``relais campaign …``, ``relais crisis …``) and an
+    adapter's ``adapters/<name>/cli.py`` (``relais console``, ``relais teams package``) each
+    have ``register(app)``, so a new feature does not edit this file.
+    """
     import importlib
     import pkgutil
 
     import adapters
+    import bot
 
-    for module in pkgutil.iter_modules(adapters.__path__):
-        try:
-            commands = importlib.import_module(f"adapters.{module.name}.cli")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"adapters.{module.name}.cli":
+    for package in (bot, adapters):
+        for module in pkgutil.iter_modules(package.__path__):
+            if not module.ispkg:
                 continue
-            raise
-        commands.register(app)
+            name = f"{package.__name__}.{module.name}.cli"
+            try:
+                commands = importlib.import_module(name)
+            except ModuleNotFoundError as exc:
+                if exc.name == name:
+                    continue
+                raise
+            commands.register(app)
 
 
-_adapter_commands()
+_plugged_commands()
 
 
 def main() -> None:  # pragma: no cover
