@@ -8,13 +8,16 @@ from bot.delivery.models import Delivery, DeliveryPart, DeliveryPause, HandledEv
 from bot.jobs import SlotRun
 from bot.members.models import Address, Member
 from bot.participation.models import ParticipationEvent
-from bot.response.models import MentionReport, ReportAssignment
+from bot.response.models import Case, CaseAssignment, CaseStep, MentionReport
 from bot.training.models import LessonProgress, QuizAnswer
 
 metadata = SQLModel.metadata
 
 __all__ = [
     "Address",
+    "Case",
+    "CaseAssignment",
+    "CaseStep",
     "CharterAcknowledgement",
     "ContentItem",
     "Delivery",
@@ -26,7 +29,6 @@ __all__ = [
     "MentionReport",
     "ParticipationEvent",
     "QuizAnswer",
-    "ReportAssignment",
     "SlotRun",
     "metadata",
 ]

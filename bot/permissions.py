@@ -36,6 +36,8 @@ STATS = "stats.view"
 RESULTS = "lesson.results"
 REPORTS_LIST = "report.list"
 ACKNOWLEDGE = "report.acknowledge"
+REASSIGN = "case.reassign"
+RESOLVE = "case.resolve"  # resolve, mark not relevant, correct the category
 DIGEST = "digest.receive"
 BROADCAST = "post.broadcast"
 SUBMIT = "post.submit"
@@ -51,6 +53,8 @@ ACTIONS: dict[str, str] = {
     RESULTS: N_("see lesson results"),
     REPORTS_LIST: N_("see reported mentions"),
     ACKNOWLEDGE: N_("take a reported mention in charge"),
+    REASSIGN: N_("reassign a case to another department"),
+    RESOLVE: N_("resolve a case"),
     DIGEST: N_("receive the weekly digest"),
     BROADCAST: N_("broadcast posts"),
     SUBMIT: N_("submit posts for approval"),
@@ -83,12 +87,16 @@ _BASE: dict[str, dict[str, Scope]] = {
         STATS: Scope.DEPARTMENT,
         REPORTS_LIST: Scope.DEPARTMENT,
         ACKNOWLEDGE: Scope.DEPARTMENT,
+        REASSIGN: Scope.DEPARTMENT,
+        RESOLVE: Scope.DEPARTMENT,
     },
     "hub": {
         **_EVERY_MEMBER,
         STATS: Scope.BUSINESS_UNIT,
         REPORTS_LIST: Scope.BUSINESS_UNIT,
         ACKNOWLEDGE: Scope.BUSINESS_UNIT,
+        REASSIGN: Scope.BUSINESS_UNIT,
+        RESOLVE: Scope.BUSINESS_UNIT,
     },
     "manager": {**_EVERY_MEMBER, STATS: Scope.DEPARTMENT, DIGEST: Scope.DEPARTMENT},
     "coordinator": {
@@ -97,6 +105,8 @@ _BASE: dict[str, dict[str, Scope]] = {
         RESULTS: Scope.PROGRAMME,
         REPORTS_LIST: Scope.PROGRAMME,
         ACKNOWLEDGE: Scope.PROGRAMME,
+        REASSIGN: Scope.PROGRAMME,
+        RESOLVE: Scope.PROGRAMME,
         DIGEST: Scope.PROGRAMME,
         SUBMIT: Scope.PROGRAMME,
         APPROVE: Scope.PROGRAMME,
@@ -104,7 +114,13 @@ _BASE: dict[str, dict[str, Scope]] = {
         MEMBERS: Scope.PROGRAMME,
     },
     # The crisis cell is paged on escalations: it takes in charge what it was sent.
-    "crisis_cell": {**_EVERY_MEMBER, ACKNOWLEDGE: Scope.OWN, CRISIS: Scope.PROGRAMME},
+    "crisis_cell": {
+        **_EVERY_MEMBER,
+        ACKNOWLEDGE: Scope.OWN,
+        REASSIGN: Scope.OWN,
+        RESOLVE: Scope.OWN,
+        CRISIS: Scope.PROGRAMME,
+    },
     "operator": dict.fromkeys(ACTIONS, Scope.PROGRAMME),
 }
 
