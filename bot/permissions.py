@@ -43,6 +43,7 @@ BROADCAST = "post.broadcast"
 SUBMIT = "post.submit"
 APPROVE = "post.approve"
 CRISIS = "crisis.declare"
+CRISIS_BOARD = "crisis.status"
 MEMBERS = "members.manage"
 
 ACTIONS: dict[str, str] = {
@@ -60,6 +61,7 @@ ACTIONS: dict[str, str] = {
     SUBMIT: N_("submit posts for approval"),
     APPROVE: N_("approve posts"),
     CRISIS: N_("declare or end a crisis"),
+    CRISIS_BOARD: N_("follow who has read the crisis alerts"),
     MEMBERS: N_("manage members"),
 }
 
@@ -89,6 +91,7 @@ _BASE: dict[str, dict[str, Scope]] = {
         ACKNOWLEDGE: Scope.DEPARTMENT,
         REASSIGN: Scope.DEPARTMENT,
         RESOLVE: Scope.DEPARTMENT,
+        CRISIS_BOARD: Scope.DEPARTMENT,
     },
     "hub": {
         **_EVERY_MEMBER,
@@ -97,8 +100,14 @@ _BASE: dict[str, dict[str, Scope]] = {
         ACKNOWLEDGE: Scope.BUSINESS_UNIT,
         REASSIGN: Scope.BUSINESS_UNIT,
         RESOLVE: Scope.BUSINESS_UNIT,
+        CRISIS_BOARD: Scope.BUSINESS_UNIT,
     },
-    "manager": {**_EVERY_MEMBER, STATS: Scope.DEPARTMENT, DIGEST: Scope.DEPARTMENT},
+    "manager": {
+        **_EVERY_MEMBER,
+        STATS: Scope.DEPARTMENT,
+        DIGEST: Scope.DEPARTMENT,
+        CRISIS_BOARD: Scope.DEPARTMENT,
+    },
     "coordinator": {
         **_EVERY_MEMBER,
         STATS: Scope.PROGRAMME,
@@ -111,15 +120,18 @@ _BASE: dict[str, dict[str, Scope]] = {
         SUBMIT: Scope.PROGRAMME,
         APPROVE: Scope.PROGRAMME,
         CRISIS: Scope.PROGRAMME,
+        CRISIS_BOARD: Scope.PROGRAMME,
         MEMBERS: Scope.PROGRAMME,
     },
     # The crisis cell is paged on escalations: it takes in charge what it was sent.
+    # It declares, follows and ends a crisis for the whole programme.
     "crisis_cell": {
         **_EVERY_MEMBER,
         ACKNOWLEDGE: Scope.OWN,
         REASSIGN: Scope.OWN,
         RESOLVE: Scope.OWN,
         CRISIS: Scope.PROGRAMME,
+        CRISIS_BOARD: Scope.PROGRAMME,
     },
     "operator": dict.fromkeys(ACTIONS, Scope.PROGRAMME),
 }

@@ -15,6 +15,7 @@ import time_machine
 from sqlalchemy import event
 from sqlmodel import Session, select
 
+from bot.crisis.models import Crisis
 from bot.delivery.models import Delivery
 from bot.events import ActionEvent, Who
 from bot.members.models import Member
@@ -398,6 +399,12 @@ def test_critical_cases_on_one_subject_propose_a_crisis(runtime, chat, monkeypat
     assert "3 critical cases about" in shown and "Declare a crisis?" in shown
     declare = cell.button(cell.number_of("crisis.declare"))
     assert declare is not None and declare.value == "customer-data-leak"  # keywords: data leak
+    # The crisis capability answers the button: Nathalie (crisis cell) declares it.
+    with time_machine.travel(T0 + timedelta(minutes=21), tick=False):
+        cell.press(cell.number_of("crisis.declare"))
+    with Session(runtime.engine) as session:
+        (crisis,) = session.exec(select(Crisis)).all()
+    assert crisis.playbook == "customer-data-leak"
     with time_machine.travel(T0 + timedelta(minutes=25), tick=False):
         chat(LIAM).type("report https://x.example.com/c/9 Another data leak: passwords published")
     with Session(runtime.engine) as session:
