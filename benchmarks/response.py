@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import sys
 import tempfile
@@ -41,7 +42,6 @@ from bot.clock import as_utc, utcnow  # noqa: E402
 from bot.db import session_scope  # noqa: E402
 from bot.delivery.models import PENDING, Delivery  # noqa: E402
 from bot.delivery.outbox import Outgoing, enqueue_many  # noqa: E402
-from bot.delivery.worker import DeliveryWorker  # noqa: E402
 from bot.events import CommandEvent, Who  # noqa: E402
 from bot.members.importer import import_members  # noqa: E402
 from bot.members.models import Address, Member  # noqa: E402
@@ -67,12 +67,27 @@ def figures(values: list[float]) -> str:
 class World:
     """A runtime on a fresh database, the Slack stand-in, and the worker in its own thread."""
 
-    def __init__(self, url: str, members: int, rate: float | None) -> None:
-        from adapters.slack.platform import SlackPlatform
+    def __init__(self, url: str, members: int, rate: float | None, folder: Path) -> None:
         from tests.conftest import LoopbackServer
         from tests.slack_standin import SlackStandIn
 
-        self.runtime = build_runtime(ROOT / "app.yaml", url, auto_upgrade=True)
+        self.standin = SlackStandIn({})
+        self.standin.post_rate = rate
+        self.api = LoopbackServer(self.standin.app).__enter__()
+        # The demo programme with Slack on, its Web API being the stand-in.
+        config = folder / "app.yaml"
+        config.write_text(
+            (ROOT / "app.yaml")
+            .read_text(encoding="utf-8")
+            .replace("  slack:\n    enabled: false", "  slack:\n    enabled: true"),
+            encoding="utf-8",
+        )
+        os.environ.update(
+            SLACK_BOT_TOKEN="xoxb-test-token",
+            SLACK_SIGNING_SECRET="secret",
+            SLACK_API_URL=f"{self.api.url}/api/",
+        )
+        self.runtime = build_runtime(config, url, content_root=ROOT / "content", auto_upgrade=True)
         self.engine = self.runtime.engine
         import_members(self.engine, ROOT / "demo" / "members.csv", self.runtime.config)
         with session_scope(self.engine) as session:
@@ -103,15 +118,7 @@ class World:
                 email: member_id
                 for email, member_id in session.execute(select(Member.email, Member.id)).all()
             }
-        self.standin = SlackStandIn({})
-        self.standin.post_rate = rate
-        self.api = LoopbackServer(self.standin.app).__enter__()
-        self.slack = SlackPlatform(
-            self.runtime.relais, "xoxb-test-token", "secret", api_url=f"{self.api.url}/api/"
-        )
-        self.worker = DeliveryWorker(
-            self.engine, {"slack": self.slack}, self.runtime.config.delivery
-        )
+        self.worker = self.runtime.worker
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(
             target=lambda: self.loop.run_until_complete(self.worker.run()), daemon=True
@@ -127,7 +134,10 @@ class World:
             posted = list(self.standin.post_times[since:])
         found: dict[int, float] = {}
         for at, _, params in posted:
-            for block in params.get("blocks") or []:
+            blocks = params.get("blocks") or []
+            if isinstance(blocks, str):  # form-encoded calls carry them as JSON
+                blocks = json.loads(blocks)
+            for block in blocks:
                 for element in block.get("elements", []) if isinstance(block, dict) else []:
                     if str(element.get("action_id", "")).startswith("case.ack"):
                         found.setdefault(int(element["value"]), at)
@@ -263,7 +273,11 @@ def escalations(world: World, count: int, spread: float) -> tuple[list[float], l
 
 
 def run(label: str, url: str, members: int, count: int, rate: float) -> None:
-    world = World(url, members, rate)
+    with tempfile.TemporaryDirectory() as folder:
+        measure(label, World(url, members, rate, Path(folder)), count, rate)
+
+
+def measure(label: str, world: World, count: int, rate: float) -> None:
     try:
         idle = reports(world, count, "idle", 0.05)
         queued = world.campaign()
