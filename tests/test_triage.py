@@ -72,7 +72,7 @@ def test_a_complaint_with_a_vulnerable_person_and_duration_is_critical() -> None
     assert result.category == "complaint"
     assert result.severity == "critical"
     assert "“bébé” (vulnerable person) → severity up" in result.reasons
-    assert "“jours” (lasting for a while) → severity up" in result.reasons
+    assert "“jours” (an outage lasting for a while) → severity up" in result.reasons
 
 
 def test_praise_never_goes_above_normal_however_many_report_it() -> None:
