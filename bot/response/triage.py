@@ -665,39 +665,67 @@ class Example:
 
 
 class LabelledFileError(ValueError):
-    """A labelled file has a bad line; names the line."""
+    """A bad line in a labelled or JSON-lines file: which line, and what is wrong, translatable."""
 
-    def __init__(self, line: int, problem: str) -> None:
-        super().__init__(f"line {line}: {problem}")
+    def __init__(self, line: int, message: str, **values: str) -> None:
+        super().__init__(f"line {line}: {message.format(**values)}")
         self.line = line
-        self.problem = problem
+        self.message = message
+        self.values = values
+
+    def render(self, tr: Tr) -> str:
+        return tr("line {line}: {problem}", line=self.line, problem=tr(self.message, **self.values))
 
 
-def parse_example(line: str, number: int) -> Example:
-    """One JSON line as an Example, or LabelledFileError saying what is wrong with it."""
+_NOT_JSON = N_("not JSON ({error})")
+_NOT_OBJECT = N_("not a JSON object such as {example}")
+_NO_TEXT = N_('no "text" (a string)')
+_BAD_CATEGORY = N_('"category" must be one of {allowed}, not {value}')
+_BAD_SEVERITY = N_('"severity" must be one of {allowed}, not {value}')
+_BAD_REPORTERS = N_('"reporters" must be a whole number, 1 or more, not {value}')
+
+
+def parse_request(line: str, number: int) -> Example:
+    """A line to classify: ``{"text": ...}`` with optional reporters and language.
+
+    The category is not read (``other`` stands in); ``parse_example`` requires it.
+    """
     try:
         data = json.loads(line)
     except json.JSONDecodeError as exc:
-        raise LabelledFileError(number, f"not JSON ({exc.msg})") from None
+        raise LabelledFileError(number, _NOT_JSON, error=exc.msg) from None
     if not isinstance(data, dict):
-        raise LabelledFileError(number, "not a JSON object")
-    text, category = data.get("text"), data.get("category")
+        raise LabelledFileError(number, _NOT_OBJECT, example='{"text": "..."}')
+    text = data.get("text")
     if not isinstance(text, str):
-        raise LabelledFileError(number, 'no "text" string')
-    if category not in CATEGORIES:
-        raise LabelledFileError(
-            number, f'"category" must be one of {", ".join(CATEGORIES)}, not {category!r}'
-        )
+        raise LabelledFileError(number, _NO_TEXT)
+    reporters = data.get("reporters", 1)
+    if not isinstance(reporters, int) or isinstance(reporters, bool) or reporters < 1:
+        raise LabelledFileError(number, _BAD_REPORTERS, value=json.dumps(reporters))
     severity = data.get("severity")
     if severity is not None and severity not in SEVERITIES:
         raise LabelledFileError(
-            number, f'"severity" must be one of {", ".join(SEVERITIES)}, not {severity!r}'
+            number, _BAD_SEVERITY, allowed=", ".join(SEVERITIES), value=json.dumps(severity)
         )
-    reporters = data.get("reporters", 1)
-    if not isinstance(reporters, int) or isinstance(reporters, bool) or reporters < 1:
-        raise LabelledFileError(number, '"reporters" must be a whole number, 1 or more')
     language = data.get("language")
-    return Example(text, category, severity, reporters, language if language in LANGUAGES else None)
+    return Example(
+        text=text,
+        category=data.get("category") if data.get("category") in CATEGORIES else OTHER,
+        severity=severity,
+        reporters=reporters,
+        language=language if language in LANGUAGES else None,
+    )
+
+
+def parse_example(line: str, number: int) -> Example:
+    """One labelled JSON line as an Example, or LabelledFileError saying what is wrong."""
+    example = parse_request(line, number)
+    category = json.loads(line).get("category")
+    if category not in CATEGORIES:
+        raise LabelledFileError(
+            number, _BAD_CATEGORY, allowed=", ".join(CATEGORIES), value=json.dumps(category)
+        )
+    return example
 
 
 def read_examples(lines: Iterable[str]) -> Iterator[Example]:
