@@ -270,6 +270,7 @@ PHRASES: dict[str, str] = {
 }
 _PHRASE_TOKENS = {tuple(phrase.split()): name for phrase, name in PHRASES.items()}
 _LONGEST_PHRASE = max(len(words) for words in _PHRASE_TOKENS)
+_PHRASE_STARTS = frozenset(words[0] for words in _PHRASE_TOKENS)
 
 QUESTION_OPENERS = _words("""
     comment pourquoi quand combien quel quelle quels quelles ou est_ce_que savez_vous
@@ -305,6 +306,11 @@ def fold(text: str) -> str:
     return text.lower().replace("\ufe0f", "")
 
 
+@lru_cache(maxsize=4096)
+def _fold_char(char: str) -> str:
+    return char.lower() if char.isascii() else fold(char)
+
+
 def _stem(token: str) -> str:
     """Plural and feminine endings off, so 'factures' and 'facture' are one word."""
     if len(token) > 3 and token[-1] in "sx" and not token.endswith("ss"):
@@ -327,7 +333,7 @@ def _tokens(text: str) -> list[tuple[str, str]]:
     folded: list[str] = []
     origin: list[int] = []
     for index, char in enumerate(clean):
-        for part in fold(char):
+        for part in _fold_char(char):
             folded.append(part)
             origin.append(index)
     flat = "".join(folded)
@@ -338,7 +344,8 @@ def _tokens(text: str) -> list[tuple[str, str]]:
     joined: list[tuple[str, str]] = []
     position = 0
     while position < len(found):
-        for size in range(_LONGEST_PHRASE, 1, -1):
+        sizes = range(_LONGEST_PHRASE, 1, -1) if found[position][0] in _PHRASE_STARTS else ()
+        for size in sizes:
             words = tuple(token for token, _ in found[position : position + size])
             if len(words) == size and words in _PHRASE_TOKENS:
                 written = " ".join(shown for _, shown in found[position : position + size])

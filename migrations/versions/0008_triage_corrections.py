@@ -8,9 +8,8 @@ Create Date: 2026-11-23 05:02:00.232408
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import sqlmodel  # noqa: F401  (column types, when a migration uses them)
+import sqlmodel
 from alembic import op
-
 
 revision: str = "0008"
 down_revision: str | None = "0007"
