@@ -189,11 +189,11 @@ def test_the_evaluation_set_is_apart_from_the_training_set() -> None:
 # the floors sit a little below so that a change which makes triage worse fails here.
 FLOORS = {
     # category: (precision, recall)
-    "complaint": (0.74, 0.70),
-    "question": (0.72, 0.84),
-    "crisis_risk": (0.87, 0.79),
-    "praise": (0.76, 0.72),
-    "other": (0.72, 0.80),
+    "complaint": (0.78, 0.79),
+    "question": (0.74, 0.81),
+    "crisis_risk": (0.90, 0.84),
+    "praise": (0.82, 0.78),
+    "other": (0.85, 0.85),
 }
 
 
@@ -206,9 +206,9 @@ def test_triage_stays_above_the_floor_measured_on_the_evaluation_set() -> None:
         if result.score(category).precision < precision or result.score(category).recall < recall
     ]
     assert not below, below
-    assert result.accuracy >= 0.77
-    assert result.severity_accuracy >= 0.76
-    assert result.severity_within_one / result.severity_total >= 0.94
+    assert result.accuracy >= 0.82
+    assert result.severity_accuracy >= 0.80
+    assert result.severity_within_one / result.severity_total >= 0.95
 
 
 # --- `relais triage classify` and `evaluate`, through the CLI ----------------------------------

@@ -255,6 +255,8 @@ PHRASES: dict[str, str] = {
     "posing as": "impersonation",
     "faux site": "impersonation",
     "fake website": "impersonation",
+    "electric shock": "electric_shock",
+    "choc electrique": "electric_shock",
     "fake site": "impersonation",
     "mise en demeure": "mise_en_demeure",
     "60 millions": "60_millions",
@@ -561,7 +563,7 @@ SEVERITY_WORDS: dict[str, frozenset[str]] = {
         "explosion incendie fire blesse blesses injured injury electrocute electrocuted mort morts "
         "dead died deces death brule burned gas_smell on_fire pompier pompiers evacue evacuent "
         "evacuated evacuating agresse agressee attacked assaulted hospitalise hospitalised "
-        "hospitalized"
+        "hospitalized electric_shock"
     ),
     "data": _words(
         "data_leak personal_data piratage pirate hack hacked hacker hackers ransomware rib iban "
@@ -596,6 +598,10 @@ OUTAGE_WORDS = _words(
     "panne pannes coupure coupures power_cut no_heating outage outages blackout noir froid cold "
     "freezing gele chauffage heating electricite electricity courant"
 )
+# Harm to people and personal data are crisis risks by definition, whatever the training says.
+for _word in SEVERITY_WORDS["harm"] | SEVERITY_WORDS["data"]:
+    LEXICON.setdefault(_word, CRISIS_RISK)
+
 # Which rules raise which category, and where each category starts and may go.
 _CRITICAL_RULES = {CRISIS_RISK: {"harm", "data", "media", "viral"}, COMPLAINT: set()}
 _START = {CRISIS_RISK: HIGH, COMPLAINT: NORMAL, QUESTION: LOW, PRAISE: LOW, OTHER: LOW}
