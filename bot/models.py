@@ -11,6 +11,7 @@ from bot.members.models import Address, Member
 from bot.participation.models import ParticipationEvent
 from bot.response.models import Case, CaseAssignment, CaseStep, MentionReport
 from bot.training.models import LessonProgress, QuizAnswer
+from bot.triage.models import TriageCorrection
 
 metadata = SQLModel.metadata
 
@@ -34,5 +35,6 @@ __all__ = [
     "ParticipationEvent",
     "QuizAnswer",
     "SlotRun",
+    "TriageCorrection",
     "metadata",
 ]

@@ -211,8 +211,9 @@ def platform_id(engine, email: str, platform: str) -> str | None:  # type: ignor
 def pin_triage(monkeypatch, category: str, severity: str = "normal") -> None:  # type: ignore[no-untyped-def]
     """Make triage give one answer, for tests about what happens to a case, not how it is triaged."""
     from bot.response import triage
+    from bot.triage import service
 
-    def classify(text: str, *, reporters: int = 1, language: str | None = None, **_: object):  # type: ignore[no-untyped-def]
+    def classify(session, text: str, *, reporters: int = 1, language: str | None = None):  # type: ignore[no-untyped-def]
         return triage.Triage(category=category, severity=severity, reasons=[f"pinned → {category}"])
 
-    monkeypatch.setattr(triage, "classify", classify)
+    monkeypatch.setattr(service, "classify", classify)

@@ -22,6 +22,7 @@ from bot.members.models import Member
 from bot.participation.models import ParticipationEvent
 from bot.response import triage
 from bot.response.models import Case, CaseAssignment, CaseStep, MentionReport
+from bot.triage.models import TriageCorrection
 from tests.conftest import pin_triage, run_scheduled
 
 EMMA = "emma.wilson@example.com"  # ambassador, sales, English
@@ -233,6 +234,10 @@ def test_reassign_resolve_not_relevant_and_correct(runtime, chat, monkeypatch) -
     fixed = texts(thomas.press(thomas.number_of("case.category", f"{case.id}:question")))
     assert "Case #1 is now “question”." in fixed
     assert the_case(runtime).category == "question"
+    with Session(runtime.engine) as session:
+        (correction,) = session.exec(select(TriageCorrection)).all()
+    assert (correction.predicted, correction.corrected) == ("complaint", "question")
+    assert correction.text == "they lost my parcel"  # kept for triage to learn from
     assert "Case #1 is resolved." in texts(
         thomas.press(thomas.number_of("case.resolve", str(case.id)))
     )

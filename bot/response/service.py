@@ -39,6 +39,7 @@ from bot.response.models import (
     CaseStep,
     MentionReport,
 )
+from bot.triage import service as triage_service
 
 SEVERITY_RANK = {"low": 0, "normal": 1, "high": 2, "critical": 3}
 SIMILAR_TEXT = 0.8  # word overlap (Jaccard) above which two reports are the same mention
@@ -320,7 +321,7 @@ def file_report(
 def open_case(
     session: Session, config: AppConfig, reporter: Member, url: str, text: str, now: datetime
 ) -> Case:
-    found = triage.classify(text, reporters=1)
+    found = triage_service.classify(session, text, reporters=1)
     routed = route(config, found.category, text, url, reporter.department)
     due = now + deadline(config, found.severity)
     case = Case(
@@ -453,7 +454,7 @@ def merge(
     )
     session.refresh(case)
     combined = case.text if not text or text in case.text else f"{case.text}\n{text}".strip()
-    found = triage.classify(combined, reporters=case.reporters)
+    found = triage_service.classify(session, combined, reporters=case.reporters)
     before = case.severity
     if SEVERITY_RANK.get(found.severity, 1) > SEVERITY_RANK.get(case.severity, 1):
         case.severity = found.severity
@@ -589,6 +590,14 @@ def correct_category(
 ) -> str:
     """A relay says triage got the category wrong: the case takes theirs; triage learns it."""
     before = case.category
+    triage_service.record_correction(
+        session,
+        text=case.text,
+        predicted=before,
+        corrected=category,
+        member_id=member.id or 0,
+        at=now,
+    )
     case.category = category
     session.add(case)
     step(session, case, "corrected", now, member.id, detail=category, before=before)
