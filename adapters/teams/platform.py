@@ -319,6 +319,12 @@ class TeamsPlatform(Platform):
                     log.warning("Teams: could not answer in the conversation: %s", exc)
         return outcome
 
+    async def welcome(self, who: Who, key: str) -> None:
+        """Queue the welcome card (the member's home) and wake the worker."""
+        outcome = await asyncio.to_thread(self.relais.welcome, who, key)
+        if outcome.queued:
+            self.wake()
+
     # --- outbound --------------------------------------------------------------
 
     def tune_turn(self, turn_context: TurnContext) -> None:
@@ -388,6 +394,8 @@ class TeamsPlatform(Platform):
             wait = self.pacer.reserve(keys)
             if wait > 0:
                 await asyncio.sleep(wait)
+                if attempt.promotional and not await attempt.may_continue():
+                    return SendResult.paused()  # paused while it waited for its turn
             try:
                 sent.append(
                     await asyncio.wait_for(self._send_one(reference, payload), self.send_timeout)
