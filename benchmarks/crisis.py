@@ -37,7 +37,7 @@ from bot.content.sync import load_checked  # noqa: E402
 from bot.core import Relais  # noqa: E402
 from bot.crisis import service  # noqa: E402
 from bot.db import make_engine, session_scope, upgrade  # noqa: E402
-from bot.delivery.models import SENT, Delivery  # noqa: E402
+from bot.delivery.models import PENDING, SENDING, SENT, Delivery  # noqa: E402
 from bot.delivery.outbox import Outgoing, enqueue_many  # noqa: E402
 from bot.delivery.worker import DeliveryWorker  # noqa: E402
 from bot.i18n import Tr  # noqa: E402
@@ -131,16 +131,25 @@ def run(label: str, url: str, count: int, rate: float, head_start: int) -> None:
         committed = time.monotonic()
         worker.kick()
 
-        def alerts_sent() -> int:
+        def alerts_waiting() -> int:
             with engine.connect() as connection:
                 return connection.execute(
                     select(func.count())
                     .select_from(Delivery)
-                    .where(Delivery.kind == "crisis_alert", Delivery.status == SENT)
+                    .where(
+                        Delivery.kind == "crisis_alert",
+                        Delivery.status.in_((PENDING, SENDING)),  # type: ignore[attr-defined]
+                    )
                 ).scalar_one()
 
-        while alerts_sent() < alerts:
-            time.sleep(0.2)
+        while alerts_waiting():
+            time.sleep(0.5)
+        with engine.connect() as connection:
+            sent = connection.execute(
+                select(func.count())
+                .select_from(Delivery)
+                .where(Delivery.kind == "crisis_alert", Delivery.status == SENT)
+            ).scalar_one()
         worker.stop()
         thread.join()
     with standin._lock:
@@ -158,7 +167,7 @@ def run(label: str, url: str, count: int, rate: float, head_start: int) -> None:
     )
     print(
         f"{label:<10} declaration (one transaction, {alerts} alerts queued): "
-        f"{committed - asked:5.2f} s"
+        f"{committed - asked:5.2f} s; alerts sent {sent}, lost {alerts - sent}"
     )
     print(
         f"{label:<10} declared → last promotional post: {last_promo - asked:5.2f} s from the "
