@@ -2,6 +2,7 @@
 
 from sqlmodel import SQLModel
 
+from bot.campaigns.models import Campaign, ShareLink
 from bot.charter.models import CharterAcknowledgement
 from bot.content.models import ContentItem
 from bot.delivery.models import Delivery, DeliveryPart, DeliveryPause, HandledEvent
@@ -15,6 +16,7 @@ metadata = SQLModel.metadata
 
 __all__ = [
     "Address",
+    "Campaign",
     "CharterAcknowledgement",
     "ContentItem",
     "Delivery",
@@ -27,6 +29,7 @@ __all__ = [
     "ParticipationEvent",
     "QuizAnswer",
     "ReportAssignment",
+    "ShareLink",
     "SlotRun",
     "metadata",
 ]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from bot.config import AppConfig
 from bot.core import Relais
 from bot.messages import Message
-from bot.platforms import Attempt, Platform, Recipient, SendResult
+from bot.platforms import Attempt, Part, Platform, Recipient, SendResult
 
 NAME = "console"
 
@@ -20,9 +20,9 @@ class ConsolePlatform(Platform):
     name = NAME
 
     async def send(self, recipient: Recipient, message: Message, attempt: Attempt) -> SendResult:
-        return SendResult.sent(
-            f"console:{attempt.delivery_id}", channel_id=f"console:{recipient.email}"
-        )
+        # One part, kept like any platform's, so a later update or delete finds the message.
+        message_id, channel = f"console:{attempt.delivery_id}", f"console:{recipient.email}"
+        return SendResult.sent(message_id, channel_id=channel, parts=[Part(message_id, channel)])
 
     async def update(self, recipient: Recipient, message: Message, attempt: Attempt) -> SendResult:
         """The console shows the update as a new message (a terminal cannot edit what it printed)."""
