@@ -351,9 +351,11 @@ def test_share_links_redirect_record_clicks_and_refuse_unknown_or_withdrawn(runt
 def test_a_campaign_needs_the_public_address(runtime_factory, programme_dir, database_url) -> None:  # type: ignore[no-untyped-def]
     config = programme_dir / "app.yaml"
     text = config.read_text(encoding="utf-8")
-    config.write_text(text.replace("public_url: http://127.0.0.1:8000", "public_url:"), encoding="utf-8")
+    config.write_text(
+        text.replace("public_url: http://127.0.0.1:8000", "public_url:"), encoding="utf-8"
+    )
     runtime = runtime_factory(database_url)
-    with pytest.raises(service.CampaignError, match="web.public_url"):
+    with pytest.raises(service.CampaignError, match=r"web\.public_url"):
         send(runtime, Actor.operator(), "all")
 
 
@@ -476,9 +478,7 @@ def test_cli_send_wait_list_status_pause_resume_cancel(runtime, cli) -> None:  #
         assert drain(runtime) == 0  # the stored pause holds it on every worker
         assert "only a running campaign" in cli("pause", "2").output
         listed = cli("list")
-        assert (
-            listed.exit_code == 0 and "paused" in listed.output and "running" in listed.output
-        )
+        assert listed.exit_code == 0 and "paused" in listed.output and "running" in listed.output
         resumed = cli("resume", "2")
         assert resumed.exit_code == 0 and "goes on" in resumed.output
         assert drain(runtime) == 3
