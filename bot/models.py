@@ -5,6 +5,7 @@ from sqlmodel import SQLModel
 from bot.campaigns.models import Campaign, ShareLink
 from bot.charter.models import CharterAcknowledgement
 from bot.content.models import ContentItem
+from bot.crisis.models import Crisis, CrisisAlert, CrisisStep
 from bot.delivery.models import Delivery, DeliveryPart, DeliveryPause, HandledEvent
 from bot.jobs import SlotRun
 from bot.members.models import Address, Member
@@ -19,6 +20,9 @@ __all__ = [
     "Campaign",
     "CharterAcknowledgement",
     "ContentItem",
+    "Crisis",
+    "CrisisAlert",
+    "CrisisStep",
     "Delivery",
     "DeliveryPart",
     "DeliveryPause",
