@@ -179,7 +179,30 @@ def register(app: typer.Typer) -> None:
             )
             return
         figures, done = _campaign_figures(runtime, campaign_id)
-        asyncio.run(_follow(runtime, figures, done))
+        with Session(runtime.engine) as session:
+            campaign = session.get(Campaign, campaign_id)
+            assert campaign is not None
+            later = service.progress(session, campaign).scheduled
+        if later:
+            out.print(
+                tr.plural(
+                    "{count} message waits for its member's local time or the end of quiet hours.",
+                    "{count} messages wait for their members' local time or the end of quiet hours.",
+                    later,
+                    count=later,
+                ),
+                highlight=False,
+            )
+        try:
+            asyncio.run(_follow(runtime, figures, done))
+        except KeyboardInterrupt:
+            fail(
+                tr(
+                    "Left. Campaign {id} goes on with relais serve: relais campaign status {id}",
+                    id=campaign_id,
+                ),
+                130,
+            )
         with Session(runtime.engine) as session:
             campaign = session.get(Campaign, campaign_id)
             assert campaign is not None
