@@ -32,6 +32,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/lesson_schedule.py
 	$(BIN)/python benchmarks/delivery.py
 	$(BIN)/python benchmarks/campaign.py
+	$(BIN)/python benchmarks/triage.py
 
 clean:
 	rm -rf $(VENV) relais.db relais.db-wal relais.db-shm .pytest_cache .ruff_cache

@@ -12,6 +12,7 @@ from bot.members.models import Address, Member
 from bot.participation.models import ParticipationEvent
 from bot.response.models import MentionReport, ReportAssignment
 from bot.training.models import LessonProgress, QuizAnswer
+from bot.triage.models import TriageCorrection
 
 metadata = SQLModel.metadata
 
@@ -35,5 +36,6 @@ __all__ = [
     "ReportAssignment",
     "ShareLink",
     "SlotRun",
+    "TriageCorrection",
     "metadata",
 ]
