@@ -17,15 +17,21 @@ NAME = "console"
 
 
 class ConsolePlatform(Platform):
+    """The mailbox is the outbox: a delivery marked sent is a message in the member's console.
+
+    An update or a delete is a delivery of its own, shown in the mailbox as
+    "(updated)" with the new message, or "(deleted)": a terminal cannot change
+    what it already printed.
+    """
+
     name = NAME
 
     async def send(self, recipient: Recipient, message: Message, attempt: Attempt) -> SendResult:
-        # One part, kept like any platform's, so a later update or delete finds the message.
-        message_id, channel = f"console:{attempt.delivery_id}", f"console:{recipient.email}"
+        channel = f"console:{recipient.email}"
+        message_id = f"console:{attempt.delivery_id}"
         return SendResult.sent(message_id, channel_id=channel, parts=[Part(message_id, channel)])
 
     async def update(self, recipient: Recipient, message: Message, attempt: Attempt) -> SendResult:
-        """The console shows the update as a new message (a terminal cannot edit what it printed)."""
         return await self.send(recipient, message, attempt)
 
     async def delete(self, recipient: Recipient, attempt: Attempt) -> SendResult:
