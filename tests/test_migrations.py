@@ -33,13 +33,13 @@ def test_migrations_match_models(database_url: str) -> None:
 
 
 def test_reports_made_before_cases_become_cases(database_url: str) -> None:
-    """0010: each report becomes a case (open ones keep their deadline), assignments follow."""
+    """0011: each report becomes a case (open ones keep their deadline), assignments follow."""
     from datetime import UTC, datetime
 
     from sqlalchemy import text
 
     engine = make_engine(database_url)
-    upgrade(engine, "0009")
+    upgrade(engine, "0010")
     made = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
     with engine.begin() as connection:
         for number, email in ((1, "noah@example.com"), (2, "amelie@example.com")):
