@@ -44,7 +44,7 @@ HUGO = next(uid for uid, email in USERS.items() if email == "hugo.lambert@exampl
 EMMA = next(uid for uid, email in USERS.items() if email == "emma.wilson@example.com")
 
 
-def any_time(programme_dir: Path, extra: str = "") -> None:
+def any_time(programme_dir: Path, extra: str = "", slack: bool = True) -> None:
     """No quiet hours and every day a working day: these tests run at the real time of day."""
     config = programme_dir / "app.yaml"
     text = config.read_text(encoding="utf-8")
@@ -53,10 +53,11 @@ def any_time(programme_dir: Path, extra: str = "") -> None:
         "working_days: [mon, tue, wed, thu, fri]",
         "working_days: [mon, tue, wed, thu, fri, sat, sun]",
     )
-    text = text.replace(
-        "  slack:\n    enabled: false",
-        "  slack:\n    enabled: true\n    process_before_response: true",
-    )
+    if slack:
+        text = text.replace(
+            "  slack:\n    enabled: false",
+            "  slack:\n    enabled: true\n    process_before_response: true",
+        )
     config.write_text(text + extra, encoding="utf-8")
 
 
