@@ -8,6 +8,7 @@ from bot.delivery.models import Delivery, DeliveryPart, DeliveryPause, HandledEv
 from bot.jobs import SlotRun
 from bot.members.models import Address, Member
 from bot.participation.models import ParticipationEvent
+from bot.posts.models import Post, PostApproval, PostContent
 from bot.response.models import MentionReport, ReportAssignment
 from bot.training.models import LessonProgress, QuizAnswer
 
@@ -25,6 +26,9 @@ __all__ = [
     "Member",
     "MentionReport",
     "ParticipationEvent",
+    "Post",
+    "PostApproval",
+    "PostContent",
     "QuizAnswer",
     "ReportAssignment",
     "SlotRun",
