@@ -28,6 +28,7 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from bot import permissions
 from bot.clock import local, utcnow
 from bot.config import AppConfig, Audience
 from bot.content.library import ContentLibrary
@@ -35,15 +36,19 @@ from bot.content.schema import Post as PostFile
 from bot.members import service as members
 from bot.members.models import Member
 from bot.participation.models import record
-from bot.permissions import Target
+from bot.permissions import Actor, Permissions, Target
 from bot.posts.models import (
     APPROVE,
     APPROVED,
     AS_APPROVER,
     AS_LEGAL,
+    CHANGES_REQUESTED,
+    DRAFT,
     EXPIRED,
     FROM_FILE,
     LIVE,
+    REJECTED,
+    REQUEST_CHANGES,
     SHAREABLE,
     SUBMITTED,
     WITHDRAWN,
@@ -403,3 +408,417 @@ def summary(post: Post, content: PostContent | None) -> dict[str, Any]:
         "department": post.department,
         "sensitive": post.sensitive,
     }
+
+
+# --- submitting and deciding --------------------------------------------------
+
+
+@dataclass
+class Draft:
+    """What a member wrote in the post form, checked."""
+
+    language: str
+    title: str
+    link: str
+    networks: dict[str, list[str]]
+    hashtags: list[str]
+    image: str | None
+    body: str
+    topic: str | None
+    expires: date | None
+
+
+FIELDS = (
+    "title",
+    "link",
+    "language",
+    "linkedin",
+    "x",
+    "facebook",
+    "hashtags",
+    "image",
+    "topic",
+    "expires",
+    "body",
+)
+NO_TOPIC = "none"
+MAX_TITLE = 300
+MAX_BODY = 4000
+MAX_TEXT = 3000
+
+
+def read_form(
+    fields: dict[str, str], config: AppConfig, lang: str, today: date
+) -> tuple[Draft | None, list[str]]:
+    """The form's texts as a Draft, or the problems found, each naming its field (translated)."""
+    from bot.content.schema import NETWORKS, X_LIMIT, discloses_employment, url_problem
+    from bot.i18n import Tr
+
+    tr = Tr(lang)
+    problems: list[str] = []
+
+    def text(name: str) -> str:
+        value = fields.get(name, "")
+        return value.strip() if isinstance(value, str) else ""
+
+    def link_problem(label: str, value: str) -> None:
+        problem = url_problem(value)
+        if problem == "syntax":
+            problems.append(
+                tr(
+                    "{field}: “{value}” is not a web link (https://…)",
+                    field=label,
+                    value=value[:200],
+                )
+            )
+        elif problem == "length":
+            problems.append(
+                tr(
+                    "{field}: this link is {length} characters long; at most {limit}",
+                    field=label,
+                    length=len(value),
+                    limit=2000,
+                )
+            )
+
+    title = text("title")
+    if not title:
+        problems.append(tr("Title: write a title."))
+    elif len(title) > MAX_TITLE:
+        problems.append(
+            tr(
+                "Title: at most {limit} characters ({count} now).",
+                limit=MAX_TITLE,
+                count=len(title),
+            )
+        )
+    link = text("link")
+    if not link:
+        problems.append(tr("Link: give the page to share (https://…)."))
+    else:
+        link_problem(tr("Link"), link)
+    language = text("language") or lang
+    if language not in config.languages.available:
+        problems.append(
+            tr(
+                "Language: choose one of {languages}.",
+                languages=", ".join(config.languages.available),
+            )
+        )
+    from bot.messages import split_variants
+
+    networks: dict[str, list[str]] = {}
+    names = {"linkedin": "LinkedIn", "x": "X", "facebook": "Facebook"}
+    for network in NETWORKS:
+        variants = split_variants(fields.get(network, "") or "")
+        for number, variant in enumerate(variants, 1):
+            where = tr("{network}, version {number}", network=names[network], number=number)
+            if len(variant) > MAX_TEXT:
+                problems.append(
+                    tr("{field}: at most {limit} characters.", field=where, limit=MAX_TEXT)
+                )
+            if network == "x" and len(variant) > X_LIMIT:
+                problems.append(
+                    tr(
+                        "{field}: {count} characters, X allows {limit}.",
+                        field=where,
+                        count=len(variant),
+                        limit=X_LIMIT,
+                    )
+                )
+            if not discloses_employment(variant, language):
+                problems.append(
+                    tr(
+                        "{field}: say that you work for the company (e.g. “I work at”, “#employee”).",
+                        field=where,
+                    )
+                )
+        if variants:
+            networks[network] = variants
+    if not networks:
+        problems.append(tr("Texts: write a suggested text for at least one network."))
+    hashtags = text("hashtags").replace(",", " ").split()
+    wrong = [tag for tag in hashtags if not re.fullmatch(r"#\w+", tag)]
+    if wrong:
+        problems.append(
+            tr(
+                "Hashtags: “{tags}” are not hashtags (#word, separated by spaces).",
+                tags=" ".join(wrong)[:200],
+            )
+        )
+    image = text("image") or None
+    if image:
+        link_problem(tr("Picture"), image)
+    topic = text("topic")
+    if topic in ("", NO_TOPIC):
+        topic = ""
+    elif config.posts.topic(topic) is None:
+        problems.append(
+            tr(
+                "Sensitive topic: “{topic}” is not one of {topics}.",
+                topic=topic[:100],
+                topics=", ".join(t.id for t in config.posts.sensitive_topics) or "—",
+            )
+        )
+    expires: date | None = None
+    written = text("expires")
+    if written:
+        try:
+            expires = date.fromisoformat(written)
+        except ValueError:
+            problems.append(
+                tr("Expires: “{value}” is not a date like 2027-03-31.", value=written[:40])
+            )
+        else:
+            if expires < today:
+                problems.append(tr("Expires: this date is already past."))
+    body = text("body")
+    if len(body) > MAX_BODY:
+        problems.append(tr("Description: at most {limit} characters.", limit=MAX_BODY))
+    if problems:
+        return None, problems
+    return (
+        Draft(
+            language=language,
+            title=title,
+            link=link,
+            networks=networks,
+            hashtags=hashtags,
+            image=image,
+            body=body,
+            topic=topic or None,
+            expires=expires,
+        ),
+        [],
+    )
+
+
+def capacities(post: Post, actor: Actor, rules: Permissions) -> set[str]:
+    """In what capacity this person may decide on the post (none for its author)."""
+    if actor.member_id is not None and actor.member_id == post.author_id:
+        return set()
+    found = set()
+    if rules.allows(actor, permissions.APPROVE, target(post)):
+        found.add(AS_APPROVER)
+    if post.sensitive and rules.allows(actor, permissions.REVIEW):
+        found.add(AS_LEGAL)
+    return found
+
+
+def awaiting(post: Post, actor: Actor, rules: Permissions, session: Session) -> set[str]:
+    """The capacities this person could still give the post (it is submitted)."""
+    if post.status != SUBMITTED:
+        return set()
+    return (capacities(post, actor, rules) & needed(post)) - approved_in(session, post)
+
+
+def origin(actor: Actor, member: Member, rules: Permissions) -> tuple[str | None, str | None]:
+    """The department and business unit a member's post is for: what they may submit for."""
+    reach = rules.reach(actor, permissions.SUBMIT)
+    if reach.programme:
+        return None, None
+    if member.department and member.department in reach.departments:
+        return member.department, rules.unit_of(member.department)
+    if reach.departments:
+        department = sorted(reach.departments)[0]
+        return department, rules.unit_of(department)
+    if reach.business_units:
+        unit = rules.unit_of(member.department)
+        return None, unit if unit in reach.business_units else sorted(reach.business_units)[0]
+    return member.department, rules.unit_of(member.department)
+
+
+def self_publishes(post: Post, actor: Actor, rules: Permissions) -> bool:
+    """Organic and honeycomb: a relay publishes to their own department without approval."""
+    return (
+        rules.scopes(actor, permissions.APPROVE).get("relay") is not None
+        and post.department is not None
+        and post.department in actor.relay_departments
+    )
+
+
+def submit(
+    session: Session,
+    draft: Draft,
+    author: Member,
+    actor: Actor,
+    rules: Permissions,
+    config: AppConfig,
+    post_id: str | None = None,
+) -> Post:
+    """A new post (or a new round of one that needed changes), submitted for approval."""
+    now = utcnow()
+    if post_id is None:
+        department, unit = origin(actor, author, rules)
+        post = Post(
+            id=slug_for(session, draft.title),
+            source="chat",
+            author_id=author.id,
+            department=department,
+            business_unit=unit,
+            created_at=now,
+            round=1,
+        )
+    else:
+        found = find(session, post_id)
+        if found is None:
+            raise PostError("unknown", post_id)
+        if found.author_id != author.id:
+            raise PostError("not_author", post_id)
+        if found.status not in (CHANGES_REQUESTED, DRAFT):
+            raise PostError("not_editable", post_id)
+        post = found
+        post.round += 1
+    post.topic = draft.topic
+    post.sensitive = draft.topic is not None and config.posts.topic(draft.topic) is not None
+    post.expires = draft.expires
+    post.audience = {"languages": [draft.language]}
+    post.status = SUBMITTED
+    post.submitted_at = now
+    post.updated_at = now
+    post.approved_at = None
+    session.add(post)
+    session.flush()
+    set_contents(
+        session,
+        post.id,
+        [
+            PostContent(
+                post_id=post.id,
+                language=draft.language,
+                title=draft.title,
+                link=draft.link,
+                networks=draft.networks,
+                hashtags=draft.hashtags,
+                image=draft.image,
+                body=draft.body,
+            )
+        ],
+    )
+    if self_publishes(post, actor, rules):
+        session.add(
+            PostApproval(
+                post_id=post.id,
+                round=post.round,
+                member_id=author.id,
+                email=author.email,
+                role=AS_APPROVER,
+                decision=APPROVE,
+                note="",
+                decided_at=now,
+            )
+        )
+        session.flush()
+        _approve_if_complete(session, post)
+    return post
+
+
+def _approve_if_complete(session: Session, post: Post) -> bool:
+    if needed(post) <= approved_in(session, post):
+        post.status = APPROVED
+        post.approved_at = utcnow()
+        session.add(post)
+        return True
+    return False
+
+
+def decide(
+    session: Session,
+    post_id: str,
+    member: Member,
+    actor: Actor,
+    rules: Permissions,
+    decision: str,
+    note: str = "",
+) -> tuple[Post, list[PostApproval]]:
+    """Record a decision on a submitted post; returns the post and the rows recorded.
+
+    Approving gives every capacity the person holds (an approver who is also a
+    legal reviewer approves both); the post is approved once every capacity it
+    needs approved it in this round. Requesting changes or rejecting ends the round.
+    """
+    post = find(session, post_id)
+    if post is None:
+        raise PostError("unknown", post_id)
+    held = capacities(post, actor, rules) & needed(post)
+    if not held:
+        raise PostError("not_yours", post_id)
+    if post.status != SUBMITTED:
+        raise PostError("decided", post_id)
+    if decision != APPROVE and not note.strip():
+        raise PostError("note_needed", post_id)
+    given = approved_in(session, post) if decision == APPROVE else set()
+    now = utcnow()
+    rows = [
+        PostApproval(
+            post_id=post.id,
+            round=post.round,
+            member_id=member.id,
+            email=member.email,
+            role=capacity,
+            decision=decision,
+            note=note.strip()[:2000],
+            decided_at=now,
+        )
+        for capacity in sorted(held - given)
+    ]
+    if not rows:
+        raise PostError("already_approved", post_id)
+    for row in rows:
+        session.add(row)
+    session.flush()
+    post.updated_at = now
+    if decision == APPROVE:
+        _approve_if_complete(session, post)
+    elif decision == REQUEST_CHANGES:
+        post.status = CHANGES_REQUESTED
+    else:
+        post.status = REJECTED
+    session.add(post)
+    return post, rows
+
+
+def approvers(session: Session, post: Post, config: AppConfig, rules: Permissions) -> list[Member]:
+    """Who should be asked to decide on a submitted post, for the capacities still missing."""
+    missing = needed(post) - approved_in(session, post)
+    if not missing:
+        return []
+    emails = set(config.people.coordinators) | set(config.posts.legal_reviewers)
+    for department in config.departments:
+        emails |= set(department.relays)
+    for unit in config.business_units:
+        emails |= set(unit.hubs)
+    query = select(Member).where(col(Member.left_at).is_(None))
+    if post.department:
+        query = query.where(
+            (col(Member.email).in_(sorted(emails))) | (Member.department == post.department)
+        )
+    else:
+        query = query.where(col(Member.email).in_(sorted(emails)))
+    found = []
+    for candidate in session.exec(query.order_by(col(Member.id))).all():
+        actor = rules.actor(
+            candidate.id, candidate.email, candidate.department, candidate.roles, candidate.opted_in
+        )
+        if capacities(post, actor, rules) & missing:
+            found.append(candidate)
+    return found
+
+
+def pending_for(session: Session, actor: Actor, rules: Permissions) -> list[Post]:
+    """Submitted posts this person could still approve, oldest submission first."""
+    posts = session.exec(
+        select(Post).where(Post.status == SUBMITTED).order_by(col(Post.submitted_at), col(Post.id))
+    ).all()
+    return [post for post in posts if awaiting(post, actor, rules, session)]
+
+
+def submitted_by(session: Session, member_id: int, limit: int = 10) -> list[Post]:
+    return list(
+        session.exec(
+            select(Post)
+            .where(Post.author_id == member_id)
+            .order_by(col(Post.updated_at).desc(), col(Post.id))
+            .limit(limit)
+        ).all()
+    )
