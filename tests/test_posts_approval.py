@@ -117,7 +117,9 @@ def test_hub_and_spoke_a_relay_submits_and_the_central_team_approves(runtime, ch
     told = texts(karim.inbox())
     assert "is approved: it can now be shared" in told
     # A second approver's click comes too late, and says so.
-    assert "Une décision a déjà été prise" in texts(claire.press(claire.number_of("post.approve", post.id)))
+    assert "Une décision a déjà été prise" in texts(
+        claire.press(claire.number_of("post.approve", post.id))
+    )
     # The approved post is in everyone's share list (its language's members).
     emma.type("charter")
     emma.press(emma.number_of("charter.accept"))
