@@ -42,6 +42,7 @@ SUBMIT = "post.submit"
 APPROVE = "post.approve"
 REVIEW = "post.review"  # legal's approval of a post on a sensitive topic
 CRISIS = "crisis.declare"
+CRISIS_BOARD = "crisis.status"
 MEMBERS = "members.manage"
 
 ACTIONS: dict[str, str] = {
@@ -58,6 +59,7 @@ ACTIONS: dict[str, str] = {
     APPROVE: N_("approve posts"),
     REVIEW: N_("review posts on sensitive topics"),
     CRISIS: N_("declare or end a crisis"),
+    CRISIS_BOARD: N_("follow who has read the crisis alerts"),
     MEMBERS: N_("manage members"),
 }
 
@@ -87,14 +89,21 @@ _BASE: dict[str, dict[str, Scope]] = {
         STATS: Scope.DEPARTMENT,
         REPORTS_LIST: Scope.DEPARTMENT,
         ACKNOWLEDGE: Scope.DEPARTMENT,
+        CRISIS_BOARD: Scope.DEPARTMENT,
     },
     "hub": {
         **_EVERY_MEMBER,
         STATS: Scope.BUSINESS_UNIT,
         REPORTS_LIST: Scope.BUSINESS_UNIT,
         ACKNOWLEDGE: Scope.BUSINESS_UNIT,
+        CRISIS_BOARD: Scope.BUSINESS_UNIT,
     },
-    "manager": {**_EVERY_MEMBER, STATS: Scope.DEPARTMENT, DIGEST: Scope.DEPARTMENT},
+    "manager": {
+        **_EVERY_MEMBER,
+        STATS: Scope.DEPARTMENT,
+        DIGEST: Scope.DEPARTMENT,
+        CRISIS_BOARD: Scope.DEPARTMENT,
+    },
     "coordinator": {
         **_EVERY_MEMBER,
         STATS: Scope.PROGRAMME,
@@ -105,10 +114,17 @@ _BASE: dict[str, dict[str, Scope]] = {
         SUBMIT: Scope.PROGRAMME,
         APPROVE: Scope.PROGRAMME,
         CRISIS: Scope.PROGRAMME,
+        CRISIS_BOARD: Scope.PROGRAMME,
         MEMBERS: Scope.PROGRAMME,
     },
     # The crisis cell is paged on escalations: it takes in charge what it was sent.
-    "crisis_cell": {**_EVERY_MEMBER, ACKNOWLEDGE: Scope.OWN, CRISIS: Scope.PROGRAMME},
+    # It declares, follows and ends a crisis for the whole programme.
+    "crisis_cell": {
+        **_EVERY_MEMBER,
+        ACKNOWLEDGE: Scope.OWN,
+        CRISIS: Scope.PROGRAMME,
+        CRISIS_BOARD: Scope.PROGRAMME,
+    },
     # Legal reviewers approve (or not) every post on a sensitive topic, whoever wrote it.
     "legal": {**_EVERY_MEMBER, REVIEW: Scope.PROGRAMME},
     "operator": dict.fromkeys(ACTIONS, Scope.PROGRAMME),
