@@ -160,3 +160,26 @@ def test_the_expiry_job_expires_posts_past_their_last_day(runtime) -> None:  # t
         assert service.live_post(session, "job-fair-lyon", date(2027, 3, 18)) is None
     # Nothing left to expire on a second run.
     assert run_scheduled(runtime, "post_expiry", datetime(2027, 3, 19, 0, 30, tzinfo=UTC)) == 0
+
+
+def test_cli_lists_posts_with_their_status(programme_dir, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from typer.testing import CliRunner
+
+    from bot.cli import app
+
+    monkeypatch.setenv("RELAIS_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    monkeypatch.setenv("COLUMNS", "200")
+    for lang in ("en", "fr"):
+        _strip_approval(programme_dir / "content" / "posts" / f"volunteering-day.{lang}.md")
+    config = str(programme_dir / "app.yaml")
+    result = CliRunner().invoke(app, ["posts", "list", "--config", config])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert any("job-fair-lyon" in line and "approved" in line for line in lines), result.output
+    assert any("volunteering-day" in line and "waiting for approval" in line for line in lines)
+    only = CliRunner().invoke(app, ["posts", "list", "--status", "submitted", "--config", config])
+    assert only.exit_code == 0 and "volunteering-day" in only.output
+    assert "job-fair-lyon" not in only.output
+    wrong = CliRunner().invoke(app, ["posts", "list", "--status", "live!", "--config", config])
+    assert wrong.exit_code == 1
+    assert "Unknown status 'live!': choose one of draft, submitted" in wrong.output
