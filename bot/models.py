@@ -12,6 +12,7 @@ from bot.participation.models import ParticipationEvent
 from bot.posts.models import Post, PostApproval, PostContent
 from bot.response.models import MentionReport, ReportAssignment
 from bot.training.models import LessonProgress, QuizAnswer
+from bot.triage.models import TriageCorrection
 
 metadata = SQLModel.metadata
 
@@ -36,5 +37,6 @@ __all__ = [
     "QuizAnswer",
     "ReportAssignment",
     "SlotRun",
+    "TriageCorrection",
     "metadata",
 ]
