@@ -203,7 +203,11 @@ def test_a_relay_proposes_with_a_teams_card_and_is_told_the_outcome(teams: Teams
     assert post.status == SUBMITTED and post.department == "customer-service"
     # Hugo (on the console here) asks for changes; Karim reads the note on Teams.
     hugo = ConsoleChat(teams.runtime, "hugo.lambert@example.com")
-    hugo.inbox()
+    # The server's own worker may be sending it to the console at this moment: wait for it.
+    teams.wait_for(
+        lambda: [s for s in hugo.inbox() if "proposes a post" in s.rendered.text],
+        "the approval request on Hugo's console",
+    )
     hugo.press(hugo.number_of("post.changes", post.id))
     from tests.test_posts_approval import fill
 
