@@ -109,7 +109,7 @@ def test_hub_and_spoke_a_relay_submits_and_the_central_team_approves(runtime, ch
     # An ambassador of another department is not asked, and may not decide.
     emma = chat("emma.wilson@example.com")
     assert "proposes a post" not in texts(emma.inbox())
-    assert "No post awaits your approval" in texts(emma.type("posts"))
+    assert "you may not submit posts for approval" in texts(emma.type("posts"))
 
     assert "You approved" in texts(hugo.press(hugo.number_of("post.approve", post.id)))
     assert latest(runtime).status == APPROVED

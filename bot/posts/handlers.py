@@ -482,6 +482,7 @@ def register(registry: Registry) -> None:
     @registry.command(
         "posts",
         N_("posts waiting for your approval, and the ones you proposed"),
+        action=permissions.SUBMIT,
         aliases=("publications",),
     )
     def posts(ctx: Context) -> None:
