@@ -2,6 +2,7 @@
 
 from sqlmodel import SQLModel
 
+from bot.campaigns.models import Campaign, ShareLink
 from bot.charter.models import CharterAcknowledgement
 from bot.content.models import ContentItem
 from bot.crisis.models import Crisis, CrisisAlert, CrisisStep
@@ -18,6 +19,7 @@ metadata = SQLModel.metadata
 
 __all__ = [
     "Address",
+    "Campaign",
     "CharterAcknowledgement",
     "ContentItem",
     "Crisis",
@@ -36,6 +38,7 @@ __all__ = [
     "PostContent",
     "QuizAnswer",
     "ReportAssignment",
+    "ShareLink",
     "SlotRun",
     "TriageCorrection",
     "metadata",
