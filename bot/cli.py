@@ -138,6 +138,23 @@ def content_check(
         ),
         highlight=False,
     )
+    waiting = sum(
+        1
+        for versions in library.posts.values()
+        if not (versions.get(programme.languages.default) or next(iter(versions.values()))).approved
+    )
+    if waiting:
+        out.print(
+            tr.plural(
+                "{count} post has no approved_by in its front matter: it will wait for "
+                "approval in chat (`posts`).",
+                "{count} posts have no approved_by in their front matter: they will wait for "
+                "approval in chat (`posts`).",
+                waiting,
+                count=waiting,
+            ),
+            highlight=False,
+        )
 
 
 @db_app.command(

@@ -444,6 +444,21 @@ class DeliverySettings(Strict):
     rate_per_second: dict[str, Annotated[float, Field(gt=0)]] = Field(default_factory=dict)
 
 
+class SensitiveTopic(Strict):
+    id: Identifier
+    name: Names
+
+
+class PostSettings(Strict):
+    """Post approval: topics that also need a legal reviewer's approval, and who they are."""
+
+    sensitive_topics: list[SensitiveTopic] = Field(default_factory=list)
+    legal_reviewers: list[Email] = Field(default_factory=list)
+
+    def topic(self, topic_id: str | None) -> SensitiveTopic | None:
+        return next((t for t in self.sensitive_topics if t.id == topic_id), None)
+
+
 def _public_url(value: str, info: ValidationInfo) -> str:
     from urllib.parse import urlparse
 
@@ -478,6 +493,7 @@ class AppConfig(Strict):
     escalation: Escalation = Field(default_factory=Escalation)
     platforms: Platforms = Field(default_factory=Platforms)
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
+    posts: PostSettings = Field(default_factory=PostSettings)
     web: WebSettings = Field(default_factory=WebSettings)
     sharing: SharingSettings = Field(default_factory=SharingSettings)
     # Where the file came from, so checks made later (against content) name the line too.
@@ -510,6 +526,8 @@ class AppConfig(Strict):
             roles.setdefault(email, set()).add("coordinator")
         for member in self.people.crisis_cell:
             roles.setdefault(member.email, set()).add("crisis_cell")
+        for email in self.posts.legal_reviewers:
+            roles.setdefault(email, set()).add("legal")
         return {email: frozenset(found) for email, found in roles.items()}
 
     def roles_of(self, email: str) -> set[str]:
@@ -623,6 +641,17 @@ def _check_references(config: AppConfig, located: LocatedYaml, path: str, tr: Tr
         report(
             ("escalation", "acknowledge_within_minutes"),
             tr("give either deadlines or acknowledge_within_minutes, not both"),
+        )
+    check_unique(("posts", "sensitive_topics"), config.posts.sensitive_topics)
+    for index, topic in enumerate(config.posts.sensitive_topics):
+        check_names(("posts", "sensitive_topics", index, "name"), topic.name)
+    if config.posts.sensitive_topics and not config.posts.legal_reviewers:
+        report(
+            ("posts", "sensitive_topics"),
+            tr(
+                "posts on a sensitive topic need a legal reviewer's approval: "
+                "name at least one in posts.legal_reviewers"
+            ),
         )
     if config.programme.organisation_model == "dandelion" and not config.business_units:
         report(("programme", "organisation_model"), tr("the dandelion model needs business_units"))

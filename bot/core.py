@@ -25,7 +25,7 @@ from bot.clock import utcnow
 from bot.config import AppConfig
 from bot.content.library import ContentLibrary
 from bot.db import session_scope
-from bot.delivery.models import OPERATIONAL, PRIORITY_REPLY, HandledEvent
+from bot.delivery.models import OPERATIONAL, PRIORITY_REPLY, Delivery, HandledEvent
 from bot.delivery.outbox import Outgoing, enqueue_many
 from bot.events import (
     ActionEvent,
@@ -34,10 +34,11 @@ from bot.events import (
     MessageEvent,
     Who,
     parse_command,
+    record_id,
 )
 from bot.i18n import Tr
 from bot.members import service as members
-from bot.messages import Message, simple
+from bot.messages import Form, Message, simple
 from bot.participation.models import record
 from bot.permissions import Permissions
 from bot.registry import Context, Registry, UserError
@@ -133,6 +134,29 @@ class Relais:
                 fields["reference"] = reference
             members.remember_address(session, member.id or 0, who.platform, **fields)
             return member.id
+
+    def form_of(self, who: Who, delivery: str, index: str) -> tuple[Form, str] | None:
+        """The form block ``index`` of a message sent to this member, and their language.
+
+        Platforms that open a form apart from its message (a Slack modal) find it
+        here; both numbers come from a button anyone could forge, so the message
+        must be one sent to the member who clicked.
+        """
+        delivery_id = record_id(delivery)
+        if delivery_id is None or not (index.isascii() and index.isdigit() and len(index) < 4):
+            return None
+        position = int(index)
+        with session_scope(self.engine) as session:
+            member = members.find(session, who)
+            row = session.get(Delivery, delivery_id)
+            if member is None or row is None or row.member_id != member.id:
+                return None
+            try:
+                message = Message.from_payload(row.payload)
+            except ValueError:
+                return None
+            block = message.blocks[position] if position < len(message.blocks) else None
+            return (block, member.language) if isinstance(block, Form) else None
 
     def home(self, who: Who) -> Message | None:
         """The member's home view (Slack's App Home), or None for someone not in the programme."""

@@ -7,7 +7,7 @@ the same click or command is handled once.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 
@@ -39,11 +39,15 @@ class CommandEvent(InboundEvent):
 
 @dataclass(frozen=True)
 class ActionEvent(InboundEvent):
-    """A button click: the action id and value the core put on the button."""
+    """A button click, or a form submitted: the action id and value the core put on it.
+
+    ``fields``: a submitted form's texts by field name (None for a click).
+    """
 
     kind: ClassVar[str] = "action"
     action_id: str = ""
     value: str = ""
+    fields: dict[str, str] | None = field(default=None, hash=False, compare=False)
 
 
 @dataclass(frozen=True)

@@ -79,8 +79,52 @@ class Divider(_Block):
     type: Literal["divider"] = "divider"
 
 
+FieldKind = Literal["text", "multiline", "variants", "choice", "choices"]
+# In a "variants" field, several texts are separated by a line holding only this.
+VARIANT_SEPARATOR = "---"
+
+
+class Option(_Block):
+    value: str
+    label: str
+
+
+class FormField(_Block):
+    """One input of a form. ``value`` is what it starts with (a resubmitted form keeps
+    what was typed); for ``choices`` it is the chosen values joined by commas.
+
+    Kinds: ``text`` (one line), ``multiline``, ``variants`` (several texts, one per
+    paragraph separated by a ``---`` line), ``choice`` (one option), ``choices`` (any).
+    """
+
+    name: str
+    label: str
+    kind: FieldKind = "text"
+    required: bool = False
+    options: list[Option] = Field(default_factory=list)
+    value: str = ""
+    hint: str | None = None
+    max_length: int | None = None
+
+
+class Form(_Block):
+    """A form the member fills in: a Slack modal, an Adaptive Card's inputs, console prompts.
+
+    Submitted, it comes back as an ActionEvent with ``action_id``, ``value`` and
+    ``fields`` (every field's text by name; ``choices`` joined by commas).
+    """
+
+    type: Literal["form"] = "form"
+    title: str
+    action_id: str
+    value: str = ""
+    submit_label: str
+    fields: list[FormField]
+
+
 Block = Annotated[
-    Section | Actions | Choice | Link | Image | ContextLine | Divider, Field(discriminator="type")
+    Section | Actions | Choice | Link | Image | ContextLine | Divider | Form,
+    Field(discriminator="type"),
 ]
 
 
@@ -106,6 +150,21 @@ COMMAND_ACTION = "command"  # a button that runs a command, as if the member had
 def command_button(label: str, command: str, style: ButtonStyle = "default") -> Button:
     """A shortcut button for a command (“Next lesson” runs `lesson`)."""
     return Button(label=label, action_id=COMMAND_ACTION, value=command, style=style)
+
+
+def split_variants(text: str) -> list[str]:
+    """The texts of a "variants" field: paragraphs between ``---`` lines, trimmed, none empty."""
+    chunks: list[list[str]] = [[]]
+    for line in text.replace("\r\n", "\n").split("\n"):
+        if line.strip() == VARIANT_SEPARATOR:
+            chunks.append([])
+        else:
+            chunks[-1].append(line)
+    return [joined for chunk in chunks if (joined := "\n".join(chunk).strip())]
+
+
+def join_variants(texts: list[str]) -> str:
+    return f"\n{VARIANT_SEPARATOR}\n".join(texts)
 
 
 def simple(text: str) -> Message:

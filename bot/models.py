@@ -10,6 +10,7 @@ from bot.delivery.models import Delivery, DeliveryPart, DeliveryPause, HandledEv
 from bot.jobs import SlotRun
 from bot.members.models import Address, Member
 from bot.participation.models import ParticipationEvent
+from bot.posts.models import Post, PostApproval, PostContent
 from bot.response.models import Case, CaseAssignment, CaseStep, MentionReport
 from bot.training.models import LessonProgress, QuizAnswer
 from bot.triage.models import TriageCorrection
@@ -35,6 +36,9 @@ __all__ = [
     "Member",
     "MentionReport",
     "ParticipationEvent",
+    "Post",
+    "PostApproval",
+    "PostContent",
     "QuizAnswer",
     "ShareLink",
     "SlotRun",

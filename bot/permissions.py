@@ -42,6 +42,7 @@ DIGEST = "digest.receive"
 BROADCAST = "post.broadcast"
 SUBMIT = "post.submit"
 APPROVE = "post.approve"
+REVIEW = "post.review"  # legal's approval of a post on a sensitive topic
 CRISIS = "crisis.declare"
 CRISIS_BOARD = "crisis.status"
 MEMBERS = "members.manage"
@@ -60,6 +61,7 @@ ACTIONS: dict[str, str] = {
     BROADCAST: N_("broadcast posts"),
     SUBMIT: N_("submit posts for approval"),
     APPROVE: N_("approve posts"),
+    REVIEW: N_("review posts on sensitive topics"),
     CRISIS: N_("declare or end a crisis"),
     CRISIS_BOARD: N_("follow who has read the crisis alerts"),
     MEMBERS: N_("manage members"),
@@ -67,7 +69,8 @@ ACTIONS: dict[str, str] = {
 
 # The roles a person can hold. "member" is anyone in the programme, even opted out
 # (they may still change their language or come back); "hub" is a relay of a whole business unit
-# (``business_units[].hubs``); "operator" is whoever runs the `relais` CLI on the
+# (``business_units[].hubs``); "legal" reviews posts on sensitive topics
+# (``posts.legal_reviewers``); "operator" is whoever runs the `relais` CLI on the
 # server, who already holds the database and the secrets.
 PRINCIPALS = (
     "member",
@@ -77,6 +80,7 @@ PRINCIPALS = (
     "manager",
     "coordinator",
     "crisis_cell",
+    "legal",
     "operator",
 )
 
@@ -133,6 +137,8 @@ _BASE: dict[str, dict[str, Scope]] = {
         CRISIS: Scope.PROGRAMME,
         CRISIS_BOARD: Scope.PROGRAMME,
     },
+    # Legal reviewers approve (or not) every post on a sensitive topic, whoever wrote it.
+    "legal": {**_EVERY_MEMBER, REVIEW: Scope.PROGRAMME},
     "operator": dict.fromkeys(ACTIONS, Scope.PROGRAMME),
 }
 

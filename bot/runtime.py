@@ -105,7 +105,7 @@ def build_runtime(
     engine = make_engine(database_url)
     prepare_database(engine, auto_upgrade)
     with session_scope(engine) as session:
-        sync(session, library)
+        sync(session, library, config)
     relais = Relais(config, library, engine, build_registry())
     platforms = load_platforms(relais, config)
     worker = DeliveryWorker(engine, platforms, config.delivery)

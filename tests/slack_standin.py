@@ -227,6 +227,14 @@ class SlackStandIn:
             )
         if method == "views.publish":
             return {"ok": True, "view": {"id": "V1"}}
+        if method == "views.open":
+            view = params.get("view")
+            if isinstance(view, str):
+                view = params["view"] = json.loads(view)
+            if not params.get("trigger_id") or not isinstance(view, dict):
+                return {"ok": False, "error": "invalid_arguments"}
+            number = next(self._ts)
+            return {"ok": True, "view": {**view, "id": f"V{number:08d}", "hash": f"h{number}"}}
         return {"ok": False, "error": "unknown_method"}
 
     def messages_to(self, channel: str) -> list[dict[str, Any]]:

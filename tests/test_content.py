@@ -300,3 +300,63 @@ def test_french_suggested_texts_do_not_assume_the_author_is_a_man() -> None:
             for match in gendered.finditer(line):
                 found.append(f"{path.relative_to(ROOT)}:{number}: {match.group(0)}")
     assert not found, "rephrase without gender (epicene):\n" + "\n".join(found)
+
+
+def test_post_approval_in_front_matter_is_optional_but_whole(programme_dir: Path) -> None:
+    posts = programme_dir / "content/posts"
+    for lang in ("en", "fr"):
+        edit(posts / f"volunteering-day.{lang}.md", "approved_at:", "# approved_at:")
+    found = check(programme_dir)
+    assert any(
+        "volunteering-day.en.md" in p
+        and "approved_by and approved_at go together: write both (an approved post) or neither" in p
+        for p in found
+    ), found
+    for lang in ("en", "fr"):
+        path = posts / f"volunteering-day.{lang}.md"
+        lines = [
+            line
+            for line in path.read_text(encoding="utf-8").splitlines()
+            if not line.startswith("approved_by:")
+        ]
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert check(programme_dir) == []
+    result = CliRunner().invoke(
+        app, ["content", "check", "--config", str(programme_dir / "app.yaml")]
+    )
+    assert result.exit_code == 0, result.output
+    assert (
+        "1 post has no approved_by in its front matter: it will wait for approval in chat"
+        in result.output.replace("\n", " ")
+    )
+
+
+def test_post_department_topic_and_legal_reviewer_are_checked(programme_dir: Path) -> None:
+    path = programme_dir / "content/posts/job-fair-lyon.en.md"
+    edit(
+        path,
+        "expires: 2027-03-18",
+        "expires: 2027-03-18\ndepartment: nowhere\nsensitive_topic: gossip\n"
+        "reviewed_by: emma.wilson@example.com",
+    )
+    found = check(programme_dir)
+    assert f"{path}:15: no department has the id 'nowhere' in app.yaml" in found
+    assert (
+        f"{path}:16: 'gossip' is not a sensitive topic in app.yaml "
+        "(posts.sensitive_topics: financial-results, legal-proceedings)" in found
+    )
+    assert (
+        f"{path}:17: 'emma.wilson@example.com' is not a legal reviewer in app.yaml "
+        "(posts.legal_reviewers)" in found
+    )
+
+
+def test_sensitive_topics_need_a_legal_reviewer(programme_dir: Path) -> None:
+    config = programme_dir / "app.yaml"
+    edit(config, "  legal_reviewers: [nathalie.blanc@example.com]\n", "")
+    result = CliRunner().invoke(app, ["content", "check", "--config", str(config)])
+    assert result.exit_code == 1
+    assert (
+        "posts.sensitive_topics: posts on a sensitive topic need a legal reviewer's approval: "
+        "name at least one in posts.legal_reviewers" in result.output.replace("\n", " ")
+    )

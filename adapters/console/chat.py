@@ -11,7 +11,8 @@ from sqlalchemy import and_, or_
 from sqlmodel import select
 
 from adapters.console import NAME, ConsolePlatform
-from adapters.console.render import Rendered, render
+from adapters.console.forms import CANCEL, FormFill
+from adapters.console.render import FORM_FILL, Rendered, render
 from bot.db import session_scope
 from bot.delivery.models import DELETE, SENT, UPDATE, Delivery
 from bot.delivery.outbox import message_of
@@ -20,7 +21,7 @@ from bot.events import ActionEvent, MessageEvent, Who
 from bot.i18n import Tr, cli_language
 from bot.members import service as members
 from bot.members.models import Address, Member
-from bot.messages import Button, Message
+from bot.messages import Button, Form, Message
 from bot.runtime import Runtime, StartupError
 
 
@@ -64,6 +65,8 @@ class ConsoleChat:
             worker_id=f"console-{uuid.uuid4().hex[:8]}",
         )
         self.buttons: dict[int, Button] = {}  # every button shown so far, by its number
+        self.forms: dict[int, Form] = {}  # forms shown so far, by their button's number
+        self.filling: FormFill | None = None  # a form being filled in, prompt by prompt
         self.next_number = 1
         # The prompt and the background inbox poller share the 'seen' mark.
         self._lock = threading.RLock()
@@ -79,6 +82,8 @@ class ConsoleChat:
             return self._type(text)
 
     def _type(self, text: str) -> list[Shown]:
+        if self.filling is not None:
+            return self._fill(text)
         stripped = text.strip()
         if stripped.isdigit():
             number = int(stripped)
@@ -87,10 +92,35 @@ class ConsoleChat:
             return [Shown(0, Rendered(lines=[self._no_such_button(number)]))]
         return self._handle(MessageEvent(self.who, uuid.uuid4().hex, text=stripped))
 
-    def _no_such_button(self, number: int) -> str:
+    def _tr(self) -> Tr:
         with session_scope(self.runtime.engine) as session:
             member = members.by_email(session, self.email)
-            tr = Tr(member.language if member else self.runtime.config.languages.default)
+            return Tr(member.language if member else self.runtime.config.languages.default)
+
+    def _fill(self, text: str) -> list[Shown]:
+        """One line typed while a form is filled in; the last answer submits it."""
+        filling = self.filling
+        assert filling is not None
+        if text.strip().lower() in CANCEL and not filling.lines:
+            self.filling = None
+            return [Shown(0, Rendered(lines=[filling.tr("Form cancelled: nothing was sent.")]))]
+        lines = filling.answer(text)
+        if not filling.done:
+            return [Shown(0, Rendered(lines=lines))] if lines else []
+        self.filling = None
+        form = filling.form
+        return self._handle(
+            ActionEvent(
+                self.who,
+                uuid.uuid4().hex,
+                action_id=form.action_id,
+                value=form.value,
+                fields=dict(filling.answers),
+            )
+        )
+
+    def _no_such_button(self, number: int) -> str:
+        tr = self._tr()
         if not self.buttons:
             return tr("There is no button to press yet: type “help” to see what you can do.")
         return tr(
@@ -116,6 +146,9 @@ class ConsoleChat:
         """Click the button shown as [number] (numbers run on across the conversation)."""
         with self._lock:
             button = self.buttons[number]
+            if button.action_id == FORM_FILL:
+                self.filling = FormFill(self.forms[number], self._tr())
+                return [Shown(0, Rendered(lines=self.filling.start()))]
             return self._handle(
                 ActionEvent(
                     self.who, uuid.uuid4().hex, action_id=button.action_id, value=button.value
@@ -132,6 +165,7 @@ class ConsoleChat:
         with self._lock:
             rendered = render(message, first=self.next_number)
             self.buttons.update(rendered.numbered)
+            self.forms.update(rendered.forms)
             self.next_number += len(rendered.buttons)
             return rendered
 

@@ -80,6 +80,9 @@ def register(app: typer.Typer) -> None:
                 except (EOFError, KeyboardInterrupt):
                     out.print()
                     break
+                if chat.filling is not None:  # answering a form's prompts, empty lines too
+                    show(chat.type(line))
+                    continue
                 if line.strip().lower() in ("quit", "exit", "q"):
                     break
                 typed = line.strip()

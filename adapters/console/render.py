@@ -10,6 +10,7 @@ from bot.messages import (
     Choice,
     ContextLine,
     Divider,
+    Form,
     Image,
     Link,
     Message,
@@ -29,6 +30,8 @@ class Rendered:
     lines: list[str] = field(default_factory=list)
     buttons: list[Button] = field(default_factory=list)
     first: int = 1
+    # The forms of the message, by the number of the button that starts filling them in.
+    forms: dict[int, Form] = field(default_factory=dict)
 
     @property
     def text(self) -> str:
@@ -45,6 +48,10 @@ class Rendered:
             if button.action_id == action_id and (value is None or button.value == value):
                 return number
         raise KeyError(f"no button {action_id}={value} in this message")
+
+
+# The button that starts a form's prompts (handled by the conversation, not the core).
+FORM_FILL = "console.form"
 
 
 def _button_line(buttons: list[Button], start: int) -> str:
@@ -79,6 +86,13 @@ def render(message: Message, first: int = 1) -> Rendered:
             out.lines.append(f"  ({block.text})")
         elif isinstance(block, Divider):
             out.lines.append("—" * 20)
+        elif isinstance(block, Form):
+            out.lines.append(f"== {block.title} ==")
+            out.lines.extend(f"  • {entry.label}" for entry in block.fields)
+            number = first + len(out.buttons)
+            out.buttons.append(Button(label=block.title, action_id=FORM_FILL, style="primary"))
+            out.forms[number] = block
+            out.lines.append(_button_line([out.buttons[-1]], number))
     if not out.lines:
         out.lines.append(message.text)
     return out

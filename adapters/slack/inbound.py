@@ -97,6 +97,16 @@ def check(body: str, content_type: str | None) -> dict[str, Any]:
             raise Malformed("malformed actions")
         if kind_of == "block_actions" and not actions:
             raise Malformed("block_actions without actions")
+        if kind_of == "view_submission":
+            view = parsed.get("view")
+            if (
+                not isinstance(view, dict)
+                or not _is_text(view.get("type"))
+                or not isinstance(view.get("state", {}), dict)
+            ):
+                raise Malformed("view_submission without a view")
+            if not isinstance(view.get("private_metadata", ""), str):
+                raise Malformed("view private_metadata is not a string")
         for key in ("message", "channel", "container"):
             if parsed.get(key) is not None and not isinstance(parsed[key], dict):
                 raise Malformed(f"{key} is not an object")

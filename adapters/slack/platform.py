@@ -31,10 +31,19 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.inbound import Malformed, bolt_logger, check, signature_ok
-from adapters.slack.render import home_view, parse_action_id, render
+from adapters.slack.render import (
+    FORM_CALLBACK,
+    FORM_OPEN,
+    form_values,
+    home_view,
+    modal_view,
+    parse_action_id,
+    render,
+)
 from bot.core import Outcome, Relais
 from bot.delivery.pacing import TokenBucket
 from bot.events import ActionEvent, CommandEvent, InboundEvent, MessageEvent, Who, parse_command
+from bot.i18n import Tr
 from bot.messages import Message
 from bot.platforms import Attempt, Part, Platform, Recipient, SendResult
 from bot.web import BodyTooLarge, read_body, too_large
@@ -207,6 +216,21 @@ class SlackPlatform(Platform):
                     )
         return outcome
 
+    async def _open_form(self, who: Who, value: str, trigger_id: str | None) -> None:
+        """Open the modal of the form a message carries (found in the member's own delivery)."""
+        delivery, _, index = value.partition(":")
+        found = await asyncio.to_thread(self.relais.form_of, who, delivery, index)
+        if found is None or not trigger_id:
+            log.info("a form button pointed at no form of %s", who.user_id)
+            return
+        form, lang = found
+        try:
+            await self.client.views_open(
+                trigger_id=trigger_id, view=modal_view(form, Tr(lang)("Cancel"))
+            )
+        except SlackApiError as exc:
+            log.warning("views.open failed for %s: %s", who.user_id, exc.response.get("error"))
+
     def _register_listeners(self) -> None:
         app = self.app
 
@@ -225,6 +249,9 @@ class SlackPlatform(Platform):
                 if action.get("url"):
                     continue  # a link button: nothing to do
                 who = await self._who(body["user"]["id"])
+                if parse_action_id(action.get("action_id", "")) == FORM_OPEN:
+                    await self._open_form(who, action.get("value", ""), body.get("trigger_id"))
+                    continue
                 key = f"action:{body['user']['id']}:{action.get('action_ts')}:{action.get('action_id')}"
                 await self._handle(
                     ActionEvent(
@@ -234,6 +261,20 @@ class SlackPlatform(Platform):
                         value=action.get("value", ""),
                     )
                 )
+
+        @app.view(FORM_CALLBACK)
+        async def form_submitted(ack: Any, body: dict[str, Any]) -> None:
+            await ack()  # the modal closes; the core answers in the member's DM
+            view = body.get("view") or {}
+            submitted = form_values(view)
+            if submitted is None:
+                return
+            action_id, value, fields = submitted
+            who = await self._who(body["user"]["id"])
+            key = f"view:{view.get('id')}:{view.get('hash')}"
+            await self._handle(
+                ActionEvent(who, key, action_id=action_id, value=value, fields=fields)
+            )
 
         @app.shortcut(REPORT_SHORTCUT)
         async def report_shortcut(ack: Any, body: dict[str, Any]) -> None:
@@ -337,7 +378,7 @@ class SlackPlatform(Platform):
             if not user_id and not channel:
                 found = await self.sender.users_lookupByEmail(email=recipient.email)
                 user_id = learned = found["user"]["id"]
-            payloads = render(message)
+            payloads = render(message, attempt.delivery_id)
             if attempt.after_timeout and not channel and user_id:
                 # The first post went to the user id: learn the DM to look into it.
                 channel = remember["channel_id"] = await self._open(str(user_id), attempt)
@@ -401,7 +442,7 @@ class SlackPlatform(Platform):
     async def update(self, recipient: Recipient, message: Message, attempt: Attempt) -> SendResult:
         """chat.update every part; parts the new text needs more are posted, fewer deleted."""
         parts = list(attempt.parts)
-        payloads = render(message)
+        payloads = render(message, attempt.delivery_id)
         channel = parts[0].channel_id or recipient.channel_id or ""
         done: list[Part] = []
         try:

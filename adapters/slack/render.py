@@ -13,6 +13,7 @@ never a truncated URL.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -23,6 +24,8 @@ from bot.messages import (
     Choice,
     ContextLine,
     Divider,
+    Form,
+    FormField,
     Image,
     Link,
     Message,
@@ -40,6 +43,17 @@ MAX_CONTEXT = 2000
 MAX_BLOCK_URL = 3000  # image_url, a button's url
 MAX_LINK_LABEL = 300
 ACTION_SEPARATOR = "#"  # Slack wants unique action ids in a block: "lesson.answer#2"
+# A form is a modal: the message carries a button that opens it (a modal needs the
+# trigger id of a click). Its value says where the form is: "<delivery id>:<block index>".
+FORM_OPEN = "relais.form"
+FORM_CALLBACK = "relais_form"
+MAX_MODAL_TITLE = 24
+MAX_INPUT_LABEL = 2000
+MAX_PLACEHOLDER = 150
+MAX_OPTION_TEXT = 75
+MAX_OPTIONS = 100
+MAX_INPUT_LENGTH = 3000
+MAX_METADATA = 3000
 
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
 
@@ -148,11 +162,19 @@ def _actions(buttons: list[Button], labels: list[str] | None = None) -> list[dic
     return blocks
 
 
-def blocks_of(message: Message) -> list[dict[str, Any]]:
+def blocks_of(message: Message, delivery_id: int | None = None) -> list[dict[str, Any]]:
     """All blocks of a message, before splitting into Slack messages."""
     blocks: list[dict[str, Any]] = []
-    for block in message.blocks:
-        if isinstance(block, Section):
+    for index, block in enumerate(message.blocks):
+        if isinstance(block, Form):
+            # A message not sent through the outbox has no stored form to open.
+            if delivery_id is not None:
+                blocks += _sections(f"*{escape(block.title)}*")
+                opener = Button(
+                    label=block.title, action_id=FORM_OPEN, value=f"{delivery_id}:{index}"
+                )
+                blocks += _actions([opener.model_copy(update={"style": "primary"})])
+        elif isinstance(block, Section):
             title = f"*{escape(block.title)}*\n" if block.title else ""
             blocks += _sections(title + mrkdwn(block.text))
         elif isinstance(block, Choice):
@@ -197,9 +219,12 @@ def blocks_of(message: Message) -> list[dict[str, Any]]:
     return blocks
 
 
-def render(message: Message) -> list[dict[str, Any]]:
-    """The message as one or more chat.postMessage payloads (text + at most 50 blocks each)."""
-    blocks = blocks_of(message)
+def render(message: Message, delivery_id: int | None = None) -> list[dict[str, Any]]:
+    """The message as one or more chat.postMessage payloads (text + at most 50 blocks each).
+
+    ``delivery_id``: the outbox row it is sent for, so a form's button can find the form.
+    """
+    blocks = blocks_of(message, delivery_id)
     fallback = clip_escaped(escape(message.text), MAX_FALLBACK) or " "
     if not blocks:
         return [{"text": fallback}]
@@ -212,3 +237,93 @@ def render(message: Message) -> list[dict[str, Any]]:
 def home_view(message: Message) -> dict[str, Any]:
     """An App Home view (a Home tab allows up to 100 blocks)."""
     return {"type": "home", "blocks": blocks_of(message)[:100]}
+
+
+def _option(value: str, label: str) -> dict[str, Any]:
+    return {
+        "text": {"type": "plain_text", "text": clip(label, MAX_OPTION_TEXT) or "·"},
+        "value": clip(value, 150),
+    }
+
+
+def _input(field: FormField) -> dict[str, Any]:
+    """One form field as an input block (block id and action id are the field's name)."""
+    element: dict[str, Any]
+    if field.kind in ("choice", "choices"):
+        options = [_option(o.value, o.label) for o in field.options[:MAX_OPTIONS]]
+        chosen = [o for o in options if o["value"] in field.value.split(",")]
+        if field.kind == "choice":
+            element = {"type": "static_select", "options": options}
+            if chosen:
+                element["initial_option"] = chosen[0]
+        else:
+            element = {"type": "checkboxes", "options": options}
+            if chosen:
+                element["initial_options"] = chosen
+    else:
+        element = {
+            "type": "plain_text_input",
+            "multiline": field.kind in ("multiline", "variants"),
+            "max_length": min(field.max_length or MAX_INPUT_LENGTH, MAX_INPUT_LENGTH),
+        }
+        if field.value:
+            element["initial_value"] = clip(field.value, element["max_length"])
+    element["action_id"] = field.name
+    block: dict[str, Any] = {
+        "type": "input",
+        "block_id": field.name,
+        "label": {"type": "plain_text", "text": clip(field.label, MAX_INPUT_LABEL) or "·"},
+        "element": element,
+        "optional": not field.required,
+    }
+    if field.hint:
+        block["hint"] = {"type": "plain_text", "text": clip(field.hint, MAX_INPUT_LABEL)}
+    return block
+
+
+def modal_view(form: Form, close_label: str) -> dict[str, Any]:
+    """The form as a modal (views.open); its submission names the core action and value."""
+    metadata = json.dumps({"action": form.action_id, "value": form.value})
+    return {
+        "type": "modal",
+        "callback_id": FORM_CALLBACK,
+        "private_metadata": metadata[:MAX_METADATA],
+        "title": {"type": "plain_text", "text": clip(form.title, MAX_MODAL_TITLE)},
+        "submit": {"type": "plain_text", "text": clip(form.submit_label, MAX_MODAL_TITLE)},
+        "close": {"type": "plain_text", "text": clip(close_label, MAX_MODAL_TITLE)},
+        "blocks": [_input(field) for field in form.fields][:MAX_BLOCKS],
+    }
+
+
+def form_values(view: dict[str, Any]) -> tuple[str, str, dict[str, str]] | None:
+    """(action id, value, fields) of a submitted modal, or None if it is not Relais's form."""
+    try:
+        metadata = json.loads(view.get("private_metadata") or "")
+    except ValueError:
+        return None
+    if not isinstance(metadata, dict) or not isinstance(metadata.get("action"), str):
+        return None
+    state = (view.get("state") or {}).get("values") or {}
+    fields: dict[str, str] = {}
+    if not isinstance(state, dict):
+        return None
+    for block_id, actions in state.items():
+        if not isinstance(actions, dict):
+            continue
+        for name, element in actions.items():
+            if not isinstance(element, dict) or name != block_id:
+                continue
+            kind = element.get("type")
+            if kind == "static_select":
+                option = element.get("selected_option") or {}
+                fields[name] = str(option.get("value", "")) if isinstance(option, dict) else ""
+            elif kind == "checkboxes":
+                chosen = element.get("selected_options") or []
+                fields[name] = ",".join(
+                    str(o.get("value", "")) for o in chosen if isinstance(o, dict)
+                )
+            else:
+                value = element.get("value")
+                fields[name] = value if isinstance(value, str) else ""
+    value = metadata.get("value")
+    return metadata["action"], value if isinstance(value, str) else "", fields

@@ -98,7 +98,13 @@ class RelaisActivityHandler(ActivityHandler):
         event: InboundEvent
         submitted = parse_submit(activity.value)
         if submitted is not None:
-            event = ActionEvent(who, key, action_id=submitted.action_id, value=submitted.value)
+            event = ActionEvent(
+                who,
+                key,
+                action_id=submitted.action_id,
+                value=submitted.value,
+                fields=submitted.fields,
+            )
         elif activity.value is not None and not activity.text:
             log.info("ignored a card submission Relais did not make (activity %s)", activity.id)
             return
@@ -143,6 +149,7 @@ class RelaisActivityHandler(ActivityHandler):
                 event_key(activity),
                 action_id=submitted.action_id,
                 value=submitted.value,
+                fields=submitted.fields,
             ),
         )
         return InvokeResponse(

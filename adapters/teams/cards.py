@@ -34,6 +34,8 @@ from bot.messages import (
     Choice,
     ContextLine,
     Divider,
+    Form,
+    FormField,
     Image,
     Link,
     Message,
@@ -46,6 +48,10 @@ CARD_VERSION = "1.5"
 ACTION_KEY = "relais_action"
 VALUE_KEY = "relais_value"
 FORM_KEY = "relais_form"
+# A form's inputs are named "relais_field_<name>"; its submit button carries FORM_KEY="form".
+FIELD_PREFIX = "relais_field_"
+FORM_MARK = "form"
+MAX_INPUT_LENGTH = 8_000
 # Teams refuses a message above ~28 KB (the whole activity, as sent). Cards are kept
 # under this many bytes of JSON as sent, which leaves room for the activity around them.
 CARD_BUDGET = 24_000
@@ -223,6 +229,64 @@ def _choice(block: Choice, tr: Tr, index: int) -> list[dict[str, Any]]:
     return elements
 
 
+def _input(field: FormField, tr: Tr) -> dict[str, Any]:
+    """One form field as an Adaptive Card input, labelled, validated by Teams where it can."""
+    element: dict[str, Any]
+    if field.kind in ("choice", "choices"):
+        element = {
+            "type": "Input.ChoiceSet",
+            "choices": [{"title": _label(o.label), "value": o.value} for o in field.options],
+            "style": "compact" if field.kind == "choice" else "expanded",
+            "wrap": True,
+        }
+        if field.kind == "choices":
+            element["isMultiSelect"] = True
+    else:
+        element = {
+            "type": "Input.Text",
+            "isMultiline": field.kind in ("multiline", "variants"),
+            "maxLength": min(field.max_length or MAX_INPUT_LENGTH, MAX_INPUT_LENGTH),
+        }
+        if field.hint:
+            element["placeholder"] = field.hint[:300]
+    element["id"] = f"{FIELD_PREFIX}{field.name}"
+    element["label"] = field.label
+    if field.value:
+        element["value"] = field.value
+    if field.required:
+        element["isRequired"] = True
+        element["errorMessage"] = tr("This field is required.")
+    return element
+
+
+def _form(block: Form, tr: Tr) -> list[dict[str, Any]]:
+    elements: list[dict[str, Any]] = [
+        _rich(inline_runs(block.title, weight="Bolder", size="Medium"), spacing="Medium")
+    ]
+    for entry in block.fields:
+        elements.append(_input(entry, tr))
+        if entry.hint and entry.kind in ("choice", "choices", "variants"):
+            elements.append(_rich([_run(entry.hint, isSubtle=True, size="Small")], spacing="None"))
+    elements.append(
+        {
+            "type": "ActionSet",
+            "actions": [
+                {
+                    "type": "Action.Submit",
+                    "title": _label(block.submit_label),
+                    "style": "positive",
+                    "data": {
+                        ACTION_KEY: block.action_id,
+                        VALUE_KEY: block.value,
+                        FORM_KEY: FORM_MARK,
+                    },
+                }
+            ],
+        }
+    )
+    return elements
+
+
 def _units(message: Message, tr: Tr) -> list[_Unit]:
     units: list[_Unit] = []
     separate = False
@@ -247,6 +311,8 @@ def _units(message: Message, tr: Tr) -> list[_Unit]:
             continue
         if isinstance(block, Choice):
             elements = _choice(block, tr, index)
+        elif isinstance(block, Form):
+            elements = _form(block, tr)
         elif isinstance(block, Actions):
             if block.buttons:
                 elements = [
@@ -383,6 +449,7 @@ class Submitted:
 
     action_id: str
     value: str = ""
+    fields: dict[str, str] | None = None  # a form's inputs by field name
 
 
 def parse_submit(value: Any) -> Submitted | None:
@@ -397,6 +464,14 @@ def parse_submit(value: Any) -> Submitted | None:
     if not isinstance(action_id, str) or not action_id:
         return None
     form = data.get(FORM_KEY)
+    if form == FORM_MARK:
+        raw_value = data.get(VALUE_KEY, "")
+        fields = {
+            key.removeprefix(FIELD_PREFIX): item if isinstance(item, str) else ""
+            for key, item in data.items()
+            if isinstance(key, str) and key.startswith(FIELD_PREFIX)
+        }
+        return Submitted(action_id, raw_value if isinstance(raw_value, str) else "", fields)
     chosen: str | None = None
     if isinstance(form, str) and form.startswith("choice-"):
         chosen = f"{VALUE_KEY}_{form.removeprefix('choice-')}"

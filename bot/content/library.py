@@ -410,7 +410,7 @@ def _check(
     for item_id, versions in library.posts.items():
         for lang, post in versions.items():
             source = src("posts", item_id, lang)
-            if post.approved_by not in coordinators:
+            if post.approved_by is not None and post.approved_by not in coordinators:
                 problems.append(
                     Problem(
                         source.path,
@@ -421,7 +421,50 @@ def _check(
                         ),
                     )
                 )
-            if post.expires and post.approved_at.date() > post.expires:
+            if post.department is not None and post.department not in departments:
+                problems.append(
+                    Problem(
+                        source.path,
+                        source.line("department"),
+                        tr("no department has the id '{id}' in app.yaml", id=post.department),
+                    )
+                )
+            if (
+                post.sensitive_topic is not None
+                and config.posts.topic(post.sensitive_topic) is None
+            ):
+                problems.append(
+                    Problem(
+                        source.path,
+                        source.line("sensitive_topic"),
+                        tr(
+                            "'{id}' is not a sensitive topic in app.yaml (posts.sensitive_topics: {topics})",
+                            id=post.sensitive_topic,
+                            topics=", ".join(t.id for t in config.posts.sensitive_topics) or "—",
+                        ),
+                    )
+                )
+            if post.reviewed_by is not None:
+                if post.reviewed_by not in config.posts.legal_reviewers:
+                    problems.append(
+                        Problem(
+                            source.path,
+                            source.line("reviewed_by"),
+                            tr(
+                                "'{email}' is not a legal reviewer in app.yaml (posts.legal_reviewers)",
+                                email=post.reviewed_by,
+                            ),
+                        )
+                    )
+                elif post.sensitive_topic is None:
+                    problems.append(
+                        Problem(
+                            source.path,
+                            source.line("reviewed_by"),
+                            tr("only a post with a sensitive_topic needs reviewed_by"),
+                        )
+                    )
+            if post.expires and post.approved_at and post.approved_at.date() > post.expires:
                 problems.append(
                     Problem(
                         source.path,

@@ -15,6 +15,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationInfo,
+    model_validator,
 )
 
 from bot.config import Audience, Email
@@ -168,29 +169,44 @@ class Lesson(_FrontMatter):
 
 
 class Post(_FrontMatter):
+    """A post written in a file. With ``approved_by``/``approved_at`` it is approved as
+    synced; without them it is submitted and goes through approval in chat."""
+
     title: Text
     link: Url
     networks: dict[Network, Annotated[list[Text], Field(min_length=1)]]
     hashtags: list[Annotated[str, Field(pattern=r"^#\w+$")]] = Field(default_factory=list)
+    image: OptionalUrl = None
+    image_alt: str | None = None
     expires: date | None = None
-    approved_by: Email
-    approved_at: AwareDatetime
+    approved_by: Email | None = None
+    approved_at: AwareDatetime | None = None
+    # The department the post comes from (its relays or unit hub may approve it).
+    department: str | None = None
+    # One of app.yaml's posts.sensitive_topics: a legal reviewer must approve it too.
+    sensitive_topic: str | None = None
+    # The legal reviewer who approved it (with approved_at), for a sensitive topic.
+    reviewed_by: Email | None = None
     audience: Audience = Field(default_factory=Audience)
     body: str = ""
 
-    def with_hashtags(self, text: str) -> str:
-        """``text`` followed by the post's hashtags it does not already contain.
+    @model_validator(mode="after")
+    def _approval_complete(self, info: ValidationInfo) -> Post:
+        tr = Tr((info.context or {}).get("lang"))
+        if (self.approved_by is None) != (self.approved_at is None):
+            raise ValueError(
+                tr(
+                    "approved_by and approved_at go together: write both (an approved post) "
+                    "or neither (the post is approved in chat)"
+                )
+            )
+        if self.reviewed_by is not None and self.approved_at is None:
+            raise ValueError(tr("reviewed_by needs approved_at (when it was approved)"))
+        return self
 
-        A variant often ends with some of the hashtags already; repeating them
-        looks like spam. The comparison ignores case and matches whole tags
-        (``#Norvel`` is not in ``#NorvelRecrute``).
-        """
-        missing = [
-            tag
-            for tag in self.hashtags
-            if not re.search(rf"(?<!\w){re.escape(tag)}(?!\w)", text, re.IGNORECASE)
-        ]
-        return " ".join([text.strip(), *missing]).strip()
+    @property
+    def approved(self) -> bool:
+        return self.approved_by is not None
 
     def invariant(self) -> dict[str, Any]:
         return {
@@ -198,6 +214,10 @@ class Post(_FrontMatter):
             "expires": self.expires,
             "approved_by": self.approved_by,
             "approved_at": self.approved_at,
+            "department": self.department,
+            "sensitive_topic": self.sensitive_topic,
+            "reviewed_by": self.reviewed_by,
+            "image": self.image,
             "hashtags": sorted(self.hashtags),
             "audience": self.audience.model_dump(),
         }

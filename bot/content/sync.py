@@ -30,8 +30,16 @@ def load_checked(root: Path, config: AppConfig, lang: str | None = None) -> Cont
     return library
 
 
-def sync(session: Session, library: ContentLibrary) -> dict[str, int]:
-    """Upsert every item into ``contentitem``; mark items gone from the files as retired."""
+def sync(
+    session: Session, library: ContentLibrary, config: AppConfig | None = None
+) -> dict[str, int]:
+    """Upsert every item into ``contentitem``; mark items gone from the files as retired.
+
+    Posts are also brought into the posts table, where their approval lives
+    (``bot.posts.service.sync_files``).
+    """
+    from bot.posts.service import sync_files  # posts build on content, not the reverse
+
     now = utcnow()
     existing = {
         (row.kind, row.item_id, row.language): row
@@ -69,6 +77,7 @@ def sync(session: Session, library: ContentLibrary) -> dict[str, int]:
         if key not in seen and row.retired_at is None:
             row.retired_at = now
             counts["retired"] += 1
+    sync_files(session, library, config)
     return counts
 
 
@@ -101,7 +110,7 @@ class ContentWatcher:
             return None
         self.last_problems = []
         with session_scope(self.engine) as session:
-            counts = sync(session, library)
+            counts = sync(session, library, self.config)
         log.info("content reloaded: %s (%s)", library.counts(), counts)
         self.library = library
         return library

@@ -10,13 +10,15 @@ from bot.messages import (
     COMMAND_ACTION,
     Actions,
     Divider,
+    Image,
     Link,
     Message,
     Section,
     command_button,
 )
 from bot.participation.models import record
-from bot.programme.home import home_message, shareable_posts
+from bot.posts import service as posts_service
+from bot.programme.home import home_message
 from bot.registry import Context, Registry, UserError
 
 
@@ -164,22 +166,26 @@ def register(registry: Registry) -> None:
             )
             return
         today = local(utcnow(), ctx.member.time_zone).date()  # expiry is the reader's date
+        default = ctx.config.languages.default
         blocks: list = []
         shown = 0
-        for post_id in shareable_posts(ctx.member, ctx.content, ctx.config, today):
-            post = ctx.content.post(post_id, ctx.member.language)
-            assert post is not None
+        for live in posts_service.shareable_for(ctx.session, ctx.member, ctx.config, today):
+            post = live.content(ctx.member.language, default)
             if shown:
                 blocks.append(Divider())
             shown += 1
             blocks.append(Section(title=post.title, text=post.body or post.title))
+            if post.image:
+                blocks.append(Image(url=post.image, alt=post.image_alt or post.title))
             for network, variants in post.networks.items():
-                label = {"linkedin": "LinkedIn", "x": "X", "facebook": "Facebook"}[network]
+                label = {"linkedin": "LinkedIn", "x": "X", "facebook": "Facebook"}.get(
+                    network, network
+                )
                 text = variants[(ctx.member.id or 0) % len(variants)]
                 blocks.append(
                     Section(
                         title=tr("Suggested text for {network}", network=label),
-                        text=post.with_hashtags(text),
+                        text=posts_service.with_hashtags(text, post.hashtags),
                     )
                 )
             blocks.append(Link(url=post.link, label=tr("Open the page to share")))

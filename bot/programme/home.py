@@ -15,24 +15,10 @@ from bot.config import AppConfig
 from bot.content.library import ContentLibrary
 from bot.crisis import service as crisis_service
 from bot.i18n import Tr, format_day
-from bot.members import service as members
 from bot.members.models import Member
 from bot.messages import Actions, ContextLine, Divider, Message, Section, command_button
+from bot.posts import service as posts_service
 from bot.training import service as training
-
-
-def shareable_posts(
-    member: Member, content: ContentLibrary, config: AppConfig, today: date
-) -> list[str]:
-    """Ids of approved, unexpired posts meant for this member, newest approval first."""
-    ids = []
-    for post_id in content.posts:
-        post = content.post(post_id, member.language)
-        if post is None or (post.expires and post.expires < today):
-            continue
-        if members.in_audience(member, post.audience, config):
-            ids.append(post_id)
-    return sorted(ids, key=lambda pid: content.post(pid, member.language).approved_at, reverse=True)  # type: ignore[union-attr]
 
 
 def home_message(
@@ -100,9 +86,12 @@ def home_message(
         )
         if not accepted:
             blocks.append(charter_service.accept_button(charter, tr))
-    posts = shareable_posts(member, content, config, today)
+    posts = posts_service.shareable_for(session, member, config, today)
     if posts and accepted:
-        titles = "\n".join(f"• {content.post(pid, member.language).title}" for pid in posts[:3])  # type: ignore[union-attr]
+        default = config.languages.default
+        titles = "\n".join(
+            f"• {live.content(member.language, default).title}" for live in posts[:3]
+        )
         blocks.append(Section(title=tr("To share now ({count})", count=len(posts)), text=titles))
     blocks.append(Divider())
     blocks.append(

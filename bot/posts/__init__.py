@@ -1,0 +1,1 @@
+"""Posts: what ambassadors share, from draft to approval to expiry or withdrawal."""
