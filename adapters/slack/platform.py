@@ -10,6 +10,7 @@ carry the same idempotency key, so the core handles them once.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import re
@@ -151,9 +152,9 @@ class SlackPlatform(Platform):
         )
         # The send path: no retries hidden in the SDK (the worker sees every 429 and the
         # workspace's bucket learns from it), and a timeout short enough to check and go on.
-        self.sender = AsyncWebClient(
-            token=bot_token, base_url=base_url, timeout=int(send_timeout), retry_handlers=[]
-        )
+        self._token = bot_token
+        self._base_url = base_url
+        self._senders: dict[asyncio.AbstractEventLoop, AsyncWebClient] = {}
         self.send_timeout = send_timeout
         self.bucket = TokenBucket(rate_per_second)  # one workspace per bot token
         self.app_token = app_token
@@ -166,6 +167,7 @@ class SlackPlatform(Platform):
             logger=bolt_logger(),
         )
         self.pacer = ChannelPacer()
+        self._rendered: OrderedDict[int, tuple[Message, list[dict[str, Any]]]] = OrderedDict()
         self._emails: OrderedDict[str, str | None] = OrderedDict()
         self._socket: Any = None
         self._register_listeners()
@@ -272,6 +274,38 @@ class SlackPlatform(Platform):
 
     # --- outbound ----------------------------------------------------------------
 
+    @property
+    def sender(self) -> AsyncWebClient:
+        """The send path's client, with one kept-alive HTTP session per event loop.
+
+        Without a session slack_sdk opens a new one (a new TCP connection) for every
+        call, which costs more than the call itself against a nearby API.
+        """
+        loop = asyncio.get_running_loop()
+        client = self._senders.get(loop)
+        if client is None or client.session is None or client.session.closed:
+            for stale in [other for other in self._senders if other.is_closed()]:
+                del self._senders[stale]  # a finished drain's loop: its session died with it
+            session = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=self.send_timeout),
+                connector=aiohttp.TCPConnector(limit=256, ttl_dns_cache=300),
+            )
+            client = self._senders[loop] = AsyncWebClient(
+                token=self._token,
+                base_url=self._base_url,
+                timeout=max(1, int(self.send_timeout)),
+                retry_handlers=[],
+                session=session,
+            )
+        return client
+
+    async def close(self) -> None:
+        """Close this event loop's HTTP session (the end of a drain or of the service)."""
+        with contextlib.suppress(RuntimeError):
+            client = self._senders.pop(asyncio.get_running_loop(), None)
+            if client is not None and client.session is not None:
+                await client.session.close()
+
     async def _post(
         self, channel: str, payload: dict[str, Any], attempt: Attempt, position: int
     ) -> Any:
@@ -290,6 +324,21 @@ class SlackPlatform(Platform):
             },
             **payload,
         )
+
+    def _render(self, message: Message) -> list[dict[str, Any]]:
+        """Block Kit for a message; a campaign hands the same Message object to every send.
+
+        The cache holds the message itself, so its ``id`` cannot be reused while cached;
+        the payloads are shared read-only (slack_sdk copies what it changes).
+        """
+        cached = self._rendered.get(id(message))
+        if cached is not None and cached[0] is message:
+            return cached[1]
+        payloads = render(message)
+        self._rendered[id(message)] = (message, payloads)
+        while len(self._rendered) > 64:
+            self._rendered.popitem(last=False)
+        return payloads
 
     async def _arrived(self, channel: str, attempt: Attempt, position: int) -> str | None:
         """The ts of part ``position`` if Slack has it in the DM since the attempt began."""
@@ -324,7 +373,7 @@ class SlackPlatform(Platform):
             if not user_id and not channel:
                 found = await self.sender.users_lookupByEmail(email=recipient.email)
                 user_id = learned = found["user"]["id"]
-            payloads = render(message)
+            payloads = self._render(message)
             if attempt.after_timeout and channel:
                 # The previous try timed out: what Slack already has is not posted again.
                 while len(parts) < len(payloads):
@@ -383,7 +432,7 @@ class SlackPlatform(Platform):
     async def update(self, recipient: Recipient, message: Message, attempt: Attempt) -> SendResult:
         """chat.update every part; parts the new text needs more are posted, fewer deleted."""
         parts = list(attempt.parts)
-        payloads = render(message)
+        payloads = self._render(message)
         channel = parts[0].channel_id or recipient.channel_id or ""
         done: list[Part] = []
         try:
@@ -477,6 +526,7 @@ class SlackPlatform(Platform):
     async def stop(self) -> None:
         if self._socket is not None:
             await self._socket.close_async()
+        await self.close()
         await asyncio.sleep(0)
 
     def health(self) -> dict[str, Any]:

@@ -19,11 +19,23 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, delete, exists, func, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Text,
+    and_,
+    cast,
+    delete,
+    exists,
+    func,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
-from sqlmodel import select as sqlmodel_select
 
 from bot.clock import utcnow
 from bot.delivery.models import (
@@ -47,6 +59,9 @@ from bot.delivery.models import (
 from bot.messages import Message
 
 LEASE = timedelta(seconds=60)
+# A literal, not a bound parameter: the planners can then use the partial claim index
+# (``WHERE status = 'pending'``), also in PostgreSQL's generic plans of prepared statements.
+_IS_PENDING = text("delivery.status = 'pending'")
 # /healthz counts at most this many rows per status (an index range scan, never the table).
 COUNT_CAP = 10_000
 
@@ -146,6 +161,36 @@ def release_expired(connection: Connection, now: datetime) -> int:
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """A delivery as a worker holds it: what the send needs, without its payload.
+
+    Plain values, not an ORM object: a worker claims thousands a minute. The
+    payload is read separately (``payloads_of``), once per distinct body.
+    """
+
+    id: int
+    member_id: int
+    platform: str
+    kind: str
+    subject: str | None
+    campaign: str | None
+    purpose: str
+    priority: int
+    operation: str
+    target_id: int | None
+    status: str
+    attempts: int
+    error: str | None
+    dedupe_key: str
+
+
+_CLAIMED_COLUMNS = [
+    Delivery.__table__.c[name]  # type: ignore[attr-defined]
+    for name in Claimed.__dataclass_fields__  # type: ignore[attr-defined]
+]
+
+
 def claim(
     engine: Engine,
     worker_id: str,
@@ -155,15 +200,18 @@ def claim(
     member_id: int | None = None,
     urgent_only: bool = False,
     lease: timedelta = LEASE,
-) -> list[Delivery]:
+    release: bool = True,
+) -> list[Claimed]:
     """Take up to ``limit`` due rows for these platforms, highest priority first.
 
     Promotional rows are skipped while the stored pause exists; ``urgent_only``
     takes only operational rows at ``PRIORITY_URGENT`` or above (the priority lane).
+    ``release`` first puts back rows whose lease expired (a busy worker does it
+    every few seconds, not at every claim).
     """
     now = now or utcnow()
     due = and_(
-        Delivery.status == PENDING,
+        _IS_PENDING,
         Delivery.platform.in_(platforms),  # type: ignore[attr-defined]
         Delivery.not_before <= now,  # type: ignore[operator]
         or_(Delivery.purpose != PROMOTIONAL, ~_paused_promotional()),
@@ -181,34 +229,35 @@ def claim(
         .where(due)
         .order_by(Delivery.priority.desc(), Delivery.id)  # type: ignore[attr-defined]
         .limit(limit)
+        # Walk the claim index in order and stop at ``limit``; without the hint SQLite
+        # (no statistics) sorts every due row at each claim.
+        .with_hint(Delivery, "INDEXED BY ix_delivery_claim", "sqlite")
     )
-    with Session(engine, expire_on_commit=False) as session:
-        if not urgent_only:
-            release_expired(session.connection(), now)
-        if engine.dialect.name == "postgresql":
+    postgresql = engine.dialect.name == "postgresql"
+    with engine.begin() as connection:
+        if release and not urgent_only:
+            release_expired(connection, now)
+        if postgresql:
             candidates = candidates.with_for_update(skip_locked=True)
+        taken = Delivery.id.in_(candidates.scalar_subquery())  # type: ignore[union-attr]
+        if postgresql:  # the row locked may have changed since the snapshot: check again
+            taken = and_(taken, due)
+        # One statement takes the rows and hands them back (RETURNING): no second read.
+        # (On SQLite the single writer makes it atomic as it is.)
         statement = (
-            update(Delivery)
-            .where(Delivery.id.in_(candidates.scalar_subquery()))  # type: ignore[union-attr]
-            .where(due)
+            update(Delivery.__table__)  # type: ignore[attr-defined]
+            .where(taken)
             .values(
                 status=SENDING,
                 claimed_by=worker_id,
                 claimed_until=now + lease,
                 attempts=Delivery.attempts + 1,
             )
-            .returning(Delivery.id)
+            .returning(*_CLAIMED_COLUMNS)
         )
-        ids = [row[0] for row in session.execute(statement)]
-        session.commit()
-        if not ids:
-            return []
-        rows = session.exec(
-            sqlmodel_select(Delivery)
-            .where(Delivery.id.in_(ids))  # type: ignore[union-attr]
-            .order_by(Delivery.priority.desc(), Delivery.id)  # type: ignore[attr-defined]
-        ).all()
-        return list(rows)
+        rows = [Claimed(*row) for row in connection.execute(statement)]
+    rows.sort(key=lambda row: (-row.priority, row.id))
+    return rows
 
 
 def renew(engine: Engine, worker_id: str, ids: list[int], lease: timedelta = LEASE) -> None:
@@ -254,6 +303,24 @@ def parts_of(connection: Session | Connection, delivery_ids: list[int]) -> dict[
     for delivery_id, message_id, channel_id in rows:
         found.setdefault(delivery_id, []).append((message_id, channel_id))
     return found
+
+
+def payloads_of(connection: Session | Connection, ids: list[int]) -> dict[int, str]:
+    """The rendered payload each of these deliveries sends, as stored (JSON text), by id.
+
+    The one place the worker reads what a delivery says, for a whole claimed
+    batch at once: identical texts (a campaign) are parsed once by the caller, and
+    how payloads are stored (in the row, or once per distinct body) stays the
+    outbox's business.
+    """
+    if not ids:
+        return {}
+    rows = connection.execute(
+        select(Delivery.id, cast(Delivery.payload, Text)).where(  # type: ignore[call-overload]
+            Delivery.id.in_(ids)  # type: ignore[union-attr]
+        )
+    )
+    return {row[0]: row[1] for row in rows}
 
 
 # --- pause, cancel -----------------------------------------------------------------
@@ -332,6 +399,7 @@ __all__ = [
     "CANCELLED",
     "FAILED",
     "SENT",
+    "Claimed",
     "Outgoing",
     "cancel",
     "claim",
@@ -340,6 +408,7 @@ __all__ = [
     "finish",
     "parts_of",
     "pause_promotional",
+    "payloads_of",
     "promotional_paused",
     "queue_health",
     "release_expired",
