@@ -24,7 +24,7 @@ measured: the bare loops and Relais hit the same stand-in.
    conversations.open / conversations.history calls the checks cost.
 
 Sizes (defaults; ``--quick`` divides them by about 5): 5,000 DMs unthrottled
-(bare loops: 3,000 calls), 1,000 throttled at 50/s (20 s floor), a 10,000-DM
+(bare loops: 3,000 calls), 2,000 throttled at 50/s (40 s floor), a 10,000-DM
 campaign for the priority/pause run (cancelled once measured), 2,000 DMs per
 fault run. About 3 minutes on SQLite, as much again with PostgreSQL.
 
@@ -500,7 +500,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="about a fifth of every size")
     parser.add_argument("--members", type=int, help="DMs in the unthrottled run (5000)")
-    parser.add_argument("--throttled", type=int, help="DMs in the throttled run (1000)")
+    parser.add_argument("--throttled", type=int, help="DMs in the throttled run (2000)")
     parser.add_argument(
         "--campaign", type=int, help="DMs in the campaign the alert overtakes (10000)"
     )
@@ -516,7 +516,7 @@ def main() -> None:
     args = parser.parse_args()
     scale = 5 if args.quick else 1
     members = args.members or 5000 // scale
-    throttled = args.throttled or 1000 // scale
+    throttled = args.throttled or 2000 // scale
     campaign = args.campaign or 10_000 // scale
     faults = args.faults or 2000 // scale
     only = set(args.only.split(","))

@@ -75,6 +75,10 @@ SEND_TIMEOUT = 10.0  # seconds for one Web API call on the send path
 METADATA_EVENT = "relais_delivery"
 
 
+class _Paused(Exception):
+    """A promotional send stopped after waiting for its slot: the programme was paused."""
+
+
 class ChannelPacer:
     """At most one message per second per channel, as Slack's chat.postMessage allows."""
 
@@ -316,6 +320,9 @@ class SlackPlatform(Platform):
         """
         await self.bucket.acquire(attempt.priority)
         await self.pacer.wait(channel)
+        if attempt.promotional and not await attempt.may_continue():
+            # Paused while this send waited for its slot: it must not start now.
+            raise _Paused
         return await self.sender.chat_postMessage(
             channel=channel,
             metadata={
@@ -407,6 +414,8 @@ class SlackPlatform(Platform):
                 parts.append(Part(str(posted["ts"]), channel))
                 if position < len(payloads) - 1:
                     await attempt.part_sent(position, parts[-1])
+        except _Paused:
+            return SendResult.paused()
         except SlackApiError as exc:
             return self._refused(exc)
         except TimeoutError as exc:  # the history check itself did not answer
@@ -450,6 +459,8 @@ class SlackPlatform(Platform):
                 self.bucket.accepted()
             for part in parts[len(payloads) :]:
                 await self._delete_part(part, attempt)
+        except _Paused:
+            return SendResult.paused()
         except SlackApiError as exc:
             return self._refused(exc)
         except (TimeoutError, OSError) as exc:

@@ -237,15 +237,22 @@ def claim(
     with engine.begin() as connection:
         if release and not urgent_only:
             release_expired(connection, now)
+        table = Delivery.__table__  # type: ignore[attr-defined]
         if postgresql:
-            candidates = candidates.with_for_update(skip_locked=True)
-        taken = Delivery.id.in_(candidates.scalar_subquery())  # type: ignore[union-attr]
-        if postgresql:  # the row locked may have changed since the snapshot: check again
-            taken = and_(taken, due)
+            # A materialized CTE locks ``limit`` rows once. (In ``id IN (subquery)`` the
+            # planner may run the subquery again for each row, and as the rows it locked
+            # stop being pending, SKIP LOCKED hands out the next ones: the whole queue.)
+            chosen = (
+                candidates.with_for_update(skip_locked=True)
+                .cte("claimable")
+                .prefix_with("MATERIALIZED")
+            )
+            taken = table.c.id == chosen.c.id
+        else:  # the single writer makes the subquery and the update atomic
+            taken = table.c.id.in_(candidates.scalar_subquery())
         # One statement takes the rows and hands them back (RETURNING): no second read.
-        # (On SQLite the single writer makes it atomic as it is.)
         statement = (
-            update(Delivery.__table__)  # type: ignore[attr-defined]
+            update(table)
             .where(taken)
             .values(
                 status=SENDING,

@@ -7,7 +7,7 @@ are recorded in batches, in short transactions, by one recorder: at most
 the operations in flight (and the outcomes not yet written) can be sent
 again after a crash, which is the at-least-once window. A heartbeat renews
 the lease of the rows in flight, so a dead worker's rows come back after
-``LEASE`` (a minute), not minutes.
+the lease (``delivery.lease_seconds``, a minute), not minutes.
 
 Two lanes: the priority lane takes only operational rows at
 ``PRIORITY_URGENT`` or above, with its own capacity, so a crisis alert never
@@ -54,7 +54,6 @@ from bot.delivery.models import (
     DeliveryPart,
 )
 from bot.delivery.outbox import (
-    LEASE,
     Claimed,
     claim,
     finish,
@@ -73,9 +72,8 @@ log = logging.getLogger("relais.delivery")
 
 MAX_BACKOFF = 3600.0
 PAUSE_FRESHNESS = 0.5  # seconds a read of the stored pause stays good for
-HEARTBEAT = LEASE.total_seconds() / 4
 OUTAGE_HOLD = 60.0  # seconds a platform in outage is left alone before trying again
-RELEASE_EVERY = 5.0  # seconds between two looks for rows whose worker died (leases are 60 s)
+RELEASE_EVERY = 5.0  # at most: seconds between two looks for rows whose worker died
 RECORD_LINGER = 0.1  # seconds the recorder waits for a fuller batch (fewer transactions)
 
 
@@ -141,6 +139,7 @@ class DeliveryWorker:
         self.handled = 0
         self.outage_hold = OUTAGE_HOLD
         self._released_at = 0.0
+        self.lease = timedelta(seconds=settings.lease_seconds)
         self._lanes: list[_Lane] = []
         self._messages: OrderedDict[str, Message] = OrderedDict()
 
@@ -240,7 +239,9 @@ class DeliveryWorker:
         names = self._names()
         if not names or want <= 0:
             return 0
-        release = time.monotonic() - self._released_at >= RELEASE_EVERY
+        release = time.monotonic() - self._released_at >= min(
+            RELEASE_EVERY, self.lease.total_seconds() / 4
+        )
 
         def claim_with_context() -> tuple[list[Claimed], _Batch | None]:
             # One trip to a thread for both: each trip costs a loop wake-up.
@@ -252,7 +253,7 @@ class DeliveryWorker:
                 None,
                 member_id,
                 lane.urgent,
-                LEASE,
+                self.lease,
                 release,
             )
             return rows, (self._context(rows) if rows else None)
@@ -372,11 +373,11 @@ class DeliveryWorker:
 
     async def _heartbeat(self) -> None:
         while True:
-            await asyncio.sleep(HEARTBEAT)
+            await asyncio.sleep(self.lease.total_seconds() / 4)
             held = list(self._held)
             if held:
                 try:
-                    await asyncio.to_thread(renew, self.engine, self.worker_id, held)
+                    await asyncio.to_thread(renew, self.engine, self.worker_id, held, self.lease)
                 except Exception:
                     log.exception("could not renew the delivery leases")
 
