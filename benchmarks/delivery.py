@@ -467,15 +467,19 @@ def run_priority_and_pause(
 # --- 4. faults ------------------------------------------------------------------------------
 
 
-def run_faults(label: str, url: str, count: int, timeout: float, standin: StandIn) -> None:
+def run_faults(
+    label: str, url: Callable[[str], str], count: int, timeout: float, standin: StandIn
+) -> None:
     results: dict[str, tuple[float, dict[str, Any]]] = {}
     for name, faults in (
         ("clean", {}),
         ("timeouts", {"slow_fraction": 0.05, "slow_seconds": timeout * 2}),
         ("HTTP 500", {"error_fraction": 0.05}),
     ):
-        standin.configure(post_rate=None, slow_fraction=0.0, error_fraction=0.0, **faults)
-        config, content, engine, ids = prepare(url, count, "slack")
+        standin.configure(
+            **{"post_rate": None, "slow_fraction": 0.0, "error_fraction": 0.0, **faults}
+        )
+        config, content, engine, ids = prepare(url(f"f{len(results)}"), count, "slack")
         slack = slack_platform(config, content, engine, standin.api, timeout=timeout)
         worker = DeliveryWorker(engine, {"slack": slack}, config.delivery)
         started = time.perf_counter()
@@ -536,7 +540,7 @@ def main() -> None:
         if "priority" in only:
             run_priority_and_pause(label, url("p"), campaign, args.rate, standin)
         if "faults" in only:
-            run_faults(label, url("f"), faults, args.timeout, standin)
+            run_faults(label, url, faults, args.timeout, standin)
 
     with StandIn() as standin:
         with tempfile.TemporaryDirectory() as tmp:

@@ -381,8 +381,10 @@ class SlackPlatform(Platform):
                 found = await self.sender.users_lookupByEmail(email=recipient.email)
                 user_id = learned = found["user"]["id"]
             payloads = self._render(message)
-            if attempt.after_timeout and channel:
+            if attempt.after_timeout:
                 # The previous try timed out: what Slack already has is not posted again.
+                if not channel:  # the DM's id was not learned then: the same DM, once
+                    channel = remember["channel_id"] = await self._open(str(user_id), attempt)
                 while len(parts) < len(payloads):
                     ts = await self._arrived(channel, attempt, len(parts))
                     if ts is None:
@@ -397,14 +399,17 @@ class SlackPlatform(Platform):
                 target = channel or str(user_id)
                 try:
                     posted = await self._post(target, payloads[position], attempt, position)
-                except TimeoutError:
+                except aiohttp.ClientConnectorError:
+                    raise  # it never reached Slack: nothing to ask
+                except (TimeoutError, aiohttp.ClientError) as exc:
+                    # No answer (or half of one): Slack may have the message. Ask it.
                     if not channel:
                         channel = remember["channel_id"] = await self._open(str(user_id), attempt)
                     ts = await self._arrived(channel, attempt, position)
                     if ts is None:
                         return SendResult.retry(
-                            5.0 * random.uniform(0.8, 1.2),
-                            f"timeout: Slack did not answer within {self.send_timeout:.0f} s",
+                            2.0 * random.uniform(0.8, 1.2),
+                            f"timeout: Slack's answer did not come ({type(exc).__name__})",
                         )
                     posted = {"ts": ts, "channel": channel}
                 self.bucket.accepted()
@@ -418,12 +423,16 @@ class SlackPlatform(Platform):
             return SendResult.paused()
         except SlackApiError as exc:
             return self._refused(exc)
-        except TimeoutError as exc:  # the history check itself did not answer
-            return SendResult.retry(10.0 * random.uniform(0.8, 1.2), f"timeout: {exc}")
+        except TimeoutError:  # the check itself did not answer: the next try checks first
+            return SendResult.retry(
+                2.0 * random.uniform(0.8, 1.2), "timeout: the check did not answer either"
+            )
         except OSError as exc:  # refused, DNS: Slack cannot be reached
             return SendResult.outage(30.0, f"cannot reach Slack: {type(exc).__name__}")
-        except aiohttp.ClientError as exc:  # e.g. disconnected mid-answer: try again later
-            return SendResult.retry(10.0 * random.uniform(0.8, 1.2), f"{type(exc).__name__}")
+        except aiohttp.ClientError as exc:  # during the check: the next try checks first
+            return SendResult.retry(
+                2.0 * random.uniform(0.8, 1.2), f"timeout: {type(exc).__name__}"
+            )
         return SendResult.sent(
             parts[0].message_id if parts else None,
             channel,
