@@ -374,8 +374,7 @@ def run_priority_and_pause(
             .scalars()
             .all()
         )
-    with session_scope(engine) as session:
-        cancel(session, ids=list(campaign_ids)[-relays:])  # keep the campaign at ``count``
+    with session_scope(engine) as session:  # the relays get the alert, not the campaign
         session.execute(
             Delivery.__table__.update()  # type: ignore[attr-defined]
             .where(Delivery.member_id.in_(relay_members))  # type: ignore[attr-defined]

@@ -176,8 +176,11 @@ class DeliveryWorker:
 
     async def _record_loop(self) -> None:
         while self._results:
-            if len(self._results) < self.settings.record_batch // 2 and not self._stopping:
-                await asyncio.sleep(RECORD_LINGER)  # a fuller batch: fewer, larger transactions
+            busy = any(lane.tasks for lane in self._lanes)
+            if busy and len(self._results) < self.settings.record_batch // 2 and not self._stopping:
+                # More outcomes are coming: wait for a fuller batch (fewer, larger
+                # transactions). A lone send is recorded at once.
+                await asyncio.sleep(RECORD_LINGER)
             try:
                 await self.flush()
             except Exception:
