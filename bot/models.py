@@ -11,6 +11,7 @@ from bot.members.models import Address, Member
 from bot.participation.models import ParticipationEvent
 from bot.response.models import MentionReport, ReportAssignment
 from bot.training.models import LessonProgress, QuizAnswer
+from bot.triage.models import TriageCorrection
 
 metadata = SQLModel.metadata
 
@@ -32,5 +33,6 @@ __all__ = [
     "QuizAnswer",
     "ReportAssignment",
     "SlotRun",
+    "TriageCorrection",
     "metadata",
 ]

@@ -330,6 +330,11 @@ def payloads_of(connection: Session | Connection, ids: list[int]) -> dict[int, s
     return {row[0]: row[1] for row in rows}
 
 
+def message_of(row: Delivery, bind: Any = None) -> Message:
+    """The message a delivery carries: every reader of a delivery's content goes through here."""
+    return Message.from_payload(row.payload)
+
+
 # --- pause, cancel -----------------------------------------------------------------
 
 
@@ -413,6 +418,7 @@ __all__ = [
     "enqueue",
     "enqueue_many",
     "finish",
+    "message_of",
     "parts_of",
     "pause_promotional",
     "payloads_of",

@@ -475,9 +475,13 @@ class DeliveryWorker:
         stored_count = len(stored)
         promotional = row.purpose == PROMOTIONAL
 
+        # A part an update had to add belongs to the message it updates: a retry of the
+        # update finds it there and does not post it again.
+        owner = (row.target_id or 0) if row.operation == UPDATE else delivery_id
+
         async def part_sent(position: int, part: Part) -> None:
             nonlocal stored_count
-            await asyncio.to_thread(self._store_part, delivery_id, position, part)
+            await asyncio.to_thread(self._store_part, owner, position, part)
             stored_count = max(stored_count, position + 1)
 
         async def part_gone(part: Part) -> None:
