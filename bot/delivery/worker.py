@@ -176,7 +176,7 @@ class DeliveryWorker:
 
     async def _record_loop(self) -> None:
         while self._results:
-            busy = any(lane.tasks for lane in self._lanes)
+            busy = any(not task.done() for lane in self._lanes for task in lane.tasks)
             if busy and len(self._results) < self.settings.record_batch // 2 and not self._stopping:
                 # More outcomes are coming: wait for a fuller batch (fewer, larger
                 # transactions). A lone send is recorded at once.
