@@ -75,8 +75,8 @@ SEND_TIMEOUT = 10.0  # seconds for one Web API call on the send path
 METADATA_EVENT = "relais_delivery"
 
 
-class _Paused(Exception):
-    """A promotional send stopped after waiting for its slot: the programme was paused."""
+class PausedWhileWaiting(Exception):
+    """Promotional work was paused while a part waited for its turn in the bucket."""
 
 
 class ChannelPacer:
@@ -320,9 +320,10 @@ class SlackPlatform(Platform):
         """
         await self.bucket.acquire(attempt.priority)
         await self.pacer.wait(channel)
+        # The wait can be long (the priority lane goes first, a crisis alert burst):
+        # a pause decided meanwhile wins over a promotional part that was waiting.
         if attempt.promotional and not await attempt.may_continue():
-            # Paused while this send waited for its slot: it must not start now.
-            raise _Paused
+            raise PausedWhileWaiting
         return await self.sender.chat_postMessage(
             channel=channel,
             metadata={
@@ -419,7 +420,7 @@ class SlackPlatform(Platform):
                 parts.append(Part(str(posted["ts"]), channel))
                 if position < len(payloads) - 1:
                     await attempt.part_sent(position, parts[-1])
-        except _Paused:
+        except PausedWhileWaiting:
             return SendResult.paused()
         except SlackApiError as exc:
             return self._refused(exc)
@@ -469,7 +470,7 @@ class SlackPlatform(Platform):
                 self.bucket.accepted()
             for part in parts[len(payloads) :]:
                 await self._delete_part(part, attempt)
-        except _Paused:
+        except PausedWhileWaiting:
             return SendResult.paused()
         except SlackApiError as exc:
             return self._refused(exc)
