@@ -2,6 +2,7 @@
 
 from sqlmodel import SQLModel
 
+from bot.campaigns.models import Campaign, ShareLink
 from bot.charter.models import CharterAcknowledgement
 from bot.content.models import ContentItem
 from bot.crisis.models import Crisis, CrisisAlert, CrisisStep
@@ -17,6 +18,7 @@ metadata = SQLModel.metadata
 
 __all__ = [
     "Address",
+    "Campaign",
     "CharterAcknowledgement",
     "ContentItem",
     "Crisis",
@@ -32,6 +34,7 @@ __all__ = [
     "ParticipationEvent",
     "QuizAnswer",
     "ReportAssignment",
+    "ShareLink",
     "SlotRun",
     "TriageCorrection",
     "metadata",

@@ -130,4 +130,29 @@ def create_app(runtime: Runtime, run_scheduler: bool = True) -> FastAPI:
 
     for platform in runtime.platforms.values():
         platform.mount(app)
+    for views in capability_views():
+        views.mount(app, runtime)
     return app
+
+
+def capability_views() -> list[object]:
+    """Every ``bot/<capability>/views.py`` with a ``mount(app, runtime)`` (e.g. ``/s/<token>``)."""
+    import importlib
+    import pkgutil
+
+    import bot
+
+    found = []
+    for module in sorted(pkgutil.iter_modules(bot.__path__), key=lambda m: m.name):
+        if not module.ispkg:
+            continue
+        name = f"bot.{module.name}.views"
+        try:
+            views = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:
+                continue
+            raise
+        if callable(getattr(views, "mount", None)):
+            found.append(views)
+    return found
