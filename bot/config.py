@@ -22,6 +22,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PrivateAttr,
     ValidationError,
     ValidationInfo,
 )
@@ -33,8 +34,24 @@ from bot.yamlfile import LocatedYaml, YamlSyntaxError, load
 OrganisationModel = Literal["centralized", "organic", "hub_and_spoke", "dandelion", "honeycomb"]
 Broadcaster = Literal["central_team", "department_relays", "business_unit_hubs"]
 EscalationStep = Literal[
-    "department_relays", "backup_relay", "business_unit_hubs", "central_team", "crisis_cell"
+    "department_relays",
+    "backup_relays",
+    "backup_relay",  # the older spelling, read as backup_relays
+    "business_unit_hubs",
+    "central_team",
+    "crisis_cell",
 ]
+# What triage says about a case (bot/response/triage.py): routing and deadlines key on these.
+CaseCategory = Literal["complaint", "question", "crisis_risk", "praise", "other"]
+CASE_CATEGORIES: tuple[CaseCategory, ...] = (
+    "complaint",
+    "question",
+    "crisis_risk",
+    "praise",
+    "other",
+)
+CaseSeverity = Literal["low", "normal", "high", "critical"]
+CASE_SEVERITIES: tuple[CaseSeverity, ...] = ("low", "normal", "high", "critical")
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 Role = Literal["ambassador", "relay", "coordinator", "manager", "crisis_cell"]
@@ -257,6 +274,8 @@ class Department(Strict):
     name: Names
     business_unit: str | None = None
     relays: list[Email] = Field(default_factory=list)
+    # Who takes over when the relays let a case's deadline pass (escalation step backup_relays).
+    backup_relays: list[Email] = Field(default_factory=list)
     managers: list[Email] = Field(default_factory=list)
 
 
@@ -302,15 +321,66 @@ class Schedules(Strict):
     manager_digest: Cron | None = None
 
 
+Keyword = Annotated[str, Field(min_length=2, max_length=100)]
+
+
 class Route(Strict):
-    category: Identifier
+    """Where cases of a category go; keywords or networks narrow the rule (first match wins)."""
+
+    category: CaseCategory
     department: str
+    keywords: list[Keyword] = Field(default_factory=list)
+    networks: list[Keyword] = Field(default_factory=list)  # hosts, e.g. linkedin.com
+
+
+class Deadlines(Strict):
+    """Minutes a case may wait for someone to acknowledge it, by severity."""
+
+    critical: Annotated[int, Field(ge=1)] = 5
+    high: Annotated[int, Field(ge=1)] = 15
+    normal: Annotated[int, Field(ge=1)] = 60
+    low: Annotated[int, Field(ge=1)] = 240
+
+    def minutes(self, severity: str) -> int:
+        return int(getattr(self, severity, self.normal))
+
+
+class PlaybookRule(Strict):
+    """The crisis playbook to propose for critical cases of these categories or words."""
+
+    playbook: Identifier
+    categories: list[CaseCategory] = Field(default_factory=list)
+    keywords: list[Keyword] = Field(default_factory=list)
+
+
+class CrisisProposal(Strict):
+    """When critical cases pile up on one subject, the crisis cell is offered a crisis."""
+
+    critical_cases: Annotated[int, Field(ge=1)] = 3
+    within_minutes: Annotated[int, Field(ge=1)] = 30
+    playbooks: list[PlaybookRule] = Field(default_factory=list)
+    default_playbook: Identifier | None = None
 
 
 class Escalation(Strict):
     routing: list[Route] = Field(default_factory=list)
-    acknowledge_within_minutes: Annotated[int, Field(ge=1)] = 60
+    # Kept for older app.yaml files: the deadline of a normal case (deadlines.normal).
+    acknowledge_within_minutes: Annotated[int, Field(ge=1)] | None = None
+    deadlines: Deadlines | None = None
     chain: list[EscalationStep] = Field(default_factory=lambda: ["central_team"])
+    # After the last step, everyone already asked is asked again this many times.
+    repeats: Annotated[int, Field(ge=0, le=20)] = 2
+    # Reports of the same link or near-identical text within this window make one case.
+    merge_within_minutes: Annotated[int, Field(ge=1)] = 120
+    crisis_proposal: CrisisProposal | None = None
+
+    @property
+    def deadline_minutes(self) -> Deadlines:
+        if self.deadlines is not None:
+            return self.deadlines
+        if self.acknowledge_within_minutes is not None:
+            return Deadlines(normal=self.acknowledge_within_minutes)
+        return Deadlines()
 
 
 class ConsoleSettings(Strict):
@@ -413,6 +483,15 @@ class AppConfig(Strict):
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
     web: WebSettings = Field(default_factory=WebSettings)
     sharing: SharingSettings = Field(default_factory=SharingSettings)
+    # Where the file came from, so checks made later (against content) name the line too.
+    _source: tuple[str, LocatedYaml] | None = PrivateAttr(default=None)
+
+    def where(self, *key: str | int) -> tuple[str, int]:
+        """The file and line of a key, for problems found after loading."""
+        if self._source is None:
+            return "app.yaml", 1
+        path, located = self._source
+        return path, located.line_of(key)
 
     # --- look-ups used across the core -------------------------------------
 
@@ -503,19 +582,51 @@ def _check_references(config: AppConfig, located: LocatedYaml, path: str, tr: Tr
                     ("training", "tracks", index, "audience", "business_units", position),
                     tr("no business unit has the id '{id}'", id=unit_id),
                 )
-    seen_categories: set[str] = set()
+    seen_routes: set[tuple[str, tuple[str, ...], tuple[str, ...]]] = set()
+    catch_all: set[str] = set()
     for index, route in enumerate(config.escalation.routing):
         if route.department not in departments:
             report(
                 ("escalation", "routing", index, "department"),
                 tr("no department has the id '{id}'", id=route.department),
             )
-        if route.category in seen_categories:
+        rule = (
+            route.category,
+            tuple(sorted(k.lower() for k in route.keywords)),
+            tuple(sorted(n.lower() for n in route.networks)),
+        )
+        if rule in seen_routes:
             report(
                 ("escalation", "routing", index, "category"),
                 tr("the category '{id}' is routed twice", id=route.category),
             )
-        seen_categories.add(route.category)
+        elif route.category in catch_all:
+            report(
+                ("escalation", "routing", index),
+                tr(
+                    "never used: an earlier rule takes every '{id}' case; put the rules "
+                    "with keywords or networks first",
+                    id=route.category,
+                ),
+            )
+        seen_routes.add(rule)
+        if not route.keywords and not route.networks:
+            catch_all.add(route.category)
+    for index, department in enumerate(config.departments):
+        for position, email in enumerate(department.backup_relays):
+            if email in department.relays:
+                report(
+                    ("departments", index, "backup_relays", position),
+                    tr("{email} is already a relay of this department", email=email),
+                )
+    if (
+        config.escalation.deadlines is not None
+        and config.escalation.acknowledge_within_minutes is not None
+    ):
+        report(
+            ("escalation", "acknowledge_within_minutes"),
+            tr("give either deadlines or acknowledge_within_minutes, not both"),
+        )
     if config.programme.organisation_model == "dandelion" and not config.business_units:
         report(("programme", "organisation_model"), tr("the dandelion model needs business_units"))
     if not config.platforms.enabled():
@@ -541,6 +652,7 @@ def parse_config(text: str, path: str = "app.yaml", lang: str | None = None) -> 
     problems = _check_references(config, located, path, tr)
     if problems:
         raise ProblemsError(problems)
+    config._source = (path, located)
     return config
 
 

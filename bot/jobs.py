@@ -120,7 +120,8 @@ def run_job(job: Job, runtime: Runtime, now: datetime | None = None) -> int:
 
     Per-process jobs just run. Programme jobs run under the job's lock; a job
     that serves no time-zone schedule is recorded per round of its interval, so
-    a round another replica already did is skipped.
+    a round another replica already did is skipped (unless it opts out with
+    ``rounds=False``: a job every few seconds whose work is its own guard).
     """
     run = JobRun(job, runtime, now or utcnow())
     if job.per_process:
@@ -130,6 +131,8 @@ def run_job(job: Job, runtime: Runtime, now: datetime | None = None) -> int:
             return 0
         if job.serves is not None:
             return job.run(run)  # records each zone's slot itself
+        if not job.rounds:
+            return job.run(run)  # guards its own work; nothing recorded per round
         round_ = (NO_ZONE, run.interval_slot())
         if run.done([round_]):
             return 0

@@ -10,7 +10,7 @@ from bot.delivery.models import Delivery, DeliveryPart, DeliveryPause, HandledEv
 from bot.jobs import SlotRun
 from bot.members.models import Address, Member
 from bot.participation.models import ParticipationEvent
-from bot.response.models import MentionReport, ReportAssignment
+from bot.response.models import Case, CaseAssignment, CaseStep, MentionReport
 from bot.training.models import LessonProgress, QuizAnswer
 from bot.triage.models import TriageCorrection
 
@@ -19,6 +19,9 @@ metadata = SQLModel.metadata
 __all__ = [
     "Address",
     "Campaign",
+    "Case",
+    "CaseAssignment",
+    "CaseStep",
     "CharterAcknowledgement",
     "ContentItem",
     "Crisis",
@@ -33,7 +36,6 @@ __all__ = [
     "MentionReport",
     "ParticipationEvent",
     "QuizAnswer",
-    "ReportAssignment",
     "ShareLink",
     "SlotRun",
     "TriageCorrection",

@@ -36,6 +36,8 @@ STATS = "stats.view"
 RESULTS = "lesson.results"
 REPORTS_LIST = "report.list"
 ACKNOWLEDGE = "report.acknowledge"
+REASSIGN = "case.reassign"
+RESOLVE = "case.resolve"  # resolve, mark not relevant, correct the category
 DIGEST = "digest.receive"
 BROADCAST = "post.broadcast"
 SUBMIT = "post.submit"
@@ -52,6 +54,8 @@ ACTIONS: dict[str, str] = {
     RESULTS: N_("see lesson results"),
     REPORTS_LIST: N_("see reported mentions"),
     ACKNOWLEDGE: N_("take a reported mention in charge"),
+    REASSIGN: N_("reassign a case to another department"),
+    RESOLVE: N_("resolve a case"),
     DIGEST: N_("receive the weekly digest"),
     BROADCAST: N_("broadcast posts"),
     SUBMIT: N_("submit posts for approval"),
@@ -85,6 +89,8 @@ _BASE: dict[str, dict[str, Scope]] = {
         STATS: Scope.DEPARTMENT,
         REPORTS_LIST: Scope.DEPARTMENT,
         ACKNOWLEDGE: Scope.DEPARTMENT,
+        REASSIGN: Scope.DEPARTMENT,
+        RESOLVE: Scope.DEPARTMENT,
         CRISIS_BOARD: Scope.DEPARTMENT,
     },
     "hub": {
@@ -92,6 +98,8 @@ _BASE: dict[str, dict[str, Scope]] = {
         STATS: Scope.BUSINESS_UNIT,
         REPORTS_LIST: Scope.BUSINESS_UNIT,
         ACKNOWLEDGE: Scope.BUSINESS_UNIT,
+        REASSIGN: Scope.BUSINESS_UNIT,
+        RESOLVE: Scope.BUSINESS_UNIT,
         CRISIS_BOARD: Scope.BUSINESS_UNIT,
     },
     "manager": {
@@ -106,6 +114,8 @@ _BASE: dict[str, dict[str, Scope]] = {
         RESULTS: Scope.PROGRAMME,
         REPORTS_LIST: Scope.PROGRAMME,
         ACKNOWLEDGE: Scope.PROGRAMME,
+        REASSIGN: Scope.PROGRAMME,
+        RESOLVE: Scope.PROGRAMME,
         DIGEST: Scope.PROGRAMME,
         SUBMIT: Scope.PROGRAMME,
         APPROVE: Scope.PROGRAMME,
@@ -118,6 +128,8 @@ _BASE: dict[str, dict[str, Scope]] = {
     "crisis_cell": {
         **_EVERY_MEMBER,
         ACKNOWLEDGE: Scope.OWN,
+        REASSIGN: Scope.OWN,
+        RESOLVE: Scope.OWN,
         CRISIS: Scope.PROGRAMME,
         CRISIS_BOARD: Scope.PROGRAMME,
     },

@@ -133,6 +133,9 @@ class Job:
     every: timedelta
     serves: str | None = None
     per_process: bool = False
+    # Record each interval round in ``slotrun`` (a round done is skipped). A job that runs
+    # every few seconds and guards its own work (conditional updates) does not need it.
+    rounds: bool = True
 
 
 class Registry:
@@ -187,9 +190,10 @@ class Registry:
         every: timedelta,
         serves: str | None = None,
         per_process: bool = False,
+        rounds: bool = True,
     ) -> Callable[[Callable[[JobRun], int]], Callable[[JobRun], int]]:
         def register(run: Callable[[JobRun], int]) -> Callable[[JobRun], int]:
-            self.jobs[job_id] = Job(job_id, run, every, serves, per_process)
+            self.jobs[job_id] = Job(job_id, run, every, serves, per_process, rounds)
             return run
 
         return register

@@ -206,3 +206,14 @@ def platform_id(engine, email: str, platform: str) -> str | None:  # type: ignor
             .join(Member, Member.id == Address.member_id)
             .where(Member.email == email, Address.platform == platform)
         ).first()
+
+
+def pin_triage(monkeypatch, category: str, severity: str = "normal") -> None:  # type: ignore[no-untyped-def]
+    """Make triage give one answer, for tests about what happens to a case, not how it is triaged."""
+    from bot.response import triage
+    from bot.triage import service
+
+    def classify(session, text: str, *, reporters: int = 1, language: str | None = None):  # type: ignore[no-untyped-def]
+        return triage.Triage(category=category, severity=severity, reasons=[f"pinned → {category}"])
+
+    monkeypatch.setattr(service, "classify", classify)

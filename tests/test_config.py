@@ -171,3 +171,55 @@ def test_duplicate_track_id_names_its_path() -> None:
     assert any(
         "training.tracks.1.id: the id 'basics' is used twice" in problem for problem in found
     ), found
+
+
+def test_escalation_section_errors_name_the_key_and_line() -> None:
+    shadowed = DEMO.replace(
+        "    - category: complaint\n      keywords: [recrutement",
+        "    - category: complaint\n      department: sales\n    - category: complaint\n      keywords: [recrutement",
+    )
+    assert any(
+        "escalation.routing.1: never used: an earlier rule takes every 'complaint' case" in p
+        for p in problems_of(shadowed)
+    )
+    unknown = DEMO.replace("    - category: praise\n", "    - category: kudos\n")
+    assert any("escalation.routing.5.category: expected one of" in p for p in problems_of(unknown))
+    backup = DEMO.replace(
+        "    backup_relays: [ines.moreau@example.com]\n    managers: [marc",
+        "    backup_relays: [karim.benali@example.com]\n    managers: [marc",
+    )
+    found = problems_of(backup)
+    line = line_of("backup_relays: [karim.benali@example.com]", backup)
+    assert (
+        f"app.yaml:{line}: departments.1.backup_relays.0: karim.benali@example.com is already a relay of this department"
+        in found
+    )
+    both = DEMO.replace("  repeats: 2\n", "  repeats: 2\n  acknowledge_within_minutes: 30\n")
+    assert any(
+        "give either deadlines or acknowledge_within_minutes" in p for p in problems_of(both)
+    )
+
+
+def test_older_escalation_settings_still_load() -> None:
+    older = DEMO.replace(
+        "  deadlines: { critical: 5, high: 15, normal: 60, low: 240 }\n",
+        "  acknowledge_within_minutes: 45\n",
+    ).replace("chain: [backup_relays,", "chain: [backup_relay,")
+    config = parse_config(older)
+    assert config.escalation.deadline_minutes.minutes("normal") == 45
+    assert config.escalation.deadline_minutes.minutes("critical") == 5
+
+
+def test_a_proposed_playbook_must_exist_in_the_content(tmp_path: Path) -> None:
+    from bot.content.library import load_library
+    from tests.conftest import DEMO_CONTENT
+
+    text = DEMO.replace("default_playbook: storm-power-outage", "default_playbook: volcano")
+    (tmp_path / "app.yaml").write_text(text, encoding="utf-8")
+    config = load_config(tmp_path / "app.yaml")
+    _, problems = load_library(DEMO_CONTENT, config, "en")
+    line = line_of("default_playbook: volcano", text)
+    assert [str(p) for p in problems] == [
+        f"{tmp_path / 'app.yaml'}:{line}: escalation.crisis_proposal.default_playbook: "
+        "no playbook has the id 'volcano' in content/playbooks"
+    ]

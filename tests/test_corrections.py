@@ -18,11 +18,11 @@ from bot.jobs import SlotRun
 from bot.members.models import Member
 from bot.participation.models import ParticipationEvent
 from bot.registry import Context
-from bot.response import handlers as response_handlers
-from bot.response.models import MentionReport
+from bot.response import service as response_service
+from bot.response.models import Case, CaseStep, MentionReport
 from bot.training import schedule as training_schedule
 from bot.training.models import LessonProgress
-from tests.conftest import run_scheduled
+from tests.conftest import pin_triage, run_scheduled
 
 KARIM = "karim.benali@example.com"  # relay of customer-service (Paris)
 LEA = "lea.petit@example.com"  # relay of customer-service (Montréal)
@@ -46,9 +46,15 @@ def member_id(runtime, email: str) -> int:  # type: ignore[no-untyped-def]
 
 
 def open_report(runtime, chat, url: str = "https://x.example.com/status/1") -> int:  # type: ignore[no-untyped-def]
-    chat(LIAM).type(f"report {url} a customer is furious")
+    """A case for customer service (Liam's report of a complaint); returns the case's id."""
+    chat(LIAM).type(f"report {url} a customer is furious about {url.rsplit('/', 1)[-1]}")
     with Session(runtime.engine) as session:
-        return session.exec(select(MentionReport.id).where(MentionReport.url == url)).one()
+        return session.exec(select(MentionReport.case_id).where(MentionReport.url == url)).one()
+
+
+@pytest.fixture(autouse=True)
+def _complaints(monkeypatch: pytest.MonkeyPatch) -> None:
+    pin_triage(monkeypatch, "complaint")  # customer service's relays: Karim and Léa
 
 
 # Two relays clicking Acknowledge at the same moment.
@@ -67,14 +73,14 @@ def test_two_relays_acknowledging_at_once_only_one_takes_it(
         # Make the race certain: both have read the open report before either writes.
         # (On SQLite the database lock already runs one event after the other.)
         both_read = threading.Barrier(2, timeout=20)
-        read = response_handlers.report_target
+        read = response_service.case_target
 
-        def report_target_then_wait(session, entry):  # type: ignore[no-untyped-def]
+        def case_target_then_wait(session, entry):  # type: ignore[no-untyped-def]
             target = read(session, entry)
             both_read.wait()
             return target
 
-        monkeypatch.setattr(response_handlers, "report_target", report_target_then_wait)
+        monkeypatch.setattr(response_service, "case_target", case_target_then_wait)
     start = threading.Barrier(2, timeout=20)
     outcomes = []
 
@@ -82,7 +88,7 @@ def test_two_relays_acknowledging_at_once_only_one_takes_it(
         event = ActionEvent(
             Who("console", email=email),
             f"ack-{email}",
-            action_id="report.ack",
+            action_id="case.ack",
             value=str(report_id),
         )
         start.wait()
@@ -101,11 +107,16 @@ def test_two_relays_acknowledging_at_once_only_one_takes_it(
         taken = session.exec(
             select(ParticipationEvent).where(ParticipationEvent.kind == "report_acknowledged")
         ).all()
-        report = session.get(MentionReport, report_id)
-        assert report is not None
-    assert len(taken) == 1 and taken[0].member_id == report.acknowledged_by_id
+        case = session.get(Case, report_id)
+        assert case is not None
+        steps = session.exec(
+            select(CaseStep.kind).where(
+                CaseStep.case_id == case.id, CaseStep.kind == "acknowledged"
+            )
+        ).all()
+    assert len(taken) == 1 and taken[0].member_id == case.owner_id and len(steps) == 1
     winner = KARIM if YOURS in answers[0] else LEA
-    assert report.acknowledged_by_id == member_id(runtime, winner)
+    assert case.owner_id == member_id(runtime, winner) and case.status == "acknowledged"
 
 
 # Inbound keys longer than the column.
@@ -121,7 +132,7 @@ def test_a_long_slack_command_is_handled_once(runtime, chat) -> None:  # type: i
     first = runtime.relais.handle(event)
     assert not first.duplicate and not first.direct and first.queued
     answer = texts(liam.inbox())
-    assert "Thank you! Your report went to 2 people" in answer and SORRY not in answer
+    assert "went to 2 people of the response team" in answer and SORRY not in answer
     again = runtime.relais.handle(event)
     assert again.duplicate and not again.queued
     with Session(runtime.engine) as session:
@@ -281,17 +292,20 @@ def test_a_relay_who_missed_the_notification_takes_the_report_from_reports(runti
     karim.type("lang en")
     # Someone else already took the first report: it is no longer waiting.
     runtime.relais.handle(
-        ActionEvent(Who("console", email=LEA), "lea-ack", action_id="report.ack", value=str(first))
+        ActionEvent(Who("console", email=LEA), "lea-ack", action_id="case.ack", value=str(first))
     )
     waiting = texts(karim.type("reports"))
-    assert "Reported mentions waiting to be taken in charge, oldest first: 1." in waiting
-    assert "https://x.example.com/status/11" in waiting
-    assert "https://x.example.com/status/10" not in waiting
-    assert [(b.action_id, b.value) for b in karim.buttons.values()] == [("report.ack", str(second))]
-    assert YOURS in texts(karim.press(1))
+    assert "Open cases, those waiting to be taken in charge first: 2." in waiting
+    # The waiting one comes first, with its Acknowledge button; Léa's has none.
+    assert waiting.index("status/11") < waiting.index("status/10")
+    acks = [(b.action_id, b.value) for b in karim.buttons.values() if b.action_id == "case.ack"]
+    assert acks == [("case.ack", str(second))]
+    assert YOURS in texts(karim.press(karim.number_of("case.ack", str(second))))
     with Session(runtime.engine) as session:
-        report = session.get(MentionReport, second)
-        assert report is not None and report.acknowledged_by_id == member_id(runtime, KARIM)
+        case = session.get(Case, second)
+        assert case is not None and case.owner_id == member_id(runtime, KARIM)
+    karim.type(f"resolve {first} answered publicly")
+    karim.type(f"resolve {second} answered in DM")
     assert "No reported mention is waiting: thank you!" in texts(karim.type("reports"))
 
 
@@ -315,9 +329,11 @@ def test_reports_skips_a_report_already_acknowledged(runtime, chat) -> None:  # 
     report_id = open_report(runtime, chat, "https://x.example.com/status/30")
     with Session(runtime.engine) as session:
         session.execute(
-            update(MentionReport)
-            .where(MentionReport.id == report_id)
-            .values(acknowledged_by_id=member_id(runtime, LEA), acknowledged_at=datetime.now(UTC))
+            update(Case)
+            .where(Case.id == report_id)
+            .values(
+                status="resolved", owner_id=member_id(runtime, LEA), closed_at=datetime.now(UTC)
+            )
         )
         session.commit()
     karim = chat(KARIM)

@@ -19,8 +19,8 @@ from bot.delivery.models import FAILED, PENDING, SENT, Delivery
 from bot.delivery.models import HandledEvent as SeenEvent
 from bot.members.models import Member
 from bot.participation.models import ParticipationEvent
-from bot.response.models import ReportAssignment
-from tests.conftest import DEMO_CONFIG, DEMO_MEMBERS, ROOT, platform_id, run_scheduled
+from bot.response.models import CaseAssignment
+from tests.conftest import DEMO_CONFIG, DEMO_MEMBERS, ROOT, pin_triage, platform_id, run_scheduled
 
 EMMA = "emma.wilson@example.com"  # ambassador, sales, London
 LEA = "lea.petit@example.com"  # relay, customer service
@@ -214,14 +214,15 @@ def test_leavers_get_no_reminders_charter_reminders_or_digest(runtime, chat) -> 
     assert {kind for email, kind in kinds if email in (NOAH, JULIEN)} == {"lesson"}
 
 
-def test_a_report_is_not_routed_to_a_relay_who_left(runtime, chat) -> None:  # type: ignore[no-untyped-def]
+def test_a_report_is_not_routed_to_a_relay_who_left(runtime, chat, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    pin_triage(monkeypatch, "complaint")  # with "layoffs"... routed to hr by its keywords
     url = runtime.engine.url.render_as_string(hide_password=False)
     assert relais(url, "members", "deactivate", AMELIE)[0] == 0
     noah = chat(NOAH)
-    noah.type("report https://x.example.com/status/7 a rumour about layoffs")
+    noah.type("report https://x.example.com/status/7 a rumour about layoffs and hiring")
     with Session(runtime.engine) as session:
         amelie_id = session.exec(select(Member.id).where(Member.email == AMELIE)).one()
-        assigned = session.exec(select(ReportAssignment)).all()
+        assigned = session.exec(select(CaseAssignment)).all()
         to_amelie = session.exec(select(Delivery).where(Delivery.member_id == amelie_id)).all()
     assert assigned and amelie_id not in {a.member_id for a in assigned}
     assert {a.step for a in assigned} == {"central_team"}  # hr has no other relay

@@ -1,16 +1,23 @@
-"""Reporting a mention routes it to the department's relays; stats speak plain language."""
+"""A reported mention becomes a case for the relays who take it in charge; stats speak plain language."""
 
 from __future__ import annotations
 
+import pytest
 from sqlmodel import Session, select
 
 from bot.members.models import Member
-from bot.response.models import MentionReport, ReportAssignment
+from bot.response.models import Case, CaseAssignment, MentionReport
+from tests.conftest import pin_triage
 
 NOAH = "noah.bernard@example.com"  # ambassador in HR (relay: amelie.garnier)
 AMELIE = "amelie.garnier@example.com"
 CLAIRE = "claire.dubois@example.com"  # coordinator
 JULIEN = "julien.roux@example.com"  # manager of sales, hr, legal
+
+
+@pytest.fixture(autouse=True)
+def _complaints(monkeypatch: pytest.MonkeyPatch) -> None:
+    pin_triage(monkeypatch, "complaint")  # "hiring" routes a complaint to hr (app.yaml)
 
 
 def texts(shown) -> str:  # type: ignore[no-untyped-def]
@@ -27,39 +34,36 @@ def test_report_goes_to_department_relay_who_acknowledges(runtime, chat) -> None
     alert = texts(amelie.inbox())
     assert "Noah Bernard" in alert and "https://x.example.com/status/42" in alert
     assert "Someone says our hiring is rigged" in alert
-    taken = texts(amelie.press(amelie.number_of("report.ack")))
+    taken = texts(amelie.press(amelie.number_of("case.ack")))
     assert "rapport" in taken.lower() or "signalement" in taken.lower()
     assert "Amélie Garnier" in texts(noah.inbox())
     again = texts(chat(CLAIRE).type("help"))  # coordinators see the report command too
     assert "report" in again
     with Session(runtime.engine) as session:
-        report = session.exec(select(MentionReport)).one()
+        case = session.exec(select(Case)).one()
         amelie_id = session.exec(select(Member.id).where(Member.email == AMELIE)).one()
-        assert report.acknowledged_by_id == amelie_id and report.department == "hr"
-        assert [a.step for a in session.exec(select(ReportAssignment)).all()] == [
-            "department_relays"
-        ]
+        assert case.owner_id == amelie_id and case.department == "hr"
+        assert case.status == "acknowledged" and case.category == "complaint"
+        assert [a.step for a in session.exec(select(CaseAssignment)).all()] == ["department_relays"]
 
 
 def test_second_acknowledgement_is_told_who_was_first(runtime, chat) -> None:  # type: ignore[no-untyped-def]
     chat("emma.wilson@example.com").type(
         "report https://facebook.example.com/p/1 angry customer"
     )  # sales
-    thomas = chat("thomas.girard@example.com")  # sales relay
-    thomas.inbox()
-    thomas.press(thomas.number_of("report.ack"))
+    karim = chat("karim.benali@example.com")  # a complaint goes to customer service
+    karim.inbox()
+    karim.press(karim.number_of("case.ack"))
     claire = chat(CLAIRE)
     from bot.events import ActionEvent, Who
 
     with Session(runtime.engine) as session:
-        report_id = session.exec(select(MentionReport.id)).one()
+        case_id = session.exec(select(Case.id)).one()
     runtime.relais.handle(
-        ActionEvent(
-            Who("console", email=CLAIRE), "ack-2", action_id="report.ack", value=str(report_id)
-        )
+        ActionEvent(Who("console", email=CLAIRE), "ack-2", action_id="case.ack", value=str(case_id))
     )
     told = texts(claire.inbox())
-    assert "Thomas Girard a déjà pris ce signalement en charge à" in told  # Claire reads French
+    assert "Karim Benali a déjà pris ce signalement en charge à" in told  # Claire reads French
 
 
 def test_report_needs_a_link(chat) -> None:  # type: ignore[no-untyped-def]
@@ -72,17 +76,17 @@ def test_stranger_cannot_acknowledge(runtime, chat) -> None:  # type: ignore[no-
 
     chat(NOAH).type("report https://x.example.com/1 hmm")
     with Session(runtime.engine) as session:
-        report_id = session.exec(select(MentionReport.id)).one()
+        case_id = session.exec(select(Case.id)).one()
     emma = chat("emma.wilson@example.com")
     runtime.relais.handle(
         ActionEvent(
             Who("console", email="emma.wilson@example.com"),
             "a1",
-            action_id="report.ack",
-            value=str(report_id),
+            action_id="case.ack",
+            value=str(case_id),
         )
     )
-    assert "only they or a coordinator" in texts(emma.inbox())
+    assert "Sorry, you may not take a reported mention in charge." in texts(emma.inbox())
 
 
 def test_stats_for_member_manager_and_coordinator(runtime, chat) -> None:  # type: ignore[no-untyped-def]

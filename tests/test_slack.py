@@ -19,10 +19,10 @@ from sqlmodel import Session, select
 
 from bot.delivery.models import FAILED, PENDING, SENDING, Delivery
 from bot.members.models import Member
-from bot.response.models import MentionReport
+from bot.response.models import Case, MentionReport
 from bot.training.models import QuizAnswer
 from bot.web import create_app
-from tests.conftest import LoopbackServer, platform_id
+from tests.conftest import LoopbackServer, pin_triage, platform_id
 from tests.slack_standin import SlackStandIn
 
 SECRET = "test-signing-secret"
@@ -303,7 +303,10 @@ def test_final_slack_errors_are_recorded(slack: SlackWorld) -> None:
     assert rows[0].error == "account_inactive"
 
 
-def test_message_shortcut_reports_to_the_department_relay(slack: SlackWorld) -> None:
+def test_message_shortcut_reports_a_case_to_the_relays_it_is_about(
+    slack: SlackWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pin_triage(monkeypatch, "complaint")  # a complaint goes to customer service (Karim)
     response = slack.interact(
         {
             "type": "message_action",
@@ -320,17 +323,37 @@ def test_message_shortcut_reports_to_the_department_relay(slack: SlackWorld) -> 
         }
     )
     assert response.status_code == 200
-    alert = slack.wait_for(lambda: slack.dms("U0THOMAS1"), "the relay's alert")[0]
+    alert = slack.wait_for(lambda: slack.dms("U0KARIM01"), "the relay's alert")[0]
     assert "Emma Wilson" in all_text(
         alert
     ) and "https://acme.slack.com/archives/C0NEWS/p1700000300000100" in all_text(alert)
+    assert "Dossier nº 1" in all_text(alert)  # Karim reads French
     with Session(slack.runtime.engine) as session:
         report = session.exec(select(MentionReport)).one()
         assert report.platform == "slack" and "angry thread" in report.text
-    ack = next(b for b in buttons(alert) if b["action_id"].startswith("report.ack"))
-    slack.click("U0THOMAS1", ack, "1700000000.000009", "1700000400.000001")
+        case = session.get(Case, report.case_id)
+        assert case is not None and case.department == "customer-service"
+    labels = {b["action_id"].split("#")[0] for b in buttons(alert)}
+    assert {"case.ack", "case.reassign", "case.resolve", "case.dismiss", "case.correct"} <= labels
+    ack = next(b for b in buttons(alert) if b["action_id"].startswith("case.ack"))
+    slack.click("U0KARIM01", ack, "1700000000.000009", "1700000400.000001")
     slack.wait_for(
-        lambda: any("Thomas Girard" in all_text(m) for m in slack.dms("U0EMMA001")), "Emma told"
+        lambda: any("Karim Benali" in all_text(m) for m in slack.dms("U0EMMA001")), "Emma told"
+    )
+    with Session(slack.runtime.engine) as session:
+        case = session.get(Case, report.case_id)
+        assert case is not None and case.status == "acknowledged"
+    # Reassign, through the same signed endpoint: the choice of departments, then one of them.
+    reassign = next(b for b in buttons(alert) if b["action_id"].startswith("case.reassign"))
+    slack.click("U0KARIM01", reassign, "1700000000.000009", "1700000400.000002")
+    choice = slack.wait_for(
+        lambda: [m for m in slack.dms("U0KARIM01") if "case.move" in json.dumps(m)], "the choice"
+    )[0]
+    sales = next(b for b in buttons(choice) if b.get("value") == f"{case.id}:sales")
+    slack.click("U0KARIM01", sales, "1700000000.000010", "1700000400.000003")
+    slack.wait_for(
+        lambda: any("Dossier nº 1" in all_text(m) for m in slack.dms("U0THOMAS1")),
+        "the sales relay's card",
     )
 
 

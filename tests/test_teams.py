@@ -878,3 +878,58 @@ def test_an_activity_in_emoji_is_sent_within_the_teams_limit(teams: TeamsWorld) 
 def test_api_documentation_is_not_public(teams: TeamsWorld) -> None:
     for path in ("/docs", "/redoc", "/openapi.json", "/docs/oauth2-redirect"):
         assert httpx.get(f"{teams.url}{path}", timeout=10).status_code == 404, path
+
+
+# --- cases -------------------------------------------------------------------------
+
+
+def test_a_report_in_teams_reaches_the_relay_as_a_card_they_act_on(
+    teams: TeamsWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.response.models import Case
+    from tests.conftest import pin_triage, run_scheduled
+
+    pin_triage(monkeypatch, "complaint", "critical")  # customer service (Karim), 5 minutes
+    hello = activity(teams.connector, KARIM, text="help")
+    assert teams.post(hello).status_code == 201  # Karim uses Teams: his cards go there
+    report = activity(
+        teams.connector, EMMA, text="report https://x.example.com/status/5 our van hit a cyclist"
+    )
+    assert teams.post(report).status_code == 201
+    teams.runtime.worker.kick()
+
+    def case_card() -> list[dict[str, Any]]:
+        return [c for c in teams.connector.cards_to(personal(KARIM)) if "case.ack" in card_text(c)]
+
+    card = teams.wait_for(case_card, "the case card")[0]
+    assert "Dossier nº 1" in runs(card) and "Emma Wilson" in runs(card)
+    actions = {
+        a["data"]["relais_action"]: a["data"]
+        for e in card["body"]
+        if e["type"] == "ActionSet"
+        for a in e["actions"]
+        if a["type"] == "Action.Submit"
+    }
+    assert {"case.ack", "case.reassign", "case.resolve", "case.dismiss", "case.correct"} <= set(
+        actions
+    )
+    (case,) = teams.rows(Case)
+    assert case.severity == "critical" and case.department == "customer-service"
+    # Karim presses Acknowledge on the card: Teams posts the Action.Submit data.
+    click = activity(teams.connector, KARIM, value=actions["case.ack"], replyToId="1:1")
+    assert teams.post(click).status_code == 201
+    assert teams.post(click).status_code == 201  # redelivered: handled once
+    (case,) = teams.rows(Case)
+    assert case.status == "acknowledged" and case.owner_id == teams.member(KARIM["email"]).id
+    teams.wait_for(
+        lambda: [c for c in teams.connector.cards_to(personal(EMMA)) if "Karim Benali" in runs(c)],
+        "Emma told who owns it",
+    )
+    # Acknowledged: the deadline no longer fires.
+    assert (
+        run_scheduled(teams.runtime, "case_escalations", datetime.now(UTC) + timedelta(hours=1))
+        == 0
+    )
+    resolve = activity(teams.connector, KARIM, value=actions["case.resolve"], replyToId="1:1")
+    assert teams.post(resolve).status_code == 201
+    assert teams.rows(Case)[0].status == "resolved"

@@ -511,6 +511,25 @@ def _check(
                 )
             )
 
+    proposal = config.escalation.crisis_proposal
+    if proposal is not None:
+        named = [
+            (("playbooks", i, "playbook"), r.playbook) for i, r in enumerate(proposal.playbooks)
+        ]
+        if proposal.default_playbook:
+            named.append((("default_playbook",), proposal.default_playbook))
+        for key, playbook_id in named:
+            if playbook_id not in library.playbooks:
+                path, line = config.where("escalation", "crisis_proposal", *key)
+                dotted = ".".join(str(k) for k in ("escalation", "crisis_proposal", *key))
+                problems.append(
+                    Problem(
+                        path,
+                        line,
+                        f"{dotted}: "
+                        + tr("no playbook has the id '{id}' in content/playbooks", id=playbook_id),
+                    )
+                )
     for item_id, versions in library.playbooks.items():
         for lang, playbook in versions.items():
             source = src("playbooks", item_id, lang)

@@ -23,7 +23,7 @@ from bot.crisis.models import Crisis, CrisisAlert, CrisisStep
 from bot.delivery.models import Delivery
 from bot.i18n import N_, NP_, Tr
 from bot.members.models import Member
-from bot.response.models import MentionReport
+from bot.response.models import Case
 
 # What each step of the timeline says, in the reader's language.
 STEP_WORDS: dict[str, str] = {
@@ -68,7 +68,7 @@ class Timeline:
     steps: list[CrisisStep]
     departments: list[tuple[str, int, int, int | None]]  # name, alerted, read, median minutes
     messages: list[tuple[str, str, int]]  # kind, status, count
-    reports: list[MentionReport]
+    reports: list[Case]  # the cases opened during the crisis (merged reports count once)
 
 
 def timeline(session: Session, config: AppConfig, crisis_id: int, lang: str) -> Timeline | None:
@@ -123,12 +123,12 @@ def timeline(session: Session, config: AppConfig, crisis_id: int, lang: str) -> 
     until = crisis.ended_at or utcnow()
     reports = list(
         session.execute(
-            select(MentionReport)
+            select(Case)
             .where(
-                MentionReport.created_at >= crisis.declared_at,  # type: ignore[operator]
-                MentionReport.created_at <= until,  # type: ignore[operator]
+                Case.created_at >= crisis.declared_at,  # type: ignore[operator]
+                Case.created_at <= until,  # type: ignore[operator]
             )
-            .order_by(MentionReport.created_at, MentionReport.id)  # type: ignore[arg-type]
+            .order_by(Case.created_at, Case.id)  # type: ignore[arg-type]
         ).scalars()
     )
     return Timeline(

@@ -1,134 +1,81 @@
-"""`report <url> [text]`, the relays' Acknowledge button, and `reports` (what is waiting)."""
+"""`report <url> [text]`, the case card's buttons, `reports`, `case N` and `resolve N [note]`."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from urllib.parse import urlparse
 
-from babel.dates import format_time
-from sqlalchemy import update
-from sqlmodel import Session, select
+from sqlmodel import select
 
 from bot import notify, permissions
-from bot.clock import as_utc, local, utcnow
-from bot.config import AppConfig
+from bot.clock import utcnow
+from bot.config import CASE_CATEGORIES
 from bot.delivery.models import OPERATIONAL, PRIORITY_REPLY
 from bot.events import record_id
 from bot.i18n import N_, Tr
 from bot.members.models import Member
-from bot.messages import MAX_URL, Actions, Button, ContextLine, Link, Message, Section
+from bot.messages import MAX_URL, Link, Message, Section
 from bot.participation.models import record
-from bot.permissions import Target
 from bot.registry import Context, Registry, UserError
-from bot.response.models import MentionReport, ReportAssignment
+from bot.response import messages, service
+from bot.response.models import (
+    ACKNOWLEDGED,
+    ACTIVE,
+    NOT_RELEVANT,
+    OPEN,
+    RESOLVED,
+    Case,
+    CaseAssignment,
+    MentionReport,
+)
 
-ACK_ACTION = "report.ack"
 OPEN_REPORTS_SHOWN = 10
 
 
-def report_message(
-    entry: MentionReport, reporter: Member | None, config: AppConfig, tr: Tr
-) -> Message:
-    """A reported mention as a relay sees it, with its Acknowledge button.
+def find_case(ctx: Context, value: str, action: str) -> Case:
+    """The case a button or a command names, if the member may act on it."""
+    tr = ctx.tr
+    case_id = record_id(value)
+    if case_id is None:
+        raise UserError(tr("That button is no longer in use."))
+    case = ctx.session.get(Case, case_id)
+    if case is None:
+        raise UserError(tr("There is no case #{id}.", id=value))
+    if not ctx.can(action, service.case_target(ctx.session, case)):
+        raise UserError(
+            tr("This report was sent to other people; only they or a coordinator can take it.")
+        )
+    return case
 
-    The button carries the report's id: it works from any copy of the message
-    (the notification, the `reports` list) for as long as the report is open.
-    """
-    department = config.department(entry.department)
-    where = department.name.get(tr.lang, department.id) if department else tr("no department")
-    name = reporter.name if reporter else "?"
-    return Message(
-        text=tr("New mention reported by {name}", name=name),
-        blocks=[
-            Section(
-                title=tr(
-                    "New mention reported by {name} ({department})", name=name, department=where
+
+def split_value(ctx: Context) -> tuple[str, str]:
+    case_id, _, rest = str(getattr(ctx.event, "value", "")).partition(":")
+    return case_id, rest
+
+
+def tell_reporters(ctx: Context, case: Case, text_for: object, key: str) -> None:
+    """A short message to everyone who reported the case, in their language."""
+    outgoing = []
+    for reporter in service.reporters_of(ctx.session, case):
+        if reporter.id == ctx.member.id:
+            continue
+        rtr = Tr(reporter.language)
+        text = text_for(rtr)  # type: ignore[operator]
+        outgoing.append(
+            notify.to_member(
+                reporter,
+                ctx.config,
+                Message(
+                    text=text,
+                    blocks=[Section(text=text), Link(url=case.url, label=rtr("Open the mention"))],
                 ),
-                text=entry.text or tr("(no comment)"),
-            ),
-            Link(url=entry.url, label=tr("Open the mention")),
-            ContextLine(
-                text=tr.plural(
-                    "Please acknowledge within {minutes} minute, then follow the response process.",
-                    "Please acknowledge within {minutes} minutes, then follow the response "
-                    "process.",
-                    config.escalation.acknowledge_within_minutes,
-                    minutes=config.escalation.acknowledge_within_minutes,
-                )
-            ),
-            Actions(
-                buttons=[
-                    Button(
-                        label=tr("Acknowledge"),
-                        action_id=ACK_ACTION,
-                        value=str(entry.id),
-                        style="primary",
-                    )
-                ]
-            ),
-        ],
-    )
-
-
-def report_target(session: Session, entry: MentionReport) -> Target:
-    """A report as the permission model sees it: its department and the people it went to."""
-    holders = session.exec(
-        select(ReportAssignment.member_id).where(ReportAssignment.report_id == entry.id)
-    ).all()
-    return Target(department=entry.department, holders=frozenset(holders))
-
-
-def first_responders(ctx: Context, reporter: Member) -> tuple[str, list[Member]]:
-    """The first step of the escalation path that has someone to notify, and those people."""
-    config = ctx.config
-    department = config.department(reporter.department)
-    for step in config.programme.effective("escalation_path"):
-        emails: list[str] = []
-        if step == "department_relays" and department:
-            emails = list(department.relays)
-            emails += [
-                m.email
-                for m in ctx.session.exec(
-                    select(Member).where(
-                        Member.department == department.id,
-                        Member.opted_in.is_(True),
-                        Member.left_at.is_(None),
-                    )
-                ).all()
-                if "relay" in m.roles
-            ]
-        elif step == "business_unit_hubs" and department and department.business_unit:
-            unit = next(
-                (u for u in config.business_units if u.id == department.business_unit), None
+                key=f"{key}:{case.id}",
+                kind="reply",
+                purpose=OPERATIONAL,
+                subject=str(case.id),
+                priority=PRIORITY_REPLY,
             )
-            emails = list(unit.hubs) if unit else []
-        elif step == "central_team":
-            emails = list(config.people.coordinators)
-        elif step == "crisis_cell":
-            emails = [person.email for person in config.people.crisis_cell]
-        found = [
-            m
-            for m in ctx.session.exec(
-                select(Member).where(
-                    Member.email.in_(sorted(set(emails))),  # type: ignore[attr-defined]
-                    Member.left_at.is_(None),  # people who left the company get nothing
-                )
-            ).all()  # type: ignore[attr-defined]
-            if m.id != reporter.id
-        ]
-        if found:
-            return step, found
-    coordinators = [
-        m
-        for m in ctx.session.exec(
-            select(Member).where(
-                Member.email.in_(config.people.coordinators),  # type: ignore[attr-defined]
-                Member.left_at.is_(None),
-            )
-        ).all()
-        if m.id != reporter.id
-    ]  # type: ignore[attr-defined]
-    return "central_team", coordinators
+        )
+    ctx.enqueue(outgoing)
 
 
 def register(registry: Registry) -> None:
@@ -158,59 +105,63 @@ def register(registry: Registry) -> None:
                     limit=MAX_URL,
                 )
             )
-        now = utcnow()
-        minutes = ctx.config.escalation.acknowledge_within_minutes
         reporter = ctx.member
-        entry = MentionReport(
-            reporter_id=reporter.id or 0,
-            url=url,
-            text=text.strip()[:4000],
-            department=reporter.department,
-            platform=ctx.event.who.platform,
-            created_at=now,
-            acknowledge_by=now + timedelta(minutes=minutes),
+        filed = service.file_report(
+            ctx.session,
+            ctx.config,
+            ctx.content,
+            reporter,
+            url,
+            text.strip()[:4000],
+            ctx.event.who.platform,
+            utcnow(),
         )
-        ctx.session.add(entry)
-        ctx.session.flush()
-        step, responders = first_responders(ctx, reporter)
-        outgoing = []
-        for responder in responders:
-            ctx.session.add(
-                ReportAssignment(
-                    report_id=entry.id or 0, member_id=responder.id or 0, step=step, notified_at=now
-                )
-            )
-            outgoing.append(
-                notify.to_member(
-                    responder,
-                    ctx.config,
-                    report_message(entry, reporter, ctx.config, Tr(responder.language)),
-                    key=f"report:{entry.id}",
-                    kind="escalation",
-                    purpose=OPERATIONAL,
-                    subject=str(entry.id),
-                    priority=PRIORITY_REPLY,
-                )
-            )
-        ctx.enqueue(outgoing)
+        ctx.enqueue(filed.outgoing)
+        case = filed.case
         record(
             ctx.session,
             "mention_reported",
             reporter.id,
-            str(entry.id),
+            str(case.id),
             ctx.event.who.platform,
-            routed_to=step,
-            responders=len(responders),
+            case=case.id,
+            merged=filed.merged,
+            responders=len(filed.responders),
         )
-        if responders:
+        department = messages.department_name(ctx.config, case.department, tr)
+        if filed.merged:
+            owner = ctx.session.get(Member, case.owner_id) if case.owner_id else None
             ctx.reply(
                 tr.plural(
-                    "Thank you! Your report went to {count} person of the response team. "
-                    "You will hear when someone takes it in charge.",
-                    "Thank you! Your report went to {count} people of the response team. "
-                    "You will hear when someone takes it in charge.",
-                    len(responders),
-                    count=len(responders),
+                    "Thank you! This mention was already reported: your report joins case #{id} "
+                    "({count} person reported it).",
+                    "Thank you! This mention was already reported: your report joins case #{id} "
+                    "({count} people reported it).",
+                    case.reporters,
+                    id=case.id,
+                    count=case.reporters,
+                )
+                + " "
+                + (
+                    tr("{name} has it in charge.", name=owner.name)
+                    if owner is not None and case.status == ACKNOWLEDGED
+                    else tr(
+                        "{department} has it; you will hear when someone takes it in charge.",
+                        department=department,
+                    )
+                )
+            )
+        elif filed.responders:
+            ctx.reply(
+                tr.plural(
+                    "Thank you! Your report (case #{id}, {department}) went to {count} person "
+                    "of the response team. You will hear when someone takes it in charge.",
+                    "Thank you! Your report (case #{id}, {department}) went to {count} people "
+                    "of the response team. You will hear when someone takes it in charge.",
+                    len(filed.responders),
+                    id=case.id,
+                    department=department,
+                    count=len(filed.responders),
                 )
             )
         else:
@@ -221,76 +172,219 @@ def register(registry: Registry) -> None:
                 )
             )
 
-    @registry.action(ACK_ACTION)  # the report decides who may: see report_target
-    def acknowledge(ctx: Context) -> None:
+    def acknowledge_case(ctx: Context, case: Case) -> None:
         tr = ctx.tr
-        report_id = record_id(getattr(ctx.event, "value", ""))
-        if report_id is None:
-            raise UserError(tr("That button is no longer in use."))
-        entry = ctx.session.get(MentionReport, report_id)
-        if entry is None:
-            raise UserError(tr("That report no longer exists."))
-        if not ctx.can(permissions.ACKNOWLEDGE, report_target(ctx.session, entry)):
+        if not ctx.can(permissions.ACKNOWLEDGE, service.case_target(ctx.session, case)):
             raise UserError(
                 tr("This report was sent to other people; only they or a coordinator can take it.")
             )
         now = utcnow()
-        # One conditional update: of two relays clicking at once, exactly one takes it.
-        taken = ctx.session.execute(
-            update(MentionReport)
-            .where(MentionReport.id == entry.id, MentionReport.acknowledged_by_id.is_(None))  # type: ignore[union-attr]
-            .values(acknowledged_by_id=ctx.member.id, acknowledged_at=now)
-        ).rowcount  # type: ignore[attr-defined]
-        ctx.session.refresh(entry)
-        if not taken:
-            who = ctx.session.get(Member, entry.acknowledged_by_id)
-            when = format_time(
-                local(entry.acknowledged_at or now, ctx.member.time_zone),
-                format="short",
-                locale=tr.lang,
+        if not service.acknowledge(ctx.session, case, ctx.member, now, ctx.event.who.platform):
+            owner = ctx.session.get(Member, case.owner_id) if case.owner_id else None
+            if owner is None or case.status not in ACTIVE:
+                ctx.reply(
+                    tr(
+                        "Case #{id} is closed: {status}.",
+                        id=case.id,
+                        status=tr(messages.STATUS[case.status]),
+                    )
+                )
+                return
+            ctx.reply(
+                messages.owner_line(tr, owner, ctx.member.time_zone, case.acknowledged_at or now)
             )
+            return
+        ctx.reply(tr("Thank you, the report is yours. The reporter has been told."))
+        name = ctx.member.name
+        tell_reporters(
+            ctx, case, lambda rtr: rtr("{name} took your report in charge.", name=name), "case-ack"
+        )
+
+    @registry.action(messages.ACK, permission=permissions.ACKNOWLEDGE)
+    def acknowledge(ctx: Context) -> None:
+        case_id = record_id(getattr(ctx.event, "value", ""))
+        case = ctx.session.get(Case, case_id) if case_id is not None else None
+        if case is None:
+            raise UserError(ctx.tr("That button is no longer in use."))
+        acknowledge_case(ctx, case)
+
+    @registry.action(messages.LEGACY_ACK, permission=permissions.ACKNOWLEDGE)
+    def acknowledge_report(ctx: Context) -> None:
+        """A button sent before reports became cases: its value is the report's id."""
+        report_id = record_id(getattr(ctx.event, "value", ""))
+        if report_id is None:
+            raise UserError(ctx.tr("That button is no longer in use."))
+        entry = ctx.session.get(MentionReport, report_id)
+        case = ctx.session.get(Case, entry.case_id) if entry is not None else None
+        if case is None:
+            raise UserError(ctx.tr("That report no longer exists."))
+        acknowledge_case(ctx, case)
+
+    @registry.action(messages.REASSIGN, permission=permissions.REASSIGN)
+    def reassign(ctx: Context) -> None:
+        case = find_case(ctx, str(getattr(ctx.event, "value", "")), permissions.REASSIGN)
+        if case.status not in ACTIVE:
+            raise UserError(
+                ctx.tr(
+                    "Case #{id} is closed: {status}.",
+                    id=case.id,
+                    status=ctx.tr(messages.STATUS[case.status]),
+                )
+            )
+        ctx.reply(messages.reassign_choice(ctx.tr, case, ctx.config))
+
+    @registry.action(messages.MOVE, permission=permissions.REASSIGN)
+    def move(ctx: Context) -> None:
+        tr = ctx.tr
+        case_id, department = split_value(ctx)
+        case = find_case(ctx, case_id, permissions.REASSIGN)
+        if ctx.config.department(department) is None:
+            raise UserError(tr("That button is no longer in use."))
+        if case.status not in ACTIVE:
+            raise UserError(
+                tr(
+                    "Case #{id} is closed: {status}.",
+                    id=case.id,
+                    status=tr(messages.STATUS[case.status]),
+                )
+            )
+        if department == case.department:
             ctx.reply(
                 tr(
-                    "{name} already took this report in charge at {time}.",
-                    name=who.name if who else "?",
-                    time=when,
+                    "Case #{id} is already with {department}.",
+                    id=case.id,
+                    department=messages.department_name(ctx.config, department, tr),
                 )
             )
             return
-        record(
-            ctx.session,
-            "report_acknowledged",
-            ctx.member.id,
-            str(entry.id),
-            ctx.event.who.platform,
-            seconds=int((now - as_utc(entry.created_at)).total_seconds()),
-            late=now > as_utc(entry.acknowledge_by),
-        )
-        ctx.reply(tr("Thank you, the report is yours. The reporter has been told."))
-        reporter = ctx.session.get(Member, entry.reporter_id)
-        if reporter is not None:
-            rtr = Tr(reporter.language)
-            text = rtr("{name} took your report in charge.", name=ctx.member.name)
-            ctx.enqueue(
-                [
-                    notify.to_member(
-                        reporter,
-                        ctx.config,
-                        Message(
-                            text=text,
-                            blocks=[
-                                Section(text=text),
-                                Link(url=entry.url, label=rtr("Open the mention")),
-                            ],
-                        ),
-                        key=f"report-ack:{entry.id}",
-                        kind="reply",
-                        purpose=OPERATIONAL,
-                        subject=str(entry.id),
-                        priority=PRIORITY_REPLY,
-                    )
-                ],
+        filed = service.reassign(ctx.session, ctx.config, case, ctx.member, department, utcnow())
+        ctx.enqueue(filed.outgoing)
+        ctx.reply(
+            tr.plural(
+                "Case #{id} now goes to {department}: {count} person told.",
+                "Case #{id} now goes to {department}: {count} people told.",
+                len(filed.responders),
+                id=case.id,
+                department=messages.department_name(ctx.config, department, tr),
+                count=len(filed.responders),
             )
+        )
+
+    def close(ctx: Context, case: Case, status: str, note: str = "") -> None:
+        tr = ctx.tr
+        if not service.close(
+            ctx.session, case, ctx.member, status, utcnow(), ctx.event.who.platform, note
+        ):
+            raise UserError(
+                tr(
+                    "Case #{id} is closed: {status}.",
+                    id=case.id,
+                    status=tr(messages.STATUS[case.status]),
+                )
+            )
+        if status == RESOLVED:
+            ctx.reply(
+                tr("Case #{id} is resolved. Thank you!", id=case.id)
+                + (
+                    ""
+                    if note
+                    else " " + tr("To say what was done: resolve {id} <note>", id=case.id)
+                )
+            )
+        else:
+            ctx.reply(tr("Case #{id} is marked not relevant.", id=case.id))
+
+    @registry.action(messages.RESOLVE, permission=permissions.RESOLVE)
+    def resolve_button(ctx: Context) -> None:
+        close(
+            ctx, find_case(ctx, str(getattr(ctx.event, "value", "")), permissions.RESOLVE), RESOLVED
+        )
+
+    @registry.action(messages.DISMISS, permission=permissions.RESOLVE)
+    def dismiss(ctx: Context) -> None:
+        close(
+            ctx,
+            find_case(ctx, str(getattr(ctx.event, "value", "")), permissions.RESOLVE),
+            NOT_RELEVANT,
+        )
+
+    @registry.command(
+        "resolve",
+        N_("close a case, saying what was done: resolve <case number> <note>"),
+        usage="<case> [note]",
+        action=permissions.RESOLVE,
+        aliases=("resoudre", "résoudre"),
+    )
+    def resolve(ctx: Context) -> None:
+        tr = ctx.tr
+        number, _, note = getattr(ctx.event, "args", "").strip().lstrip("#").partition(" ")
+        if record_id(number) is None:
+            raise UserError(
+                tr(
+                    "Give the case number, then what was done. For example: resolve 12 answered publicly"
+                )
+            )
+        case = find_case(ctx, number, permissions.RESOLVE)
+        note = note.strip()
+        if case.status in (RESOLVED, NOT_RELEVANT):
+            if not note:
+                raise UserError(
+                    tr(
+                        "Case #{id} is closed: {status}.",
+                        id=case.id,
+                        status=tr(messages.STATUS[case.status]),
+                    )
+                )
+            service.add_note(ctx.session, case, ctx.member, note, utcnow())
+            ctx.reply(tr("Your note is on case #{id}.", id=case.id))
+            return
+        close(ctx, case, RESOLVED, note)
+
+    @registry.action(messages.CORRECT, permission=permissions.RESOLVE)
+    def correct(ctx: Context) -> None:
+        case = find_case(ctx, str(getattr(ctx.event, "value", "")), permissions.RESOLVE)
+        ctx.reply(messages.category_choice(ctx.tr, case))
+
+    @registry.action(messages.RECATEGORIZE, permission=permissions.RESOLVE)
+    def recategorize(ctx: Context) -> None:
+        tr = ctx.tr
+        case_id, category = split_value(ctx)
+        case = find_case(ctx, case_id, permissions.RESOLVE)
+        if category not in CASE_CATEGORIES:
+            raise UserError(tr("That button is no longer in use."))
+        if category == case.category:
+            ctx.reply(
+                tr(
+                    "Case #{id} is already “{category}”.",
+                    id=case.id,
+                    category=tr(messages.CATEGORY[category]),
+                )
+            )
+            return
+        service.correct_category(ctx.session, case, ctx.member, category, utcnow())
+        ctx.reply(
+            tr(
+                "Case #{id} is now “{category}”. Thank you: triage learns from your correction.",
+                id=case.id,
+                category=tr(messages.CATEGORY[category]),
+            )
+        )
+
+    @registry.command(
+        "case",
+        N_("a case and its timeline: case <number>"),
+        usage="<case>",
+        action=permissions.REPORTS_LIST,
+        aliases=("dossier",),
+    )
+    def show_case(ctx: Context) -> None:
+        number = getattr(ctx.event, "args", "").strip().lstrip("#")
+        if record_id(number) is None:
+            raise UserError(ctx.tr("Give the case number. For example: case 12"))
+        case = find_case(ctx, number, permissions.REPORTS_LIST)
+        ctx.reply(messages.timeline(ctx.session, case, ctx.config, ctx.tr, ctx.member.time_zone))
+        if case.status in ACTIVE:
+            ctx.reply(messages.case_card(ctx.session, case, ctx.config, ctx.tr))
 
     @registry.command(
         "reports",
@@ -299,44 +393,36 @@ def register(registry: Registry) -> None:
         aliases=("signalements",),
     )
     def reports(ctx: Context) -> None:
-        """Open reports the member may take, oldest first, each with its working button."""
+        """Open cases the member covers or was asked to handle, waiting ones first, oldest first."""
         tr = ctx.tr
         reach = ctx.reach(permissions.REPORTS_LIST)
-        query = select(MentionReport).where(MentionReport.acknowledged_by_id.is_(None))  # type: ignore[union-attr]
+        query = select(Case).where(Case.status.in_(ACTIVE))  # type: ignore[attr-defined]
         if not reach.programme:
             departments = {d.id for d in permissions.departments_in(reach, ctx.config)}
-            assigned = select(ReportAssignment.report_id).where(
-                ReportAssignment.member_id == ctx.member.id
+            assigned = select(CaseAssignment.case_id).where(
+                CaseAssignment.member_id == ctx.member.id
             )
             query = query.where(
-                MentionReport.department.in_(sorted(departments))  # type: ignore[union-attr]
-                | MentionReport.id.in_(assigned)  # type: ignore[union-attr]
+                Case.department.in_(sorted(departments))  # type: ignore[union-attr]
+                | Case.id.in_(assigned)  # type: ignore[union-attr]
+                | (Case.owner_id == ctx.member.id)
             )
         found = ctx.session.exec(
-            query.order_by(MentionReport.created_at, MentionReport.id).limit(  # type: ignore[arg-type]
+            query.order_by(Case.status != OPEN, Case.created_at, Case.id).limit(  # type: ignore[arg-type]
                 OPEN_REPORTS_SHOWN + 1
             )
         ).all()
         if not found:
             ctx.reply(tr("No reported mention is waiting: thank you!"))
             return
-        reporters = {
-            m.id: m
-            for m in ctx.session.exec(
-                select(Member).where(Member.id.in_({e.reporter_id for e in found}))  # type: ignore[union-attr]
-            ).all()
-        }
         shown = found[:OPEN_REPORTS_SHOWN]
         ctx.reply(
             tr(
-                "Reported mentions waiting to be taken in charge, oldest first: {count}.",
+                "Open cases, those waiting to be taken in charge first: {count}.",
                 count=len(shown),
             )
             if len(found) <= OPEN_REPORTS_SHOWN
-            else tr(
-                "The {count} oldest reported mentions waiting (there are more).",
-                count=len(shown),
-            )
+            else tr("The {count} oldest open cases (there are more).", count=len(shown))
         )
-        for entry in shown:
-            ctx.reply(report_message(entry, reporters.get(entry.reporter_id), ctx.config, tr))
+        for case in shown:
+            ctx.reply(messages.case_card(ctx.session, case, ctx.config, tr))
