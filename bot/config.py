@@ -439,6 +439,9 @@ class DeliverySettings(Strict):
     # Outcomes written in one transaction at most this many at a time.
     record_batch: Annotated[int, Field(ge=1, le=1000)] = 64
     poll_seconds: Annotated[float, Field(gt=0)] = 1.0
+    # A worker's claim on a row: renewed every quarter of it while the send is in flight;
+    # a worker that died (kill -9, a lost machine) has its rows sent by another after it.
+    lease_seconds: Annotated[float, Field(ge=1, le=3600)] = 60.0
     max_attempts: Annotated[int, Field(ge=1)] = 8
     # Sends per second per Slack workspace / Teams tenant; unset: learned from 429s.
     rate_per_second: dict[str, Annotated[float, Field(gt=0)]] = Field(default_factory=dict)

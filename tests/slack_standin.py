@@ -49,8 +49,51 @@ class SlackStandIn:
         self._random = random.Random(7)
         self._ts = itertools.count(1)
         self._lock = threading.Lock()
+        # (monotonic, method, channel, delivery) of every call, on arrival
+        self.call_times: list[tuple[float, str, str, Any]] = []
         self.app = FastAPI()
         self.app.add_api_route("/api/{method}", self.call, methods=["GET", "POST"])
+        # Control routes, for a stand-in run in its own process (the benchmark): set the
+        # limits and faults, read back what it saw. CLOCK_MONOTONIC is system-wide, so
+        # its times compare with the caller's ``time.monotonic()``.
+        self.app.add_api_route("/_standin/configure", self.configure, methods=["POST"])
+        self.app.add_api_route("/_standin/record", self.record, methods=["GET"])
+        self.app.add_api_route("/_standin/count", self.count, methods=["GET"])
+
+    async def count(self) -> JSONResponse:
+        with self._lock:
+            return JSONResponse({"posted": len(self.posted), "throttled": self.throttled})
+
+    async def configure(self, request: Request) -> JSONResponse:
+        settings = await request.json()
+        with self._lock:
+            if settings.pop("reset", False):
+                self.calls.clear()
+                self.posted.clear()
+                self.post_times.clear()
+                self.call_times.clear()
+                self.throttled = 0
+                self._random = random.Random(7)
+            for key in ("post_rate", "slow_fraction", "slow_seconds", "error_fraction"):
+                if key in settings:
+                    setattr(self, key, settings[key])
+        return JSONResponse({"ok": True})
+
+    async def record(self) -> JSONResponse:
+        """What Slack accepted (time, channel, delivery, part), every call's arrival, the 429s."""
+        with self._lock:
+            posted = [
+                [
+                    t,
+                    channel,
+                    ((params.get("metadata") or {}).get("event_payload") or {}).get("delivery"),
+                    ((params.get("metadata") or {}).get("event_payload") or {}).get("part"),
+                ]
+                for t, channel, params in self.post_times
+            ]
+            return JSONResponse(
+                {"posted": posted, "calls": self.call_times, "throttled": self.throttled}
+            )
 
     def called(self, method: str) -> list[dict[str, Any]]:
         with self._lock:
@@ -85,6 +128,17 @@ class SlackStandIn:
             return JSONResponse({"ok": False, "error": "internal_error"}, status_code=500)
         with self._lock:
             self.calls.append((method, params))
+            metadata = params.get("metadata")
+            if isinstance(metadata, str):
+                metadata = params["metadata"] = json.loads(metadata)
+            self.call_times.append(
+                (
+                    time.monotonic(),
+                    method,
+                    str(params.get("channel") or params.get("users") or ""),
+                    ((metadata or {}).get("event_payload") or {}).get("delivery"),
+                )
+            )
             if (
                 method == "chat.postMessage"
                 and self.fail_after_posts is not None
@@ -240,3 +294,23 @@ class SlackStandIn:
     def messages_to(self, channel: str) -> list[dict[str, Any]]:
         with self._lock:
             return [p for p in self.posted if channel in (p.get("channel"), p.get("to"))]
+
+
+def main() -> None:
+    """Serve a stand-in on 127.0.0.1 in this process: ``python -m tests.slack_standin PORT``."""
+    import sys
+
+    import uvicorn
+
+    standin = SlackStandIn({})
+    uvicorn.run(
+        standin.app,
+        host="127.0.0.1",
+        port=int(sys.argv[1]),
+        log_level="warning",
+        access_log=False,
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -306,3 +306,50 @@ def test_purpose_is_required() -> None:
         Outgoing(1, "console", "k", "reply", simple("x"))  # type: ignore[call-arg]
     with pytest.raises(ValueError):
         Outgoing(1, "console", "k", "reply", simple("x"), purpose="whatever")
+
+
+def test_a_timed_out_send_is_found_in_the_dm_not_posted_twice(runtime) -> None:  # type: ignore[no-untyped-def]
+    """Slack took the message but answered after the client's timeout: history says so."""
+    from adapters.slack.platform import SlackPlatform
+    from bot.members.models import Address
+    from tests.conftest import LoopbackServer
+    from tests.slack_standin import SlackStandIn
+
+    member = _first_member(runtime)
+    with session_scope(runtime.engine) as session:
+        session.add(Address(member_id=member, platform="slack", user_id="U0SLOW001"))
+    standin = SlackStandIn({})
+    standin.slow_fraction, standin.slow_seconds = 1.0, 2.0  # every post answered too late
+    with LoopbackServer(standin.app) as api:
+        slack = SlackPlatform(
+            runtime.relais, "xoxb-test-token", "s", api_url=f"{api.url}/api/", send_timeout=0.5
+        )
+        worker = DeliveryWorker(runtime.engine, {"slack": slack}, runtime.config.delivery)
+        first = _queue_message_to(runtime, member, "slow-1")
+        asyncio.run(worker.drain())
+        standin.slow_fraction = 0.0
+        second = _queue_message_to(runtime, member, "slow-2")
+        asyncio.run(worker.drain())
+    assert _status(runtime, first) == SENT and _status(runtime, second) == SENT
+    assert [p["text"] for p in standin.posted] == ["slow-1", "slow-2"]  # none twice
+    # The DM was opened once, kept, and used for the next message.
+    assert len(standin.called("conversations.open")) == 1
+    assert len(standin.called("conversations.history")) == 1
+    assert standin.called("chat.postMessage")[1]["channel"] == "D0SLOW001"
+
+
+def _queue_message_to(runtime, member_id: int, key: str) -> int:  # type: ignore[no-untyped-def]
+    with session_scope(runtime.engine) as session:
+        enqueue(
+            session,
+            Outgoing(
+                member_id=member_id,
+                platform="slack",
+                dedupe_key=key,
+                kind="reply",
+                message=simple(key),
+                purpose="operational",
+            ),
+        )
+    with Session(runtime.engine) as session:
+        return session.exec(select(Delivery.id).where(Delivery.dedupe_key == key)).one()  # type: ignore[return-value]

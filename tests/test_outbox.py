@@ -206,6 +206,7 @@ def test_concurrent_workers_never_share_a_row(runtime) -> None:  # type: ignore[
         barrier.wait()
         mine: list[int] = []
         while rows := claim(runtime.engine, name, ["console"], 7):
+            assert len(rows) <= 7  # never more than asked (PostgreSQL once took the queue)
             mine.extend(row.id for row in rows)
         claimed[name] = mine
 

@@ -10,6 +10,7 @@ carry the same idempotency key, so the core handles them once.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import re
@@ -44,7 +45,7 @@ from bot.core import Outcome, Relais
 from bot.delivery.pacing import TokenBucket
 from bot.events import ActionEvent, CommandEvent, InboundEvent, MessageEvent, Who, parse_command
 from bot.i18n import Tr
-from bot.messages import Message
+from bot.messages import Form, Message
 from bot.platforms import Attempt, Part, Platform, Recipient, SendResult
 from bot.web import BodyTooLarge, read_body, too_large
 
@@ -167,9 +168,9 @@ class SlackPlatform(Platform):
         )
         # The send path: no retries hidden in the SDK (the worker sees every 429 and the
         # workspace's bucket learns from it), and a timeout short enough to check and go on.
-        self.sender = AsyncWebClient(
-            token=bot_token, base_url=base_url, timeout=int(send_timeout), retry_handlers=[]
-        )
+        self._token = bot_token
+        self._base_url = base_url
+        self._senders: dict[asyncio.AbstractEventLoop, AsyncWebClient] = {}
         self.send_timeout = send_timeout
         self.bucket = TokenBucket(rate_per_second)  # one workspace per bot token
         self.app_token = app_token
@@ -182,6 +183,7 @@ class SlackPlatform(Platform):
             logger=bolt_logger(),
         )
         self.pacer = ChannelPacer()
+        self._rendered: OrderedDict[int, tuple[Message, list[dict[str, Any]]]] = OrderedDict()
         self._emails: OrderedDict[str, str | None] = OrderedDict()
         self._socket: Any = None
         self._register_listeners()
@@ -320,6 +322,38 @@ class SlackPlatform(Platform):
 
     # --- outbound ----------------------------------------------------------------
 
+    @property
+    def sender(self) -> AsyncWebClient:
+        """The send path's client, with one kept-alive HTTP session per event loop.
+
+        Without a session slack_sdk opens a new one (a new TCP connection) for every
+        call, which costs more than the call itself against a nearby API.
+        """
+        loop = asyncio.get_running_loop()
+        client = self._senders.get(loop)
+        if client is None or client.session is None or client.session.closed:
+            for stale in [other for other in self._senders if other.is_closed()]:
+                del self._senders[stale]  # a finished drain's loop: its session died with it
+            session = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=self.send_timeout),
+                connector=aiohttp.TCPConnector(limit=256, ttl_dns_cache=300),
+            )
+            client = self._senders[loop] = AsyncWebClient(
+                token=self._token,
+                base_url=self._base_url,
+                timeout=max(1, int(self.send_timeout)),
+                retry_handlers=[],
+                session=session,
+            )
+        return client
+
+    async def close(self) -> None:
+        """Close this event loop's HTTP session (the end of a drain or of the service)."""
+        with contextlib.suppress(RuntimeError):
+            client = self._senders.pop(asyncio.get_running_loop(), None)
+            if client is not None and client.session is not None:
+                await client.session.close()
+
     async def _post(
         self, channel: str, payload: dict[str, Any], attempt: Attempt, position: int
     ) -> Any:
@@ -342,6 +376,24 @@ class SlackPlatform(Platform):
             },
             **payload,
         )
+
+    def _render(self, message: Message, delivery_id: int | None) -> list[dict[str, Any]]:
+        """Block Kit for a message; a campaign hands the same Message object to every send.
+
+        The cache holds the message itself, so its ``id`` cannot be reused while cached;
+        the payloads are shared read-only (slack_sdk copies what it changes). A message
+        with a form is rendered for its delivery (the form's button names the row).
+        """
+        if any(isinstance(block, Form) for block in message.blocks):
+            return render(message, delivery_id)
+        cached = self._rendered.get(id(message))
+        if cached is not None and cached[0] is message:
+            return cached[1]
+        payloads = render(message)
+        self._rendered[id(message)] = (message, payloads)
+        while len(self._rendered) > 64:
+            self._rendered.popitem(last=False)
+        return payloads
 
     async def _arrived(self, channel: str, attempt: Attempt, position: int) -> str | None:
         """The ts of part ``position`` if Slack has it in the DM since the attempt began."""
@@ -378,12 +430,11 @@ class SlackPlatform(Platform):
             if not user_id and not channel:
                 found = await self.sender.users_lookupByEmail(email=recipient.email)
                 user_id = learned = found["user"]["id"]
-            payloads = render(message, attempt.delivery_id)
-            if attempt.after_timeout and not channel and user_id:
-                # The first post went to the user id: learn the DM to look into it.
-                channel = remember["channel_id"] = await self._open(str(user_id), attempt)
-            if attempt.after_timeout and channel:
+            payloads = self._render(message, attempt.delivery_id)
+            if attempt.after_timeout:
                 # The previous try timed out: what Slack already has is not posted again.
+                if not channel:  # the DM's id was not learned then: the same DM, once
+                    channel = remember["channel_id"] = await self._open(str(user_id), attempt)
                 while len(parts) < len(payloads):
                     ts = await self._arrived(channel, attempt, len(parts))
                     if ts is None:
@@ -398,14 +449,17 @@ class SlackPlatform(Platform):
                 target = channel or str(user_id)
                 try:
                     posted = await self._post(target, payloads[position], attempt, position)
-                except TimeoutError:
+                except aiohttp.ClientConnectorError:
+                    raise  # it never reached Slack: nothing to ask
+                except (TimeoutError, aiohttp.ClientError) as exc:
+                    # No answer (or half of one): Slack may have the message. Ask it.
                     if not channel:
                         channel = remember["channel_id"] = await self._open(str(user_id), attempt)
                     ts = await self._arrived(channel, attempt, position)
                     if ts is None:
                         return SendResult.retry(
-                            5.0 * random.uniform(0.8, 1.2),
-                            f"timeout: Slack did not answer within {self.send_timeout:.0f} s",
+                            2.0 * random.uniform(0.8, 1.2),
+                            f"timeout: Slack's answer did not come ({type(exc).__name__})",
                         )
                     posted = {"ts": ts, "channel": channel}
                 self.bucket.accepted()
@@ -419,12 +473,16 @@ class SlackPlatform(Platform):
             return SendResult.paused()
         except SlackApiError as exc:
             return self._refused(exc)
-        except TimeoutError as exc:  # the history check itself did not answer
-            return SendResult.retry(10.0 * random.uniform(0.8, 1.2), f"timeout: {exc}")
+        except TimeoutError:  # the check itself did not answer: the next try checks first
+            return SendResult.retry(
+                2.0 * random.uniform(0.8, 1.2), "timeout: the check did not answer either"
+            )
         except OSError as exc:  # refused, DNS: Slack cannot be reached
             return SendResult.outage(30.0, f"cannot reach Slack: {type(exc).__name__}")
-        except aiohttp.ClientError as exc:  # e.g. disconnected mid-answer: try again later
-            return SendResult.retry(10.0 * random.uniform(0.8, 1.2), f"{type(exc).__name__}")
+        except aiohttp.ClientError as exc:  # during the check: the next try checks first
+            return SendResult.retry(
+                2.0 * random.uniform(0.8, 1.2), f"timeout: {type(exc).__name__}"
+            )
         return SendResult.sent(
             parts[0].message_id if parts else None,
             channel,
@@ -442,7 +500,7 @@ class SlackPlatform(Platform):
     async def update(self, recipient: Recipient, message: Message, attempt: Attempt) -> SendResult:
         """chat.update every part; parts the new text needs more are posted, fewer deleted."""
         parts = list(attempt.parts)
-        payloads = render(message, attempt.delivery_id)
+        payloads = self._render(message, attempt.delivery_id)
         channel = parts[0].channel_id or recipient.channel_id or ""
         done: list[Part] = []
         try:
@@ -539,6 +597,7 @@ class SlackPlatform(Platform):
     async def stop(self) -> None:
         if self._socket is not None:
             await self._socket.close_async()
+        await self.close()
         await asyncio.sleep(0)
 
     def health(self) -> dict[str, Any]:

@@ -22,19 +22,21 @@ from typing import Any
 from sqlalchemy import (
     Connection,
     Engine,
+    Text,
     and_,
+    cast,
     delete,
     exists,
     func,
     literal,
     or_,
     select,
+    text,
     update,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
-from sqlmodel import select as sqlmodel_select
 
 from bot.clock import utcnow
 from bot.delivery.models import (
@@ -58,6 +60,9 @@ from bot.delivery.models import (
 from bot.messages import Message
 
 LEASE = timedelta(seconds=60)
+# A literal, not a bound parameter: the planners can then use the partial claim index
+# (``WHERE status = 'pending'``), also in PostgreSQL's generic plans of prepared statements.
+_IS_PENDING = text("delivery.status = 'pending'")
 # /healthz counts at most this many rows per status (an index range scan, never the table).
 COUNT_CAP = 10_000
 
@@ -167,6 +172,36 @@ def release_expired(connection: Connection, now: datetime) -> int:
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """A delivery as a worker holds it: what the send needs, without its payload.
+
+    Plain values, not an ORM object: a worker claims thousands a minute. The
+    payload is read separately (``payloads_of``), once per distinct body.
+    """
+
+    id: int
+    member_id: int
+    platform: str
+    kind: str
+    subject: str | None
+    campaign: str | None
+    purpose: str
+    priority: int
+    operation: str
+    target_id: int | None
+    status: str
+    attempts: int
+    error: str | None
+    dedupe_key: str
+
+
+_CLAIMED_COLUMNS = [
+    Delivery.__table__.c[name]  # type: ignore[attr-defined]
+    for name in Claimed.__dataclass_fields__  # type: ignore[attr-defined]
+]
+
+
 def claim(
     engine: Engine,
     worker_id: str,
@@ -176,15 +211,18 @@ def claim(
     member_id: int | None = None,
     urgent_only: bool = False,
     lease: timedelta = LEASE,
-) -> list[Delivery]:
+    release: bool = True,
+) -> list[Claimed]:
     """Take up to ``limit`` due rows for these platforms, highest priority first.
 
     Promotional rows are skipped while the stored pause exists; ``urgent_only``
     takes only operational rows at ``PRIORITY_URGENT`` or above (the priority lane).
+    ``release`` first puts back rows whose lease expired (a busy worker does it
+    every few seconds, not at every claim).
     """
     now = now or utcnow()
     due = and_(
-        Delivery.status == PENDING,
+        _IS_PENDING,
         Delivery.platform.in_(platforms),  # type: ignore[attr-defined]
         Delivery.not_before <= now,  # type: ignore[operator]
         or_(Delivery.purpose != PROMOTIONAL, ~_paused_promotional()),
@@ -203,34 +241,42 @@ def claim(
         .where(due)
         .order_by(Delivery.priority.desc(), Delivery.id)  # type: ignore[attr-defined]
         .limit(limit)
+        # Walk the claim index in order and stop at ``limit``; without the hint SQLite
+        # (no statistics) sorts every due row at each claim.
+        .with_hint(Delivery, "INDEXED BY ix_delivery_claim", "sqlite")
     )
-    with Session(engine, expire_on_commit=False) as session:
-        if not urgent_only:
-            release_expired(session.connection(), now)
-        if engine.dialect.name == "postgresql":
-            candidates = candidates.with_for_update(skip_locked=True)
+    postgresql = engine.dialect.name == "postgresql"
+    with engine.begin() as connection:
+        if release and not urgent_only:
+            release_expired(connection, now)
+        table = Delivery.__table__  # type: ignore[attr-defined]
+        if postgresql:
+            # A materialized CTE locks ``limit`` rows once. (In ``id IN (subquery)`` the
+            # planner may run the subquery again for each row, and as the rows it locked
+            # stop being pending, SKIP LOCKED hands out the next ones: the whole queue.)
+            chosen = (
+                candidates.with_for_update(skip_locked=True)
+                .cte("claimable")
+                .prefix_with("MATERIALIZED")
+            )
+            taken = table.c.id == chosen.c.id
+        else:  # the single writer makes the subquery and the update atomic
+            taken = table.c.id.in_(candidates.scalar_subquery())
+        # One statement takes the rows and hands them back (RETURNING): no second read.
         statement = (
-            update(Delivery)
-            .where(Delivery.id.in_(candidates.scalar_subquery()))  # type: ignore[union-attr]
-            .where(due)
+            update(table)
+            .where(taken)
             .values(
                 status=SENDING,
                 claimed_by=worker_id,
                 claimed_until=now + lease,
                 attempts=Delivery.attempts + 1,
             )
-            .returning(Delivery.id)
+            .returning(*_CLAIMED_COLUMNS)
         )
-        ids = [row[0] for row in session.execute(statement)]
-        session.commit()
-        if not ids:
-            return []
-        rows = session.exec(
-            sqlmodel_select(Delivery)
-            .where(Delivery.id.in_(ids))  # type: ignore[union-attr]
-            .order_by(Delivery.priority.desc(), Delivery.id)  # type: ignore[attr-defined]
-        ).all()
-        return list(rows)
+        rows = [Claimed(*row) for row in connection.execute(statement)]
+    rows.sort(key=lambda row: (-row.priority, row.id))
+    return rows
 
 
 def renew(engine: Engine, worker_id: str, ids: list[int], lease: timedelta = LEASE) -> None:
@@ -276,6 +322,24 @@ def parts_of(connection: Session | Connection, delivery_ids: list[int]) -> dict[
     for delivery_id, message_id, channel_id in rows:
         found.setdefault(delivery_id, []).append((message_id, channel_id))
     return found
+
+
+def payloads_of(connection: Session | Connection, ids: list[int]) -> dict[int, str]:
+    """The rendered payload each of these deliveries sends, as stored (JSON text), by id.
+
+    The one place the worker reads what a delivery says, for a whole claimed
+    batch at once: identical texts (a campaign) are parsed once by the caller, and
+    how payloads are stored (in the row, or once per distinct body) stays the
+    outbox's business.
+    """
+    if not ids:
+        return {}
+    rows = connection.execute(
+        select(Delivery.id, cast(Delivery.payload, Text)).where(  # type: ignore[call-overload]
+            Delivery.id.in_(ids)  # type: ignore[union-attr]
+        )
+    )
+    return {row[0]: row[1] for row in rows}
 
 
 def message_of(row: Delivery, bind: Any = None) -> Message:
@@ -370,6 +434,7 @@ __all__ = [
     "CANCELLED",
     "FAILED",
     "SENT",
+    "Claimed",
     "Outgoing",
     "cancel",
     "claim",
@@ -380,6 +445,7 @@ __all__ = [
     "parts_of",
     "pause_campaign",
     "pause_promotional",
+    "payloads_of",
     "promotional_paused",
     "queue_health",
     "release_expired",

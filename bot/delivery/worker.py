@@ -7,7 +7,7 @@ are recorded in batches, in short transactions, by one recorder: at most
 the operations in flight (and the outcomes not yet written) can be sent
 again after a crash, which is the at-least-once window. A heartbeat renews
 the lease of the rows in flight, so a dead worker's rows come back after
-``LEASE`` (a minute), not minutes.
+the lease (``delivery.lease_seconds``, a minute), not minutes.
 
 Two lanes: the priority lane takes only operational rows at
 ``PRIORITY_URGENT`` or above, with its own capacity, so a crisis alert never
@@ -26,16 +26,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import random
 import time
 import uuid
+from collections import OrderedDict, deque
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, bindparam, delete, insert, select, update
 from sqlmodel import Session
-from sqlmodel import select as sqlmodel_select
 
 from bot.clock import utcnow
 from bot.config import DeliverySettings
@@ -52,11 +54,11 @@ from bot.delivery.models import (
     DeliveryPart,
 )
 from bot.delivery.outbox import (
-    LEASE,
+    Claimed,
     claim,
     finish,
-    message_of,
     parts_of,
+    payloads_of,
     promotional_paused,
     renew,
 )
@@ -70,8 +72,9 @@ log = logging.getLogger("relais.delivery")
 
 MAX_BACKOFF = 3600.0
 PAUSE_FRESHNESS = 0.5  # seconds a read of the stored pause stays good for
-HEARTBEAT = LEASE.total_seconds() / 4
 OUTAGE_HOLD = 60.0  # seconds a platform in outage is left alone before trying again
+RELEASE_EVERY = 5.0  # at most: seconds between two looks for rows whose worker died
+RECORD_LINGER = 0.1  # seconds the recorder waits for a fuller batch (fewer transactions)
 
 
 def backoff(attempt: int) -> float:
@@ -80,13 +83,34 @@ def backoff(attempt: int) -> float:
     return base * random.uniform(0.8, 1.2)
 
 
+# What the worker reads of a member and an address (``undeliverable``, ``recipient_of``).
+_MEMBER_FIELDS = ("id", "email", "name", "language", "left_at")
+_ADDRESS_FIELDS = ("member_id", "platform", "user_id", "channel_id", "reference")
+
+
+@dataclass
+class _Batch:
+    """What the operations of one claim need, read in a few queries for all of them."""
+
+    members: dict[int, Any]  # rows with _MEMBER_FIELDS
+    addresses: dict[tuple[int, str], Any]  # rows with _ADDRESS_FIELDS
+    parts: dict[int, list[Any]]
+    statuses: dict[int, str]  # of the messages an update or delete changes
+    messages: dict[int, Message]  # by delivery id; identical payloads share one Message
+
+
 class _Lane:
+    """Operations in flight (at most ``capacity``) and claimed rows ready to start."""
+
     def __init__(self, name: str, capacity: int, urgent: bool) -> None:
         self.name = name
         self.capacity = capacity
         self.urgent = urgent
         self.tasks: set[asyncio.Task[None]] = set()
+        self.ready: deque[tuple[Claimed, _Batch]] = deque()
+        self.claiming: asyncio.Task[int] | None = None
         self.slot_freed = asyncio.Event()
+        self.wake = asyncio.Event()
 
 
 class DeliveryWorker:
@@ -107,19 +131,25 @@ class DeliveryWorker:
         self._stopping = False
         self.last_cycle_at: datetime | None = None  # shown by /healthz
         self._held: set[int] = set()
-        self._results: list[tuple[Delivery, SendResult, int]] = []
+        self._results: list[tuple[Claimed, SendResult, int]] = []
         self._flush_lock: asyncio.Lock | None = None
         self._pause_state: tuple[float, bool] = (0.0, True)
         self._pause_lock: asyncio.Lock | None = None
         self.outages: dict[str, dict[str, Any]] = {}  # platform -> {until, error, since}
         self.handled = 0
         self.outage_hold = OUTAGE_HOLD
+        self._released_at = 0.0
+        self.lease = timedelta(seconds=settings.lease_seconds)
+        self._lanes: list[_Lane] = []
+        self._messages: OrderedDict[str, Message] = OrderedDict()
 
     # --- control ---------------------------------------------------------------------
 
     def kick(self) -> None:
         if self._wake is not None:
             self._wake.set()
+        for lane in self._lanes:
+            lane.wake.set()
 
     def stop(self) -> None:
         self._stopping = True
@@ -138,6 +168,7 @@ class DeliveryWorker:
         self._flush_lock = asyncio.Lock()
         self._pause_lock = asyncio.Lock()
         self._recorder: asyncio.Task[None] | None = None
+        self._released_at = 0.0  # the first claim looks for rows whose worker died
 
     def _kick_recorder(self) -> None:
         if self._recorder is None or self._recorder.done():
@@ -145,6 +176,11 @@ class DeliveryWorker:
 
     async def _record_loop(self) -> None:
         while self._results:
+            busy = any(not task.done() for lane in self._lanes for task in lane.tasks)
+            if busy and len(self._results) < self.settings.record_batch // 2 and not self._stopping:
+                # More outcomes are coming: wait for a fuller batch (fewer, larger
+                # transactions). A lone send is recorded at once.
+                await asyncio.sleep(RECORD_LINGER)
             try:
                 await self.flush()
             except Exception:
@@ -201,124 +237,212 @@ class DeliveryWorker:
         now = time.monotonic()
         return [n for n in self.platforms if self.outages.get(n, {}).get("until", 0.0) <= now]
 
-    async def _claim_into(self, lane: _Lane, free: int, member_id: int | None) -> int:
+    async def _fetch(self, lane: _Lane, want: int, member_id: int | None) -> int:
+        """Claim up to ``want`` rows (and what sending them needs) into ``lane.ready``."""
         names = self._names()
-        if not names or free <= 0:
+        if not names or want <= 0:
             return 0
-        rows = await asyncio.to_thread(
-            claim,
-            self.engine,
-            self.worker_id,
-            names,
-            free,
-            None,
-            member_id,
-            lane.urgent,
+        release = time.monotonic() - self._released_at >= min(
+            RELEASE_EVERY, self.lease.total_seconds() / 4
         )
-        self.last_cycle_at = utcnow()
-        if not rows:
-            return 0
-        self._held.update(row.id or 0 for row in rows)
-        found, addresses, parts = await asyncio.to_thread(self._context, rows)
-        for row in rows:
-            task = asyncio.create_task(
-                self._one(
-                    row,
-                    found.get(row.member_id),
-                    addresses.get((row.member_id, row.platform)),
-                    parts,
-                )
+
+        def claim_with_context() -> tuple[list[Claimed], _Batch | None]:
+            # One trip to a thread for both: each trip costs a loop wake-up.
+            rows = claim(
+                self.engine,
+                self.worker_id,
+                names,
+                want,
+                None,
+                member_id,
+                lane.urgent,
+                self.lease,
+                release,
             )
+            return rows, (self._context(rows) if rows else None)
+
+        rows, batch = await asyncio.to_thread(claim_with_context)
+        if release and not lane.urgent:
+            self._released_at = time.monotonic()
+        self.last_cycle_at = utcnow()
+        if not rows or batch is None:
+            return 0
+        self._held.update(row.id for row in rows)
+        lane.ready.extend((row, batch) for row in rows)
+        return len(rows)
+
+    def _start(self, lane: _Lane) -> None:
+        while lane.ready and len(lane.tasks) < lane.capacity:
+            row, batch = lane.ready.popleft()
+            task = asyncio.create_task(self._one(row, batch))
             lane.tasks.add(task)
             task.add_done_callback(lambda t, lane=lane: self._done(lane, t))
-        return len(rows)
+
+    async def _claim_into(self, lane: _Lane, free: int, member_id: int | None) -> int:
+        claimed = await self._fetch(lane, free, member_id)
+        self._start(lane)
+        return claimed
 
     def _done(self, lane: _Lane, task: asyncio.Task[None]) -> None:
         lane.tasks.discard(task)
         lane.slot_freed.set()
 
     async def _lane(self, lane: _Lane, until_idle: bool, member_id: int | None = None) -> None:
-        assert self._wake is not None
-        while not self._stopping:
-            free = lane.capacity - len(lane.tasks)
-            claimed = 0
-            if free > 0:
-                try:
-                    claimed = await self._claim_into(lane, free, member_id)
-                except Exception:  # keep the loop alive; the rows stay claimable
-                    log.exception("delivery claim failed")
-                    if until_idle:
-                        raise
-            if claimed:
-                continue
-            if until_idle:
-                if lane.tasks:
-                    lane.slot_freed.clear()
-                    await lane.slot_freed.wait()
+        """Keep up to ``capacity`` operations in flight and the next ones claimed ahead.
+
+        The next claim runs while sends are in flight (a claim is a trip to the
+        database: waiting for it with empty slots would idle them), in batches of
+        half the capacity or more for the main lane (one claim per operation would
+        cost more than the operation); the priority lane claims as soon as it can.
+        """
+        self._lanes.append(lane)
+        low_water = 1 if lane.urgent else max(1, lane.capacity // 2)
+        dry = False  # the last claim found nothing due: wait for a kick or the poll
+        try:
+            while not self._stopping:
+                self._start(lane)
+                claiming = lane.claiming
+                if claiming is not None and claiming.done():
+                    lane.claiming = None
+                    try:
+                        dry = claiming.result() == 0
+                    except Exception:  # keep the loop alive; the rows stay claimable
+                        log.exception("delivery claim failed")
+                        if until_idle:
+                            raise
+                        dry = True
+                    continue
+                if claiming is None and not dry and len(lane.ready) < low_water:
+                    want = lane.capacity - len(lane.ready)
+                    lane.claiming = asyncio.create_task(self._fetch(lane, want, member_id))
+                    continue
+                if until_idle and dry and claiming is None and not lane.tasks and not lane.ready:
                     await self.flush_all()
-                    continue
-                await self.flush_all()
-                # Another lane may have put rows back (a retry due now): one more look.
-                if await self._claim_into(lane, lane.capacity, member_id):
-                    continue
-                return
-            lane.slot_freed.clear()
-            waits = [asyncio.ensure_future(self._wake.wait())]
-            if lane.tasks:
-                waits.append(asyncio.ensure_future(lane.slot_freed.wait()))
-            _, pending = await asyncio.wait(
-                waits,
-                timeout=self.settings.poll_seconds if free > 0 else None,
-                return_when=asyncio.FIRST_COMPLETED,
+                    # Another lane may have put rows back (a retry due now): one more look.
+                    if await self._fetch(lane, lane.capacity, member_id):
+                        dry = False
+                        continue
+                    return
+                lane.slot_freed.clear()
+                waits: list[asyncio.Future[Any]] = [asyncio.ensure_future(lane.slot_freed.wait())]
+                if not until_idle:
+                    waits.append(asyncio.ensure_future(lane.wake.wait()))
+                if claiming is not None:
+                    waits.append(claiming)
+                done, _ = await asyncio.wait(
+                    waits,
+                    timeout=self.settings.poll_seconds if dry and not until_idle else None,
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+                for waiter in waits:
+                    if waiter is not claiming:
+                        waiter.cancel()
+                if lane.wake.is_set() or not done:  # kicked, or the poll: look again
+                    lane.wake.clear()
+                    dry = False
+        finally:
+            self._lanes.remove(lane)
+            await self._end_lane(lane)
+
+    async def _end_lane(self, lane: _Lane) -> None:
+        """Stopping: sends in flight finish; rows claimed but not started go back at once."""
+        if lane.claiming is not None:
+            with contextlib.suppress(Exception):
+                await lane.claiming
+        if lane.tasks:
+            await asyncio.gather(*lane.tasks, return_exceptions=True)
+        if lane.ready:
+            unsent = [row.id for row, _ in lane.ready]
+            lane.ready.clear()
+            await asyncio.to_thread(self._unclaim, unsent)
+            self._held.difference_update(unsent)
+
+    def _unclaim(self, ids: list[int]) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(
+                update(Delivery)
+                .where(
+                    Delivery.id.in_(ids),  # type: ignore[union-attr]
+                    Delivery.claimed_by == self.worker_id,
+                    Delivery.status == SENDING,
+                )
+                .values(
+                    status=PENDING,
+                    claimed_by=None,
+                    claimed_until=None,
+                    attempts=Delivery.attempts - 1,
+                )
             )
-            for waiter in pending:
-                waiter.cancel()
-            self._wake.clear()
 
     async def _heartbeat(self) -> None:
         while True:
-            await asyncio.sleep(HEARTBEAT)
+            await asyncio.sleep(self.lease.total_seconds() / 4)
             held = list(self._held)
             if held:
                 try:
-                    await asyncio.to_thread(renew, self.engine, self.worker_id, held)
+                    await asyncio.to_thread(renew, self.engine, self.worker_id, held, self.lease)
                 except Exception:
                     log.exception("could not renew the delivery leases")
 
     # --- one operation ---------------------------------------------------------------------
 
-    def _context(
-        self, rows: list[Delivery]
-    ) -> tuple[dict[int, Member], dict[tuple[int, str], Address], dict[int, list[Any]]]:
-        """The batch's members, addresses and stored parts, in three queries."""
+    def _context(self, rows: list[Claimed]) -> _Batch:
+        """The batch's members, addresses, payloads and stored parts, in a few queries.
+
+        Core rows, not ORM objects: only what ``undeliverable`` and ``recipient_of`` read.
+        """
         ids = {row.member_id for row in rows}
-        with Session(self.engine, expire_on_commit=False) as session:
+        member_table = Member.__table__  # type: ignore[attr-defined]
+        address_table = Address.__table__  # type: ignore[attr-defined]
+        with self.engine.connect() as connection:
             found = {
-                m.id or 0: m
-                for m in session.exec(
-                    sqlmodel_select(Member).where(Member.id.in_(ids))  # type: ignore[union-attr]
-                ).all()
+                m.id: m
+                for m in connection.execute(
+                    select(*(member_table.c[name] for name in _MEMBER_FIELDS)).where(
+                        member_table.c.id.in_(ids)
+                    )
+                )
             }
             addresses = {
                 (a.member_id, a.platform): a
-                for a in session.exec(
-                    sqlmodel_select(Address).where(Address.member_id.in_(ids))  # type: ignore[attr-defined]
-                ).all()
-            }
-            wanted = [row.id or 0 for row in rows] + [
-                row.target_id for row in rows if row.target_id
-            ]
-            parts = parts_of(session, wanted)
-            # An update or delete of a message still queued: it has no parts yet.
-            targets = [row.target_id for row in rows if row.target_id]
-            if targets:
-                statuses = dict(
-                    session.execute(
-                        select(Delivery.id, Delivery.status).where(Delivery.id.in_(targets))  # type: ignore[union-attr]
-                    ).all()
+                for a in connection.execute(
+                    select(*(address_table.c[name] for name in _ADDRESS_FIELDS)).where(
+                        address_table.c.member_id.in_(ids)
+                    )
                 )
-                parts["status"] = statuses  # type: ignore[assignment]
-        return found, addresses, parts
+            }
+            targets = [row.target_id for row in rows if row.target_id]
+            # Parts exist only for a message tried before (resumed after a pause, a
+            # crash, a throttle) or one an update or delete changes.
+            tried = [row.id for row in rows if row.attempts > 1 or row.error is not None]
+            parts = parts_of(connection, tried + targets)
+            statuses: dict[int, str] = {}
+            if targets:
+                # An update or delete of a message still queued: it has no parts yet.
+                statuses = {
+                    found_id: status
+                    for found_id, status in connection.execute(
+                        select(Delivery.id, Delivery.status).where(Delivery.id.in_(targets))  # type: ignore[union-attr]
+                    )
+                }
+            payloads = payloads_of(connection, [row.id for row in rows])
+        return _Batch(found, addresses, parts, statuses, self._messages_of(payloads))
+
+    def _messages_of(self, payloads: dict[int, str]) -> dict[int, Message]:
+        """Stored payloads as Messages; a campaign's identical payloads become one Message.
+
+        Validating and rendering a message costs more than sending it: done once per
+        distinct payload (and the adapters may cache their rendering of that object).
+        """
+        messages: dict[int, Message] = {}
+        for delivery_id, stored in payloads.items():
+            message = self._messages.get(stored)
+            if message is None:
+                message = self._messages[stored] = Message.from_payload(json.loads(stored))
+                while len(self._messages) > 256:
+                    self._messages.popitem(last=False)
+            messages[delivery_id] = message
+        return messages
 
     async def promotional_allowed(self) -> bool:
         """Whether promotional work may go on now (the stored pause, at most 0.5 s old)."""
@@ -342,16 +466,12 @@ class DeliveryWorker:
         with Session(self.engine) as session:
             return promotional_paused(session)
 
-    async def _one(
-        self,
-        row: Delivery,
-        member: Member | None,
-        address: Address | None,
-        parts: dict[int, list[Any]],
-    ) -> None:
+    async def _one(self, row: Claimed, batch: _Batch) -> None:
         platform = self.platforms[row.platform]
-        delivery_id = row.id or 0
-        stored = [Part(m, c) for m, c in parts.get(delivery_id, [])]
+        delivery_id = row.id
+        member = batch.members.get(row.member_id)
+        address = batch.addresses.get((row.member_id, row.platform))
+        stored = [Part(m, c) for m, c in batch.parts.get(delivery_id, [])]
         stored_count = len(stored)
         promotional = row.purpose == PROMOTIONAL
 
@@ -377,7 +497,7 @@ class DeliveryWorker:
             result = SendResult.paused()
         else:
             try:
-                message = message_of(row, self.engine)
+                message = batch.messages[delivery_id]
                 recipient = members.recipient_of(member, row.platform, address)
                 attempt = Attempt(
                     delivery_id=delivery_id,
@@ -392,7 +512,7 @@ class DeliveryWorker:
                     after_timeout=(row.error or "").startswith("timeout"),
                 )
                 if row.operation == UPDATE or row.operation == DELETE:
-                    result = await self._change(platform, recipient, message, attempt, row, parts)
+                    result = await self._change(platform, recipient, message, attempt, row, batch)
                 else:
                     result = await platform.send(recipient, message, attempt)
             except Exception as exc:  # an adapter bug must not lose the message
@@ -412,12 +532,12 @@ class DeliveryWorker:
         recipient: Any,
         message: Message,
         attempt: Attempt,
-        row: Delivery,
-        parts: dict[int, list[Any]],
+        row: Claimed,
+        batch: _Batch,
     ) -> SendResult:
         """An update or delete of the message ``row.target_id`` became."""
-        target_status = parts.get("status", {}).get(row.target_id)  # type: ignore[call-overload]
-        attempt.parts = [Part(m, c) for m, c in parts.get(row.target_id or 0, [])]
+        target_status = batch.statuses.get(row.target_id or 0)
+        attempt.parts = [Part(m, c) for m, c in batch.parts.get(row.target_id or 0, [])]
         if target_status in (PENDING, SENDING) and not attempt.parts:
             if row.operation == DELETE and target_status == PENDING:
                 await asyncio.to_thread(self._cancel_target, row.target_id or 0)
@@ -476,7 +596,7 @@ class DeliveryWorker:
                 .values(status=CANCELLED, error="deleted before it was sent")
             )
 
-    def _remember(self, row: Delivery, fields: dict[str, Any]) -> None:
+    def _remember(self, row: Claimed, fields: dict[str, Any]) -> None:
         with Session(self.engine) as session:
             members.remember_address(session, row.member_id, row.platform, **fields)
             session.commit()
@@ -516,7 +636,7 @@ class DeliveryWorker:
             finally:
                 self._held.difference_update(row.id or 0 for row, _, _ in batch)
 
-    def _record(self, batch: list[tuple[Delivery, SendResult, int]]) -> None:
+    def _record(self, batch: list[tuple[Claimed, SendResult, int]]) -> None:
         """Outcomes of many operations in one short transaction (Core statements: the hot path)."""
         now = utcnow()
         events = ParticipationEvent.__table__  # type: ignore[attr-defined]
@@ -598,12 +718,22 @@ class DeliveryWorker:
                             for row, _, _ in ours
                         ],
                     )
-                learned = [
-                    (row, result) for row, result, _ in ours if result.remember or result.user_id
-                ]
-                if learned:
+                # DM channels learned (a campaign's first sends): one statement per platform.
+                channels: dict[str, dict[int, str]] = {}
+                identified = []
+                for row, result, _ in ours:
+                    remember = dict(result.remember)
+                    if set(remember) == {"channel_id"} and remember["channel_id"]:
+                        channels.setdefault(row.platform, {})[row.member_id] = remember[
+                            "channel_id"
+                        ]
+                    elif remember or result.user_id:
+                        identified.append((row, result))
+                for platform, learned in channels.items():
+                    members.remember_channels(connection, platform, learned)
+                if identified:
                     with Session(bind=connection) as session:
-                        for row, result in learned:
+                        for row, result in identified:
                             if result.remember:
                                 members.remember_address(
                                     session, row.member_id, row.platform, **result.remember
@@ -618,7 +748,7 @@ class DeliveryWorker:
                     self._record_other(connection, row, result, now, events)
 
     def _record_other(
-        self, connection: Any, row: Delivery, result: SendResult, now: datetime, events: Any
+        self, connection: Any, row: Claimed, result: SendResult, now: datetime, events: Any
     ) -> None:
         if result.status in ("paused", "throttled", "outage"):
             # Not the message's fault: back in the queue, the attempt given back.

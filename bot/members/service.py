@@ -150,6 +150,43 @@ def remember_address(session: Session, member_id: int, platform: str, **fields: 
             member.preferred_platform = platform
 
 
+_CHANNEL_UPSERTS: dict[str, Any] = {}
+
+
+def remember_channels(connection: Any, platform: str, channels: dict[int, str]) -> None:
+    """Many DM channels learned at once (member id -> channel), in one statement.
+
+    The delivery worker's batch form of ``remember_address``: a campaign's first
+    sends each learn a DM channel, and one upsert per member would cost more
+    than the sends.
+    """
+    if not channels:
+        return
+    now = utcnow()
+    dialect = (
+        connection.dialect.name
+        if hasattr(connection, "dialect")
+        else connection.get_bind().dialect.name
+    )
+    statement = _CHANNEL_UPSERTS.get(dialect)
+    if statement is None:  # built once: ``excluded`` is costly to build at every batch
+        insert = (pg_insert if dialect == "postgresql" else sqlite_insert)(Address.__table__)  # type: ignore[attr-defined]
+        statement = _CHANNEL_UPSERTS[dialect] = insert.on_conflict_do_update(
+            index_elements=["member_id", "platform"],
+            set_={
+                "channel_id": insert.excluded.channel_id,
+                "updated_at": insert.excluded.updated_at,
+            },
+        )
+    connection.execute(
+        statement,
+        [
+            {"member_id": member_id, "platform": platform, "channel_id": channel, "updated_at": now}
+            for member_id, channel in sorted(channels.items())
+        ],
+    )
+
+
 def recipient(session: Session, member: Member, platform: str) -> Recipient:
     address = session.exec(
         select(Address).where(Address.member_id == member.id, Address.platform == platform)
