@@ -83,6 +83,12 @@ class Reason:
         return tr(self.message, **values)
 
 
+@lru_cache(maxsize=8192)
+def _english(reason: Reason) -> str:
+    """A reason in English; the same few reasons come back again and again."""
+    return reason.render(Tr("en"))
+
+
 def _reason(message: str | tuple[str, str], **values: str | int) -> Reason:
     if isinstance(message, tuple):
         return Reason(message[0], tuple(sorted(values.items())), plural=message[1])
@@ -771,6 +777,17 @@ class Model:
         self.ignored: frozenset[str] = frozenset()
         self._log: dict[str, dict[str, float]] | None = None
 
+    def copy(self) -> Model:
+        """An independent copy to learn more on while this one keeps serving (copy on write)."""
+        other = Model()
+        other.counts = {category: Counter(counts) for category, counts in self.counts.items()}
+        other.totals = Counter(self.totals)
+        other.vocabulary = set(self.vocabulary)
+        other.remembered = dict(self.remembered)
+        other.examples = self.examples
+        other.documents = Counter(self.documents)
+        return other
+
     def learn(self, text: str, category: str, weight: int = 1, remember: bool = False) -> None:
         names = set(features(text).names)
         self.documents.update(names)
@@ -830,11 +847,10 @@ class Model:
             category, details = self._decide(found)
         severity, severity_reasons = severity_of(category, found, text, max(1, reporters))
         details += severity_reasons
-        english = Tr("en")
         return Triage(
             category=category,
             severity=severity,
-            reasons=[reason.render(english) for reason in details],
+            reasons=[_english(reason) for reason in details],
             language=lang,
             details=tuple(details),
         )
