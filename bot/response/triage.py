@@ -118,7 +118,6 @@ RULE_LABELS = {
     "vulnerable": N_("vulnerable person"),
     "duration": N_("an outage lasting for a while"),
     "viral": N_("spreading fast"),
-    "leaving": N_("customer leaving"),
     "urgent": N_("urgent"),
     "safety": N_("safety"),
 }
@@ -591,11 +590,7 @@ SEVERITY_WORDS: dict[str, frozenset[str]] = {
     "duration": _words("jours semaine semaines mois days week weeks months 48h 72h"),
     "viral": _words(
         "viral virale buzz rt retweet retweets partagez partager share sharing trending tendance "
-        "vues views likes relaye tiktok circule circulent circulating"
-    ),
-    "leaving": _words(
-        "resilier resilie resiliation cancel cancelling canceling switching quitte quitter "
-        "concurrent competitor"
+        "vues views likes relaye tiktok"
     ),
     "urgent": _words("urgent urgence emergency asap vite immediately"),
 }
@@ -620,7 +615,8 @@ _CEILING = {
 }
 _RAISING = {
     CRISIS_RISK: _CRITICAL_RULES[CRISIS_RISK],
-    COMPLAINT: {"vulnerable", "legal", "media", "viral", "leaving", "harm", "safety", "duration"},
+    # A customer leaving ("je résilie") is an ordinary complaint: answered, not hurried.
+    COMPLAINT: {"vulnerable", "legal", "media", "viral", "harm", "safety", "duration"},
     QUESTION: {"urgent", "harm", "safety"},
     PRAISE: set(),
     OTHER: set(),
