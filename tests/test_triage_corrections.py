@@ -154,3 +154,26 @@ def test_export_with_no_correction_says_so(runtime, programme_dir, database_url)
     assert result.exit_code == 0, result.output
     assert result.stdout == ""
     assert "0 corrections exported." in result.stderr
+
+
+def test_an_erased_correction_is_forgotten(runtime) -> None:  # type: ignore[no-untyped-def]
+    relay = _member_id(runtime)
+    with session_scope(runtime.engine) as session:
+        first = service.record_correction(
+            session, text=IRONY, predicted="praise", corrected="complaint", member_id=relay
+        )
+        service.record_correction(
+            session,
+            text="Norvel's new ad is a bit much honestly",
+            predicted="complaint",
+            corrected="other",
+            member_id=relay,
+        )
+    with Session(runtime.engine) as session:
+        assert service.classify(session, IRONY).category == "complaint"
+    with session_scope(runtime.engine) as session:
+        session.delete(session.get(TriageCorrection, first.id if first else 0))
+    with Session(runtime.engine) as session:
+        after = service.classify(session, IRONY)
+    assert after.category == triage.classify(IRONY).category != "complaint"
+    assert "a relay corrected" not in after.reasons[0]

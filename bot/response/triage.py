@@ -83,6 +83,12 @@ class Reason:
         return tr(self.message, **values)
 
 
+@lru_cache(maxsize=8192)
+def _english(reason: Reason) -> str:
+    """A reason in English; the same few reasons come back again and again."""
+    return reason.render(Tr("en"))
+
+
 def _reason(message: str | tuple[str, str], **values: str | int) -> Reason:
     if isinstance(message, tuple):
         return Reason(message[0], tuple(sorted(values.items())), plural=message[1])
@@ -112,7 +118,6 @@ RULE_LABELS = {
     "vulnerable": N_("vulnerable person"),
     "duration": N_("an outage lasting for a while"),
     "viral": N_("spreading fast"),
-    "leaving": N_("customer leaving"),
     "urgent": N_("urgent"),
     "safety": N_("safety"),
 }
@@ -585,11 +590,7 @@ SEVERITY_WORDS: dict[str, frozenset[str]] = {
     "duration": _words("jours semaine semaines mois days week weeks months 48h 72h"),
     "viral": _words(
         "viral virale buzz rt retweet retweets partagez partager share sharing trending tendance "
-        "vues views likes relaye tiktok circule circulent circulating"
-    ),
-    "leaving": _words(
-        "resilier resilie resiliation cancel cancelling canceling switching quitte quitter "
-        "concurrent competitor"
+        "vues views likes relaye tiktok"
     ),
     "urgent": _words("urgent urgence emergency asap vite immediately"),
 }
@@ -614,7 +615,8 @@ _CEILING = {
 }
 _RAISING = {
     CRISIS_RISK: _CRITICAL_RULES[CRISIS_RISK],
-    COMPLAINT: {"vulnerable", "legal", "media", "viral", "leaving", "harm", "safety", "duration"},
+    # A customer leaving ("je résilie") is an ordinary complaint: answered, not hurried.
+    COMPLAINT: {"vulnerable", "legal", "media", "viral", "harm", "safety", "duration"},
     QUESTION: {"urgent", "harm", "safety"},
     PRAISE: set(),
     OTHER: set(),
@@ -771,6 +773,17 @@ class Model:
         self.ignored: frozenset[str] = frozenset()
         self._log: dict[str, dict[str, float]] | None = None
 
+    def copy(self) -> Model:
+        """An independent copy to learn more on while this one keeps serving (copy on write)."""
+        other = Model()
+        other.counts = {category: Counter(counts) for category, counts in self.counts.items()}
+        other.totals = Counter(self.totals)
+        other.vocabulary = set(self.vocabulary)
+        other.remembered = dict(self.remembered)
+        other.examples = self.examples
+        other.documents = Counter(self.documents)
+        return other
+
     def learn(self, text: str, category: str, weight: int = 1, remember: bool = False) -> None:
         names = set(features(text).names)
         self.documents.update(names)
@@ -830,11 +843,10 @@ class Model:
             category, details = self._decide(found)
         severity, severity_reasons = severity_of(category, found, text, max(1, reporters))
         details += severity_reasons
-        english = Tr("en")
         return Triage(
             category=category,
             severity=severity,
-            reasons=[reason.render(english) for reason in details],
+            reasons=[_english(reason) for reason in details],
             language=lang,
             details=tuple(details),
         )

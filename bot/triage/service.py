@@ -2,9 +2,9 @@
 
 Chosen: corrections are folded in when the model is loaded, not by a separate
 `train` step. Building the model takes tens of milliseconds (see
-``benchmarks/triage.py``), so each process rebuilds it from the shipped training
-set plus every stored correction whenever the corrections table changed since
-its last look (one indexed query per triage). A correction made on one replica is
+``benchmarks/triage.py``) and learning one more correction well under that, so
+each process checks the corrections table at each triage (one indexed query) and
+learns what was added since its last look. A correction made on one replica is
 used by every replica at its next triage, there is no model file to deploy or to
 get out of step with the database, and erasing a correction forgets it.
 """
@@ -83,7 +83,12 @@ def as_examples(rows: list[TriageCorrection]) -> list[triage.Example]:
 
 
 def model_for(session: Session) -> triage.Model:
-    """The shipped model plus this database's corrections, rebuilt only when they changed."""
+    """The shipped model plus this database's corrections, updated only when they changed.
+
+    New corrections are learnt on a copy of the cached model (the copy then replaces it,
+    so a triage running meanwhile reads a model that does not change under it); when
+    corrections were removed, the model is rebuilt from what remains.
+    """
     bind = session.get_bind()
     key = bind.engine.url.render_as_string(hide_password=False)
     count, last = session.execute(
@@ -91,13 +96,27 @@ def model_for(session: Session) -> triage.Model:
     ).one()
     with _lock:
         cached = _models.get(key)
-        if cached is not None and cached[:2] == (count, last):
-            return cached[2]
-    model = (
-        triage.train(as_examples(corrections(session)), weight=CORRECTION_WEIGHT)
-        if count
-        else triage.default_model()
-    )
+    if cached is not None and cached[:2] == (count, last):
+        return cached[2]
+    model: triage.Model | None = None
+    if cached is not None and count > cached[0]:
+        newer = list(
+            session.exec(
+                select(TriageCorrection)
+                .where(TriageCorrection.id > (cached[1] or 0))  # type: ignore[operator]
+                .order_by(TriageCorrection.id)
+            ).all()
+        )
+        if cached[0] + len(newer) == count:  # only additions since the cached model
+            model = cached[2].copy()
+            for example in as_examples(newer):
+                model.learn(example.text, example.category, weight=CORRECTION_WEIGHT, remember=True)
+    if model is None:
+        model = (
+            triage.train(as_examples(corrections(session)), weight=CORRECTION_WEIGHT)
+            if count
+            else triage.default_model()
+        )
     with _lock:
         _models[key] = (count, last, model)
     return model
