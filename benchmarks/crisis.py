@@ -50,7 +50,17 @@ CAMPAIGN_TEXT = "bench campaign post"
 
 def prepare(url: str, count: int):  # type: ignore[no-untyped-def]
     """``count`` ambassadors reachable on Slack, and a promotional campaign queued for each."""
-    config = load_config(ROOT / "app.yaml")
+    # The programme with Slack on: members are reached there, as in a real workspace.
+    os.environ.setdefault("SLACK_BOT_TOKEN", "xoxb-test-token")
+    os.environ.setdefault("SLACK_SIGNING_SECRET", "secret")
+    folder = Path(tempfile.mkdtemp())
+    text = (ROOT / "app.yaml").read_text(encoding="utf-8")
+    (folder / "app.yaml").write_text(
+        text.replace("  slack:\n    enabled: false", "  slack:\n    enabled: true"),
+        encoding="utf-8",
+    )
+    config = load_config(folder / "app.yaml")
+    assert "slack" in config.platforms.enabled()
     content = load_checked(ROOT / "content", config)
     engine = make_engine(url)
     upgrade(engine)
