@@ -279,10 +279,10 @@ def run(label: str, url: str, members: int, count: int, rate: float) -> None:
 
 def measure(label: str, world: World, count: int, rate: float) -> None:
     try:
-        idle = reports(world, count, "idle", 0.05)
+        idle = reports(world, count, "idle", 1.1)  # Slack: 1 message/s per channel
         queued = world.campaign()
         time.sleep(1.0)  # the campaign is draining
-        busy = reports(world, count, "busy", 0.1)
+        busy = reports(world, count, "busy", 1.1)
         left = world.pending()
         base = bare_round_trip(f"{world.api.url}/api/")
         print(
@@ -291,7 +291,7 @@ def measure(label: str, world: World, count: int, rate: float) -> None:
         print(f"  idle                          {figures(idle)}")
         print(f"  {queued:>6} promotional queued   {figures(busy)}  ({left} still queued after)")
         print(f"  baseline: bare slack_sdk post {figures(base)}")
-        fired, delivered = escalations(world, 20, 10.0)
+        fired, delivered = escalations(world, 20, 30.0)
         print(f"{label}: escalation after its deadline (real scheduler, job every 2 s)")
         print(f"  step fired (timeline)         {figures(fired)}")
         print(f"  card accepted by Slack        {figures(delivered)}")
