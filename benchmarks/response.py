@@ -128,7 +128,7 @@ class World:
     def kick(self) -> None:
         self.loop.call_soon_threadsafe(self.worker.kick)
 
-    def cards(self, since: int = 0) -> dict[int, float]:
+    def cards(self, since: int = 0, containing: str = "") -> dict[int, float]:
         """Case id -> when Slack first accepted a card of it (one with its Acknowledge button)."""
         with self.standin._lock:
             posted = list(self.standin.post_times[since:])
@@ -137,6 +137,8 @@ class World:
             blocks = params.get("blocks") or []
             if isinstance(blocks, str):  # form-encoded calls carry them as JSON
                 blocks = json.loads(blocks)
+            if containing and containing not in json.dumps(blocks, ensure_ascii=False):
+                continue
             for block in blocks:
                 for element in block.get("elements", []) if isinstance(block, dict) else []:
                     if str(element.get("action_id", "")).startswith("case.ack"):
@@ -236,7 +238,7 @@ def escalations(world: World, count: int, spread: float) -> tuple[list[float], l
                 Who("slack", user_id=f"U{world.ids['liam.tremblay@example.com']:08d}"),
                 f"bench-esc-{n}",
                 name="report",
-                args=f"https://x.example.com/esc/{n} escalation {n}: customer {n} furious",
+                args=f"https://x.example.com/esc/{n} overdue {n}: customer {n} furious",
             )
         )
     now = utcnow()
@@ -266,7 +268,7 @@ def escalations(world: World, count: int, spread: float) -> tuple[list[float], l
     wall = time.time() - time.monotonic()
     delivered = [
         at + wall - deadlines[case_id].timestamp()
-        for case_id, at in world.cards(mark).items()
+        for case_id, at in world.cards(mark, containing="escala").items()
         if case_id in deadlines
     ]
     return fired, delivered
@@ -279,22 +281,25 @@ def run(label: str, url: str, members: int, count: int, rate: float) -> None:
 
 def measure(label: str, world: World, count: int, rate: float) -> None:
     try:
-        idle = reports(world, count, "idle", 0.05)
-        queued = world.campaign()
-        time.sleep(1.0)  # the campaign is draining
-        busy = reports(world, count, "busy", 0.1)
-        left = world.pending()
-        base = bare_round_trip(f"{world.api.url}/api/")
+        base = bare_round_trip(f"{world.api.url}/api/")  # before the campaign takes the rate
         print(
             f"{label}: report → relay's card accepted by Slack (stand-in throttled at {rate:.0f}/s)"
         )
-        print(f"  idle                          {figures(idle)}")
-        print(f"  {queued:>6} promotional queued   {figures(busy)}  ({left} still queued after)")
-        print(f"  baseline: bare slack_sdk post {figures(base)}")
-        fired, delivered = escalations(world, 20, 10.0)
+        print(f"  baseline: bare slack_sdk post {figures(base)}", flush=True)
+        idle = reports(world, count, "idle", 1.1)  # Slack: 1 message/s per channel
+        print(f"  idle                          {figures(idle)}", flush=True)
+        queued = world.campaign()
+        time.sleep(1.0)  # the campaign is draining
+        busy = reports(world, count, "busy", 1.1)
+        left = world.pending()
+        print(
+            f"  {queued:>6} promotional queued   {figures(busy)}  ({left} still queued after)",
+            flush=True,
+        )
+        fired, delivered = escalations(world, 20, 30.0)
         print(f"{label}: escalation after its deadline (real scheduler, job every 2 s)")
         print(f"  step fired (timeline)         {figures(fired)}")
-        print(f"  card accepted by Slack        {figures(delivered)}")
+        print(f"  card accepted by Slack        {figures(delivered)}", flush=True)
     finally:
         world.close()
 

@@ -462,7 +462,11 @@ def merge(
             sooner = as_utc(case.created_at) + deadline(config, found.severity)
             if sooner < as_utc(case.acknowledge_by):
                 case.acknowledge_by = case.next_escalation_at = max(sooner, now)
-    case.category = found.category if case.status == OPEN else case.category
+    corrected = session.exec(
+        select(CaseStep.id).where(CaseStep.case_id == case.id, CaseStep.kind == "corrected")
+    ).first()
+    if case.status == OPEN and corrected is None:  # a relay's correction stands
+        case.category = found.category
     case.reasons = reasons_of(found)
     case.text = combined[:4000]
     session.add(case)
@@ -645,6 +649,7 @@ def escalate(
     number = fired
     people: list[Member] = []
     where = "repeat"
+    passed: list[tuple[int, str]] = []  # steps with nobody new in them, written once claimed
     while number < total:
         number += 1
         if number <= len(chain):
@@ -656,8 +661,7 @@ def escalate(
             ]
             if people:
                 break
-            step(session, case, "escalated", now, detail=where, number=number, people=0)
-            record(session, "case_escalated", None, str(case.id), None, step=number, to=where)
+            passed.append((number, where))
         else:
             where = "repeat"
             people = list(
@@ -670,12 +674,18 @@ def escalate(
             break
     base = as_utc(case.next_escalation_at or now)
     later = base + deadline(config, case.severity) if number < total else None
+    # Claim the step first: of two runs racing on one case, only one writes anything.
     moved = session.execute(
         update(Case)
         .where(Case.id == case.id, Case.status == OPEN, Case.escalation_step == fired)  # type: ignore[arg-type]
         .values(escalation_step=number, next_escalation_at=later)
     ).rowcount  # type: ignore[attr-defined]
-    if not moved or not people:
+    if not moved:
+        return []
+    for skipped, name in passed:
+        step(session, case, "escalated", now, detail=name, number=skipped, people=0)
+        record(session, "case_escalated", None, str(case.id), None, step=skipped, to=name)
+    if not people:
         return []
     session.refresh(case)
     step(session, case, "escalated", now, detail=where, number=number, people=len(people))
