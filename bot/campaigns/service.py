@@ -80,6 +80,8 @@ from bot.messages import (
 )
 from bot.participation.models import ParticipationEvent, record
 from bot.permissions import Actor, Permissions, Target
+from bot.posts import models as post_models
+from bot.posts import service as posts
 from bot.slots import next_sendable
 
 KIND = "post"  # the deliveries' kind: the worker records post_delivered, post_updated…
@@ -120,8 +122,26 @@ def new_token() -> str:
 
 def post_version(session: Session, content: ContentLibrary, post_id: str, lang: str) -> Any:
     """The post in ``lang`` (else the programme's default, else any): title, body, link,
-    image, networks (variants per network), hashtags; None when it is not shareable."""
-    return content.post(post_id, lang)
+    image, networks (variants per network), hashtags; None when it is not in the database."""
+    return pick(post_contents(session, post_id), lang, content.default_language)
+
+
+def post_contents(session: Session, post_id: str) -> dict[str, Any]:
+    """Every language version of a post (read once for a whole chunk of members)."""
+    return posts.contents_of(session, post_id)
+
+
+def pick(contents: dict[str, Any], lang: str, default: str) -> Any:
+    if not contents:
+        return None
+    return contents.get(lang) or contents.get(default) or next(iter(contents.values()))
+
+
+def live_posts(session: Session, today: Any, lang: str, default: str) -> list[tuple[str, str]]:
+    """(id, title) of every post a campaign may send today, newest approval first."""
+    return [
+        (live.id, live.content(lang, default).title) for live in posts.live_posts(session, today)
+    ]
 
 
 def with_hashtags(text: str, hashtags: list[str]) -> str:
@@ -134,31 +154,37 @@ def with_hashtags(text: str, hashtags: list[str]) -> str:
     return " ".join([text.strip(), *missing]).strip()
 
 
-def withdrawn_posts(session: Session) -> set[str]:
-    return set(
-        session.execute(
-            select(Campaign.post_id).where(Campaign.status == WITHDRAWN).distinct()
-        ).scalars()
-    )
-
-
 def check_post(session: Session, content: ContentLibrary, post_id: str, tr: Tr, today: Any) -> Any:
     """The approved post a campaign may push, or a clear refusal."""
-    post = post_version(session, content, post_id, tr.lang)
+    post = posts.find(session, post_id)
     if post is None:
-        known = ", ".join(sorted(content.posts)) or "—"
+        known = (
+            ", ".join(
+                pid for pid, _ in live_posts(session, today, tr.lang, content.default_language)
+            )
+            or "—"
+        )
         raise CampaignError(
             tr("No approved post has the id “{id}”. Approved posts: {ids}", id=post_id, ids=known)
         )
-    if post_id in withdrawn_posts(session):
+    if post.status == post_models.WITHDRAWN:
         raise CampaignError(
             tr("The post “{id}” was withdrawn: it cannot be sent again.", id=post_id)
         )
-    if post.expires and post.expires < today:
+    if post.status == post_models.EXPIRED or (post.expires and post.expires < today):
         raise CampaignError(
-            tr("The post “{id}” expired on {date}.", id=post_id, date=post.expires.isoformat())
+            tr(
+                "The post “{id}” expired on {date}.",
+                id=post_id,
+                date=(post.expires or today).isoformat(),
+            )
         )
-    return post
+    live = posts.live_post(session, post_id, today)
+    if live is None:
+        raise CampaignError(
+            tr("The post “{id}” is not approved yet: it cannot be sent.", id=post_id)
+        )
+    return live.content(tr.lang, content.default_language)
 
 
 # --- audience ----------------------------------------------------------------------------
@@ -425,6 +451,7 @@ def create(
         created_at=now,
     )
     session.add(campaign)
+    posts.mark_live(session, post_id, now)  # an approved post a campaign took is live
     session.flush()
     return campaign
 
@@ -492,13 +519,14 @@ def queue_chunk(
         else set()
     )
     schedule = Schedule(campaign, config)
+    contents = post_contents(session, campaign.post_id)
     base = config.web.public_url or ""
     outgoing: list[Outgoing] = []
     links: list[dict[str, Any]] = []
     for row in rows:
         if row.id in done:
             continue
-        post = post_version(session, content, campaign.post_id, row.language)
+        post = pick(contents, row.language, content.default_language)
         if post is None:
             continue
         version = versions.get(row.language)
@@ -987,8 +1015,11 @@ def withdraw(
     """Withdraw a post everywhere: cancel what is queued, retract what was sent, stop its links."""
     now = now or utcnow()
     campaigns = list(session.execute(select(Campaign).where(Campaign.post_id == post_id)).scalars())
-    if not campaigns and content.posts.get(post_id) is None:
-        raise CampaignError(tr("No post has the id “{id}”.", id=post_id))
+    actor = session.get(Member, by) if by else None
+    try:
+        posts.withdraw(session, post_id, actor)  # records post_withdrawn
+    except posts.PostError:
+        raise CampaignError(tr("No post has the id “{id}”.", id=post_id)) from None
     result = Withdrawal(post_id)
     for campaign in campaigns:
         result.campaigns += 1
@@ -999,31 +1030,7 @@ def withdraw(
             campaign.status = WITHDRAWN
             campaign.withdrawn_at = now
             campaign.finished_at = campaign.finished_at or now
-    if not campaigns:
-        # A post never sent in a campaign is withdrawn all the same: no new campaign takes it.
-        session.add(
-            Campaign(
-                post_id=post_id,
-                audience=[],
-                status=WITHDRAWN,
-                created_by=by,
-                created_at=now,
-                queued_at=now,
-                finished_at=now,
-                withdrawn_at=now,
-            )
-        )
     result.retracting = queue_retractions(session, config, content, post_id, result.ids, now)
-    record(
-        session,
-        "post_withdrawn",
-        by,
-        post_id,
-        None,
-        campaigns=result.ids,
-        cancelled=result.cancelled,
-        retracting=result.retracting,
-    )
     return result
 
 
