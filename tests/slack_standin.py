@@ -74,6 +74,8 @@ class SlackStandIn:
                 self.call_times.clear()
                 self.throttled = 0
                 self._random = random.Random(7)
+                self.post_rate, self.slow_fraction, self.error_fraction = None, 0.0, 0.0
+                self.slow_seconds = 0.0
             for key in ("post_rate", "slow_fraction", "slow_seconds", "error_fraction"):
                 if key in settings:
                     setattr(self, key, settings[key])
