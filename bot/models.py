@@ -8,6 +8,7 @@ from bot.delivery.models import Delivery, DeliveryPart, DeliveryPause, HandledEv
 from bot.jobs import SlotRun
 from bot.members.models import Address, Member
 from bot.participation.models import ParticipationEvent
+from bot.reporting.models import ReportingActive, ReportingCount, ReportingMark
 from bot.response.models import MentionReport, ReportAssignment
 from bot.training.models import LessonProgress, QuizAnswer
 
@@ -27,6 +28,9 @@ __all__ = [
     "ParticipationEvent",
     "QuizAnswer",
     "ReportAssignment",
+    "ReportingActive",
+    "ReportingCount",
+    "ReportingMark",
     "SlotRun",
     "metadata",
 ]

@@ -1,0 +1,52 @@
+"""Reporting rollups: participation events folded into per-period counts.
+
+Ten million events cannot be counted on every `stats`: a job folds new events
+into counts per (period, department, location, kind, detail) and into the set
+of members active in each period. Reads add the few events not yet folded
+(the *tail*), so figures are exact and fresh at once.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import Index
+from sqlmodel import Field, SQLModel
+
+
+class ReportingCount(SQLModel, table=True):
+    """How many events of a kind (and detail) a department × location had in one period."""
+
+    __tablename__ = "reporting_count"
+
+    grain: str = Field(max_length=8, primary_key=True)  # week, month, quarter
+    start: date = Field(primary_key=True)  # the period's first day, in the programme's zone
+    department: str = Field(default="", max_length=100, primary_key=True)  # "" when none
+    location: str = Field(default="", max_length=100, primary_key=True)
+    kind: str = Field(max_length=48, primary_key=True)
+    detail: str = Field(default="", max_length=48, primary_key=True)  # network, right/wrong…
+    events: int = 0
+
+
+class ReportingActive(SQLModel, table=True):
+    """A member who did something themselves in one period (counted once per period)."""
+
+    __tablename__ = "reporting_active"
+    __table_args__ = (
+        Index("ix_reporting_active_scope", "grain", "start", "department", "location"),
+    )
+
+    grain: str = Field(max_length=8, primary_key=True)
+    start: date = Field(primary_key=True)
+    member_id: int = Field(primary_key=True)
+    department: str = Field(default="", max_length=100)
+    location: str = Field(default="", max_length=100)
+
+
+class ReportingMark(SQLModel, table=True):
+    """The last participation event folded into the rollups."""
+
+    __tablename__ = "reporting_mark"
+
+    name: str = Field(max_length=32, primary_key=True)
+    last_event_id: int = 0
