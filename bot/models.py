@@ -8,7 +8,12 @@ from bot.delivery.models import Delivery, DeliveryPart, DeliveryPause, HandledEv
 from bot.jobs import SlotRun
 from bot.members.models import Address, Member
 from bot.participation.models import ParticipationEvent
-from bot.reporting.models import ReportingActive, ReportingCount, ReportingMark
+from bot.reporting.models import (
+    ReportingActive,
+    ReportingCount,
+    ReportingHeads,
+    ReportingMark,
+)
 from bot.response.models import MentionReport, ReportAssignment
 from bot.training.models import LessonProgress, QuizAnswer
 
@@ -30,6 +35,7 @@ __all__ = [
     "ReportAssignment",
     "ReportingActive",
     "ReportingCount",
+    "ReportingHeads",
     "ReportingMark",
     "SlotRun",
     "metadata",

@@ -17,19 +17,20 @@ import statistics
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import and_, case, func, select
 from sqlmodel import Session
 
 from bot.charter.models import CharterAcknowledgement
-from bot.clock import as_utc
+from bot.clock import as_utc, utcnow
 from bot.config import AppConfig
 from bot.i18n import N_, Tr
 from bot.members.models import Member
 from bot.participation.models import ParticipationEvent
 from bot.reporting import rollup
-from bot.reporting.models import ReportingActive, ReportingCount
+from bot.reporting.models import ReportingActive, ReportingCount, ReportingHeads
 from bot.reporting.periods import Period
 
 
@@ -106,9 +107,10 @@ MEASURES: tuple[Measure, ...] = (
         N_("Charter accepted (current version)"),
         N_(
             "People still in the company who accepted the current version of the charter, "
-            "out of the ambassadors opted in; compared with where it stood when the period began."
+            "out of the ambassadors opted in, today."
         ),
         unit="share",
+        compared=False,
     ),
     Measure(
         "mentions_reported",
@@ -328,6 +330,88 @@ RARE = (
 )
 
 
+# The whole programme reads the heads the rollup job refreshed, when they are this fresh.
+HEADS_FRESH = timedelta(minutes=3)
+
+
+def live_heads(
+    session: Session,
+    departments: list[str] | None,
+    charter_version: int | None,
+    member_id: int | None = None,
+) -> list[tuple[str | None, str | None, int, int, int]]:
+    """(department, location, members, opted in, accepted the current charter), counted now."""
+    accepted = and_(
+        CharterAcknowledgement.member_id == Member.id,
+        CharterAcknowledgement.version == (charter_version or -1),
+    )
+    statement = (
+        select(
+            Member.department,
+            Member.location,
+            func.count(),
+            func.count(case((Member.opted_in.is_(True), 1))),  # type: ignore[attr-defined]
+            func.count(CharterAcknowledgement.id),
+        )
+        .outerjoin(CharterAcknowledgement, accepted)
+        .where(Member.left_at.is_(None))  # type: ignore[union-attr]
+        .group_by(Member.department, Member.location)
+    )
+    if member_id is not None:
+        statement = statement.where(Member.id == member_id)
+    elif departments is not None:
+        statement = statement.where(_in(Member.department, departments))
+    return [tuple(row) for row in session.execute(statement)]  # type: ignore[misc]
+
+
+def heads(
+    session: Session,
+    departments: list[str] | None,
+    charter_version: int | None,
+    member_id: int | None = None,
+) -> list[tuple[str | None, str | None, int, int, int]]:
+    if departments is None and member_id is None:
+        rows = session.execute(
+            select(
+                ReportingHeads.department,
+                ReportingHeads.location,
+                ReportingHeads.members,
+                ReportingHeads.opted_in,
+                ReportingHeads.charter_accepted,
+                ReportingHeads.charter_version,
+                ReportingHeads.computed_at,
+            )
+        ).all()
+        if rows and all(
+            row[5] == charter_version and as_utc(row[6]) >= utcnow() - HEADS_FRESH for row in rows
+        ):
+            return [tuple(row[:5]) for row in rows]  # type: ignore[misc]
+    return live_heads(session, departments, charter_version, member_id)
+
+
+def refresh_heads(session: Session, charter_version: int | None) -> None:
+    """Count every department × location's heads again (the rollup job, every minute)."""
+    now = utcnow()
+    rows = live_heads(session, None, charter_version)
+    session.execute(ReportingHeads.__table__.delete())  # type: ignore[attr-defined]
+    if rows:
+        session.execute(
+            ReportingHeads.__table__.insert(),  # type: ignore[attr-defined]
+            [
+                {
+                    "department": department or "",
+                    "location": location or "",
+                    "members": members,
+                    "opted_in": opted,
+                    "charter_version": charter_version,
+                    "charter_accepted": accepted,
+                    "computed_at": now,
+                }
+                for department, location, members, opted, accepted in rows
+            ],
+        )
+
+
 def build(
     session: Session,
     config: AppConfig,
@@ -345,38 +429,15 @@ def build(
     before: dict[Cell, Tally] = {}
     target = ((period, now), (previous, before))
 
-    # Head counts and charter acceptance (today, and when the period began).
-    accepted = and_(
-        CharterAcknowledgement.member_id == Member.id,
-        CharterAcknowledgement.version == (charter_version or -1),
-    )
-    heads = (
-        select(
-            Member.department,
-            Member.location,
-            func.count(),
-            func.count(case((Member.opted_in.is_(True), 1))),  # type: ignore[attr-defined]
-            func.count(CharterAcknowledgement.id),
-            func.count(
-                case((CharterAcknowledgement.acknowledged_at < period.start_utc, 1))  # type: ignore[operator]
-            ),
-        )
-        .outerjoin(CharterAcknowledgement, accepted)
-        .where(Member.left_at.is_(None))  # type: ignore[union-attr]
-        .group_by(Member.department, Member.location)
-    )
-    if member_id is not None:
-        heads = heads.where(Member.id == member_id)
-    elif wanted is not None:
-        heads = heads.where(_in(Member.department, wanted))
-    for department, location, members, opted, accepted_now, accepted_before in session.execute(
-        heads
+    # Head counts and charter acceptance, today.
+    for department, location, members, opted, accepted in heads(
+        session, wanted, charter_version, member_id
     ):
-        for cells, accepted_count in ((now, accepted_now), (before, accepted_before)):
+        for cells in (now, before):
             tally = _cell(cells, department, location)
             tally.members += members
             tally.opted_in += opted
-            tally.charter_accepted += accepted_count
+            tally.charter_accepted += accepted
 
     if member_id is None:
         # The rollups, for both periods.
@@ -414,20 +475,17 @@ def build(
             )
             for department, location, n in session.execute(active):
                 _cell(cells, department, location).active += n
-        # The tail: events not folded yet.
+        # The tail: events not folded yet, read by id (the primary key serves it) and
+        # picked here, so no index on kind or time tempts the planner into a long scan.
         mark = rollup.mark(session)
         tail_where: list[Any] = [ParticipationEvent.id > mark]  # type: ignore[operator]
     else:
         tail_where = [ParticipationEvent.member_id == member_id]
-    tail = list(
-        rollup.event_rows(
-            session,
-            *tail_where,
-            ParticipationEvent.kind.in_(rollup.FOLDED),  # type: ignore[attr-defined]
-            ParticipationEvent.occurred_at >= previous.start_utc,  # type: ignore[operator]
-            ParticipationEvent.occurred_at < period.end_utc,  # type: ignore[operator]
-        )
-    )
+    tail = [
+        row
+        for row in rollup.event_rows(session, *tail_where)
+        if row.kind in rollup.FOLDED and previous.start_utc <= row.occurred_at < period.end_utc
+    ]
     if wanted is not None and member_id is None:
         tail = [
             row

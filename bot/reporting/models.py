@@ -8,7 +8,7 @@ of members active in each period. Reads add the few events not yet folded
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
@@ -50,3 +50,21 @@ class ReportingMark(SQLModel, table=True):
 
     name: str = Field(max_length=32, primary_key=True)
     last_event_id: int = 0
+
+
+class ReportingHeads(SQLModel, table=True):
+    """Head counts of each department × location, refreshed by the rollup job.
+
+    The whole programme's overview reads these (a 100,000-member join is too slow
+    to run on every read); narrower scopes count their members live.
+    """
+
+    __tablename__ = "reporting_heads"
+
+    department: str = Field(default="", max_length=100, primary_key=True)
+    location: str = Field(default="", max_length=100, primary_key=True)
+    members: int = 0
+    opted_in: int = 0
+    charter_version: int | None = None
+    charter_accepted: int = 0
+    computed_at: datetime

@@ -143,24 +143,21 @@ def store(session: Session, fold: Fold) -> None:
             }
             for (g, s, d, loc, k, x), n in fold.counts.items()
         ]
-        for chunk in range(0, len(rows), 2000):
-            statement = insert(counts).values(rows[chunk : chunk + 2000])
-            session.execute(
-                statement.on_conflict_do_update(
-                    index_elements=["grain", "start", "department", "location", "kind", "detail"],
-                    set_={"events": counts.c.events + statement.excluded.events},
-                )
-            )
+        statement = insert(counts)
+        session.execute(
+            statement.on_conflict_do_update(
+                index_elements=["grain", "start", "department", "location", "kind", "detail"],
+                set_={"events": counts.c.events + statement.excluded.events},
+            ),
+            rows,
+        )
     if fold.active:
         table = ReportingActive.__table__  # type: ignore[attr-defined]
         rows = [
             {"grain": g, "start": s, "member_id": m, "department": d, "location": loc}
             for (g, s, m), (d, loc) in fold.active.items()
         ]
-        for chunk in range(0, len(rows), 5000):
-            session.execute(
-                insert(table).values(rows[chunk : chunk + 5000]).on_conflict_do_nothing()
-            )
+        session.execute(insert(table).on_conflict_do_nothing(), rows)
 
 
 def mark(session: Session, lock: bool = False) -> int:
@@ -172,37 +169,38 @@ def mark(session: Session, lock: bool = False) -> int:
 
 
 def catch_up(engine: Engine, zone: str, now: datetime | None = None, lag: timedelta = LAG) -> int:
-    """Fold every event older than ``lag`` not folded yet; return how many were folded."""
+    """Fold every event older than ``lag`` not folded yet; return how many events it passed."""
     until = as_utc(now or utcnow()) - lag
     folded = 0
     while True:
         with Session(engine) as session, session.begin():
             last = mark(session, lock=True)
             rows = []
-            batch = event_rows(
-                session,
-                ParticipationEvent.id > last,  # type: ignore[operator]
-                ParticipationEvent.kind.in_(FOLDED),  # type: ignore[attr-defined]
-                limit=BATCH,
-            )
+            # Every kind, in id order (the primary key serves it); the kinds folded are picked here.
+            batch = event_rows(session, ParticipationEvent.id > last, limit=BATCH)  # type: ignore[operator]
+            last_seen = last
+            passed = 0
             full = False
             for count, row in enumerate(batch, 1):
                 if row.occurred_at > until:
                     break
-                rows.append(row)
+                last_seen = row.id
+                passed += 1
+                if row.kind in FOLDED:
+                    rows.append(row)
                 full = count == BATCH
-            if not rows:
+            if last_seen == last:
                 return folded
             store(session, Fold.of(rows, zone))
             insert = _insert(session)
             table = ReportingMark.__table__  # type: ignore[attr-defined]
-            statement = insert(table).values(name=MARK, last_event_id=rows[-1].id)
+            statement = insert(table).values(name=MARK, last_event_id=last_seen)
             session.execute(
                 statement.on_conflict_do_update(
-                    index_elements=["name"], set_={"last_event_id": rows[-1].id}
+                    index_elements=["name"], set_={"last_event_id": last_seen}
                 )
             )
-            folded += len(rows)
+            folded += passed
             if not full:
                 return folded
 

@@ -4,15 +4,21 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from bot.db import session_scope
 from bot.jobs import JobRun
 from bot.registry import Registry
-from bot.reporting import rollup
+from bot.reporting import measures, rollup
 from bot.reporting.digest import queue_digests
 
 
 def fold_events(run: JobRun) -> int:
-    """Fold the events older than a few minutes into the rollups (queues no message)."""
+    """Fold the events older than a few minutes into the rollups and count the heads again.
+
+    It queues no message.
+    """
     rollup.catch_up(run.engine, run.config.time.zone, run.now)
+    with session_scope(run.engine) as session:
+        measures.refresh_heads(session, measures.charter_version(run.content))
     return 0
 
 
