@@ -120,7 +120,30 @@ WORDS = {
     "quarter": "quarter",
     "trimestre": "quarter",
 }
-LAST = ("last-", "last", "dernier-", "derniere-", "dernière-", "previous-", "precedent-")
+LAST = ("last-", "previous-")
+# French puts the word after: semaine-dernière, mois-dernier, trimestre-précédent.
+LAST_AFTER = (
+    "-dernière",
+    "-derniere",
+    "-dernier",
+    "-précédente",
+    "-precedente",
+    "-précédent",
+    "-precedent",
+)
+
+
+def _last(word: str) -> str | None:
+    """The grain of a 'last …' word, or None."""
+    for prefix in LAST:
+        if word.startswith(prefix) and word[len(prefix) :] in WORDS:
+            return WORDS[word[len(prefix) :]]
+    for suffix in LAST_AFTER:
+        if word.endswith(suffix) and word[: -len(suffix)] in WORDS:
+            return WORDS[word[: -len(suffix)]]
+    return None
+
+
 _WEEK = re.compile(r"^(\d{4})-w(\d{1,2})$")
 _MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
 _QUARTER = re.compile(r"^(\d{4})-[qt]([1-4])$")
@@ -129,9 +152,8 @@ _QUARTER = re.compile(r"^(\d{4})-[qt]([1-4])$")
 def is_period(text: str) -> bool:
     """Whether ``text`` looks like a period (so `stats sales` is read as a department)."""
     word = text.lower()
-    for prefix in LAST:
-        if word.startswith(prefix) and word[len(prefix) :] in WORDS:
-            return True
+    if _last(word):
+        return True
     return word in WORDS or bool(_WEEK.match(word) or _MONTH.match(word) or _QUARTER.match(word))
 
 
@@ -139,9 +161,8 @@ def parse(text: str, now: datetime, zone: str, tr: Tr) -> Period:
     """A period from what a person typed: week, month, quarter (so far), last-week…,
     2026-W47, 2026-11, 2026-Q4 (French words too)."""
     word = text.strip().lower()
-    for prefix in LAST:
-        if word.startswith(prefix) and word[len(prefix) :] in WORDS:
-            return last_complete(WORDS[word[len(prefix) :]], now, zone)
+    if grain := _last(word):
+        return last_complete(grain, now, zone)
     if word in WORDS:
         return current(WORDS[word], now, zone)
     try:
