@@ -4,6 +4,7 @@ from sqlmodel import SQLModel
 
 from bot.charter.models import CharterAcknowledgement
 from bot.content.models import ContentItem
+from bot.crisis.models import Crisis, CrisisAlert, CrisisStep
 from bot.delivery.models import Delivery, DeliveryPart, DeliveryPause, HandledEvent
 from bot.jobs import SlotRun
 from bot.members.models import Address, Member
@@ -23,6 +24,9 @@ __all__ = [
     "Address",
     "CharterAcknowledgement",
     "ContentItem",
+    "Crisis",
+    "CrisisAlert",
+    "CrisisStep",
     "Delivery",
     "DeliveryPart",
     "DeliveryPause",

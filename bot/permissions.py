@@ -41,6 +41,7 @@ BROADCAST = "post.broadcast"
 SUBMIT = "post.submit"
 APPROVE = "post.approve"
 CRISIS = "crisis.declare"
+CRISIS_BOARD = "crisis.status"
 MEMBERS = "members.manage"
 
 ACTIONS: dict[str, str] = {
@@ -56,6 +57,7 @@ ACTIONS: dict[str, str] = {
     SUBMIT: N_("submit posts for approval"),
     APPROVE: N_("approve posts"),
     CRISIS: N_("declare or end a crisis"),
+    CRISIS_BOARD: N_("follow who has read the crisis alerts"),
     MEMBERS: N_("manage members"),
 }
 
@@ -83,14 +85,21 @@ _BASE: dict[str, dict[str, Scope]] = {
         STATS: Scope.DEPARTMENT,
         REPORTS_LIST: Scope.DEPARTMENT,
         ACKNOWLEDGE: Scope.DEPARTMENT,
+        CRISIS_BOARD: Scope.DEPARTMENT,
     },
     "hub": {
         **_EVERY_MEMBER,
         STATS: Scope.BUSINESS_UNIT,
         REPORTS_LIST: Scope.BUSINESS_UNIT,
         ACKNOWLEDGE: Scope.BUSINESS_UNIT,
+        CRISIS_BOARD: Scope.BUSINESS_UNIT,
     },
-    "manager": {**_EVERY_MEMBER, STATS: Scope.DEPARTMENT, DIGEST: Scope.DEPARTMENT},
+    "manager": {
+        **_EVERY_MEMBER,
+        STATS: Scope.DEPARTMENT,
+        DIGEST: Scope.DEPARTMENT,
+        CRISIS_BOARD: Scope.DEPARTMENT,
+    },
     "coordinator": {
         **_EVERY_MEMBER,
         STATS: Scope.PROGRAMME,
@@ -101,10 +110,17 @@ _BASE: dict[str, dict[str, Scope]] = {
         SUBMIT: Scope.PROGRAMME,
         APPROVE: Scope.PROGRAMME,
         CRISIS: Scope.PROGRAMME,
+        CRISIS_BOARD: Scope.PROGRAMME,
         MEMBERS: Scope.PROGRAMME,
     },
     # The crisis cell is paged on escalations: it takes in charge what it was sent.
-    "crisis_cell": {**_EVERY_MEMBER, ACKNOWLEDGE: Scope.OWN, CRISIS: Scope.PROGRAMME},
+    # It declares, follows and ends a crisis for the whole programme.
+    "crisis_cell": {
+        **_EVERY_MEMBER,
+        ACKNOWLEDGE: Scope.OWN,
+        CRISIS: Scope.PROGRAMME,
+        CRISIS_BOARD: Scope.PROGRAMME,
+    },
     "operator": dict.fromkeys(ACTIONS, Scope.PROGRAMME),
 }
 

@@ -76,6 +76,9 @@ class ContentLibrary:
     def post(self, post_id: str, lang: str) -> Post | None:
         return self._pick(self.posts, post_id, lang)
 
+    def playbook(self, playbook_id: str, lang: str) -> Playbook | None:
+        return self._pick(self.playbooks, playbook_id, lang)
+
     def track(self, track_id: str) -> list[str]:
         """Lesson ids of a track, in delivery order (computed once: the library never changes)."""
         if track_id not in self._tracks:
@@ -532,6 +535,29 @@ def _check(
                             ),
                         )
                     )
+            for target in playbook.roles:
+                group, _, function = target.partition(":")
+                if target == "crisis_cell":  # the role of every notified cell member
+                    notified = any(n.startswith("crisis_cell") for n in playbook.notify)
+                else:
+                    notified = target in playbook.notify or (
+                        group == "crisis_cell" and "crisis_cell" in playbook.notify
+                    )
+                if function and group != "crisis_cell":
+                    message = tr("only crisis_cell takes a function, e.g. crisis_cell:legal")
+                elif function and function not in functions:
+                    message = tr(
+                        "no crisis cell member has the function '{function}' in app.yaml",
+                        function=function,
+                    )
+                elif not notified:
+                    message = tr(
+                        "a role for '{target}', whom this playbook does not notify (add it to notify)",
+                        target=target,
+                    )
+                else:
+                    continue
+                problems.append(Problem(source.path, source.line("roles", target), message))
     return problems
 
 

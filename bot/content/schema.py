@@ -232,18 +232,48 @@ NotifyTarget = Annotated[
 ]
 
 
+class AmbassadorGuidance(_FrontMatter):
+    """What every ambassador is told to do and not do, with the holding statement."""
+
+    do: Annotated[list[Text], Field(min_length=1)]
+    dont: Annotated[list[Text], Field(min_length=1)]
+
+
 class Playbook(_FrontMatter):
     title: Text
     scenario: Text
     severity: Severity
     holding_statement: Text
+    # The crisis cell's actions; ``ambassadors`` is what reaches every ambassador.
     do: list[Text] = Field(default_factory=list)
     dont: list[Text] = Field(default_factory=list)
     notify: Annotated[list[NotifyTarget], Field(min_length=1)]
+    # Each notified group's (or crisis-cell function's) role in this crisis, told when alerted.
+    roles: dict[NotifyTarget, Text] = Field(default_factory=dict)
+    ambassadors: AmbassadorGuidance
+    # Who has not said "I have read it" is reminded after this long, this many times.
+    remind_after_minutes: Annotated[int, Field(ge=5, le=1440)] = 30
+    reminders: Annotated[int, Field(ge=0, le=10)] = 2
     body: str = ""
 
     def invariant(self) -> dict[str, Any]:
-        return {"severity": self.severity, "notify": sorted(self.notify)}
+        return {
+            "severity": self.severity,
+            "notify": sorted(self.notify),
+            "roles": sorted(self.roles),
+            "remind_after_minutes": self.remind_after_minutes,
+            "reminders": self.reminders,
+        }
+
+    def role_of(self, targets: list[str]) -> list[str]:
+        """The role texts for a person who is each of ``targets`` (e.g. crisis_cell:legal)."""
+        found = []
+        for target in targets:
+            group = target.partition(":")[0]
+            text = self.roles.get(target) or (self.roles.get(group) if group != target else None)
+            if text and text not in found:
+                found.append(text)
+        return found
 
 
 KIND_MODELS: dict[str, type[_FrontMatter]] = {

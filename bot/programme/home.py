@@ -13,6 +13,7 @@ from bot.charter import service as charter_service
 from bot.clock import local, utcnow
 from bot.config import AppConfig
 from bot.content.library import ContentLibrary
+from bot.crisis import service as crisis_service
 from bot.i18n import Tr, format_day
 from bot.members import service as members
 from bot.members.models import Member
@@ -43,12 +44,14 @@ def home_message(
 ) -> Message:
     tr = Tr(member.language)
     today = today or local(utcnow(), member.time_zone).date()  # expiry is the reader's date
-    blocks: list = [
+    # A crisis comes first: its banner, the statement and "I have read it" if not yet done.
+    blocks: list = crisis_service.banner(session, member, content)
+    blocks.append(
         Section(
             title=tr("Hello {name}!", name=member.name.split(" ")[0]),
             text=tr("Welcome to {programme}.", programme=config.programme.name),
         )
-    ]
+    )
     if not member.opted_in:
         blocks.append(Section(text=tr("You have left the programme. Type “optin” to come back.")))
     views = {view.lesson_id: view for view in training.progress_of(session, member.id or 0)}

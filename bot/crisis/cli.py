@@ -1,0 +1,218 @@
+"""`relais crisis declare|end|status|export`: crisis mode from the server's command line.
+
+The command line runs as the operator principal; it still asks the permission
+model, like every entry point. It queues the alerts; `relais serve` sends them.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from bot.cli import ConfigOption, _prepared_engine, fail, fail_problems, load_programme, out, tr
+from bot.permissions import CRISIS, CRISIS_BOARD, Actor, Permissions
+
+
+class Format(StrEnum):
+    md = "md"
+    csv = "csv"
+
+
+def _content(config: Path | None, programme):  # type: ignore[no-untyped-def]
+    from bot.config import config_path
+    from bot.content.library import load_library
+    from bot.problems import ProblemsError
+
+    root = config_path(config).resolve().parent / "content"
+    library, problems = load_library(root, programme, tr.lang)
+    if problems:
+        fail_problems(ProblemsError(problems))
+    return library
+
+
+def _allowed(programme, action: str) -> None:  # type: ignore[no-untyped-def]
+    if not Permissions(programme).allows(Actor.operator(), action):
+        fail(tr("The command line may not do this."))
+
+
+def register(app: typer.Typer) -> None:
+    crisis_app = typer.Typer(
+        help=tr("Crisis mode: declare a crisis from a playbook, follow it, end it, export it."),
+        no_args_is_help=True,
+    )
+    app.add_typer(crisis_app, name="crisis")
+
+    @crisis_app.command(
+        "declare",
+        help=tr(
+            "Declare a crisis: promotional messages pause, the crisis cell is alerted with "
+            "their roles, every ambassador receives the holding statement."
+        ),
+    )
+    def declare(
+        playbook: Annotated[str, typer.Argument(help=tr("The playbook's id (content/playbooks)."))],
+        note: Annotated[
+            str, typer.Option("--note", help=tr("What is happening, in a few words."))
+        ] = "",
+        config: ConfigOption = None,
+    ) -> None:
+        from bot.crisis import service
+        from bot.db import session_scope
+
+        programme = load_programme(config)
+        _allowed(programme, CRISIS)
+        library = _content(config, programme)
+        engine = _prepared_engine()
+        try:
+            with session_scope(engine) as session:
+                declared = service.declare(
+                    session,
+                    programme,
+                    library,
+                    tr,
+                    playbook_id=playbook.strip().lower(),
+                    note=note,
+                    by=None,
+                    via="cli",
+                )
+                crisis_id = declared.crisis.id
+        except service.CrisisRefused as refused:
+            fail(str(refused))
+        out.print(
+            tr.plural(
+                "Crisis {id} declared: {title}. Promotional messages are paused; alerts queued "
+                "for {count} person, those the playbook names first (relais serve sends them).",
+                "Crisis {id} declared: {title}. Promotional messages are paused; alerts queued "
+                "for {count} people, those the playbook names first (relais serve sends them).",
+                declared.cell + declared.ambassadors,
+                id=crisis_id,
+                title=service.title_of(library, declared.crisis, tr.lang),
+                count=declared.cell + declared.ambassadors,
+            ),
+            highlight=False,
+            markup=False,
+        )
+
+    @crisis_app.command(
+        "end",
+        help=tr("End the crisis: promotional messages resume and everyone alerted is told."),
+    )
+    def end(
+        summary: Annotated[
+            str,
+            typer.Option("--summary", help=tr("How it ended, told to everyone who was alerted.")),
+        ],
+        config: ConfigOption = None,
+    ) -> None:
+        from bot.crisis import service
+        from bot.db import session_scope
+
+        programme = load_programme(config)
+        _allowed(programme, CRISIS)
+        library = _content(config, programme)
+        engine = _prepared_engine()
+        try:
+            with session_scope(engine) as session:
+                ended, told = service.end(
+                    session, programme, library, tr, summary=summary, by=None, via="cli"
+                )
+        except service.CrisisRefused as refused:
+            fail(str(refused))
+        out.print(
+            tr.plural(
+                "Crisis {id} ended: promotional messages resume; {count} person is told. "
+                "Export its timeline with: relais crisis export {id}",
+                "Crisis {id} ended: promotional messages resume; {count} people are told. "
+                "Export its timeline with: relais crisis export {id}",
+                told,
+                id=ended.id,
+                count=told,
+            ),
+            highlight=False,
+            markup=False,
+        )
+
+    @crisis_app.command("status", help=tr("Who has read the crisis alert, by department."))
+    def status(config: ConfigOption = None) -> None:
+        from sqlmodel import Session
+
+        from bot.crisis import service
+
+        programme = load_programme(config)
+        _allowed(programme, CRISIS_BOARD)
+        library = _content(config, programme)
+        engine = _prepared_engine()
+        with Session(engine) as session:
+            current = service.active(session)
+            if current is None:
+                out.print(tr("No crisis is in progress."))
+                return
+            reach = Permissions(programme).reach(Actor.operator(), CRISIS_BOARD)
+            found = service.board(session, programme, library, current, reach, tr.lang)
+        out.print(
+            tr.plural(
+                "Crisis {id}: {title}. {read} of {alerted} person has read it.",
+                "Crisis {id}: {title}. {read} of {alerted} people have read it.",
+                found.alerted,
+                id=current.id,
+                title=found.title,
+                read=found.read,
+                alerted=found.alerted,
+            ),
+            highlight=False,
+            markup=False,
+        )
+        for line in found.lines:
+            out.print(
+                f"  {line.name}: {line.read}/{line.alerted} ({line.percent}%)",
+                highlight=False,
+                markup=False,
+            )
+
+    @crisis_app.command(
+        "export",
+        help=tr("The crisis timeline for the post-mortem, as Markdown or CSV."),
+    )
+    def export(
+        crisis_id: Annotated[int, typer.Argument(help=tr("The crisis number."))],
+        format: Annotated[
+            Format, typer.Option("--format", help=tr("md (Markdown) or csv."))
+        ] = Format.md,
+        output: Annotated[
+            Path | None,
+            typer.Option("--output", "-o", help=tr("Write to this file instead of the screen.")),
+        ] = None,
+        config: ConfigOption = None,
+    ) -> None:
+        import sys
+
+        from sqlmodel import Session
+
+        from bot.crisis import export as exporting
+
+        programme = load_programme(config)
+        _allowed(programme, CRISIS_BOARD)
+        engine = _prepared_engine()
+        with Session(engine) as session:
+            found = exporting.timeline(session, programme, crisis_id, tr.lang)
+            if found is None:
+                fail(tr("No crisis has the number {id}.", id=crisis_id))
+            text = (
+                exporting.markdown(found, tr.lang)
+                if format is Format.md
+                else exporting.csv_text(found)
+            )
+        if output is None:
+            sys.stdout.write(text)
+            return
+        try:
+            output.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            fail(tr("Cannot write {file}: {error}", file=output, error=exc.strerror or exc))
+        out.print(tr("Written: {file}", file=output), highlight=False, markup=False)
+
+
+__all__ = ["register"]
