@@ -19,6 +19,7 @@ from typing import Any
 from bot.messages import (
     MAX_URL,
     Actions,
+    Attachment,
     Button,
     Choice,
     ContextLine,
@@ -188,6 +189,8 @@ def blocks_of(message: Message) -> list[dict[str, Any]]:
                 )
             elif block.url.strip():
                 blocks += _sections(escape(f"{block.alt}: {block.url}"))
+        elif isinstance(block, Attachment):
+            pass  # uploaded with files_upload_v2 after the message (SlackPlatform.send)
         elif isinstance(block, ContextLine):
             if block.text.strip():
                 text = clip_escaped(mrkdwn(block.text), MAX_CONTEXT)

@@ -7,6 +7,7 @@ get their departments, coordinators the whole programme as well.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlmodel import Session, select
 
@@ -17,11 +18,14 @@ from bot.delivery.outbox import enqueue_many
 from bot.i18n import Tr
 from bot.jobs import JobRun
 from bot.members.models import Member
-from bot.messages import ContextLine, Message, Section
+from bot.messages import Attachment, ContextLine, Message, Section
 from bot.permissions import Permissions
 from bot.reporting import measures, periods, words
-from bot.reporting.measures import Report
+from bot.reporting.chart import trend_png
 from bot.slots import due_zone_slots
+
+# Weeks the digest's chart shows.
+WEEKS = 8
 
 
 def digest_message(
@@ -30,7 +34,7 @@ def digest_message(
     rules: Permissions,
     now: datetime,
     content: object | None = None,
-    reports: dict[tuple[str, ...] | None, Report] | None = None,
+    reports: dict[Any, Any] | None = None,
 ) -> Message | None:
     """The digest for this person, or None when the permission model gives them none.
 
@@ -90,6 +94,21 @@ def digest_message(
                     text="\n".join(f"• {s}" for s in lines),
                 )
             )
+    chart_key = ("chart", key, tr.lang)
+    if chart_key not in cache:
+        points = measures.trend(session, period, None if key is None else list(key), WEEKS)
+        opted_in = report.total(None if key is None else list(key)).opted_in
+        title = tr("Active ambassadors, last {weeks} weeks", weeks=WEEKS)
+        shares = ", ".join(f"{p.start.strftime('%d/%m')}: {active}" for p, active, _ in points)
+        cache[chart_key] = Attachment.png(
+            f"relais-digest-{period.code}.png",
+            trend_png(points, opted_in, tr, title),
+            alt=tr(
+                "Chart: ambassadors active per week ({points}).",
+                points=shares,
+            ),
+        )
+    blocks.append(cache[chart_key])
     blocks.append(ContextLine(text=tr("Type “stats” for these figures at any time.")))
     return Message(text=tr("Your week in the programme"), blocks=blocks)
 

@@ -591,3 +591,70 @@ def charter_version(content: Any) -> int | None:
     """The current charter's version number (the highest), or None without a charter."""
     found = content.current_charter(content.default_language)
     return found[1].version if found else None
+
+
+def trend(
+    session: Session,
+    last: Period,
+    departments: Iterable[str] | None = None,
+    count: int = 8,
+) -> list[tuple[Period, int, int]]:
+    """(period, active ambassadors, lessons answered) for ``count`` periods ending with ``last``.
+
+    Two grouped reads of the rollups plus the tail: cheap enough for every digest.
+    """
+    wanted = None if departments is None else sorted(set(departments))
+    chosen = [last]
+    while len(chosen) < count:
+        chosen.insert(0, chosen[0].previous)
+    starts = [p.start for p in chosen]
+    active: Counter[Any] = Counter()
+    answered: Counter[Any] = Counter()
+    for start, n in session.execute(
+        select(ReportingActive.start, func.count())
+        .where(
+            ReportingActive.grain == last.grain,
+            ReportingActive.start.in_(starts),  # type: ignore[attr-defined]
+            _in(ReportingActive.department, wanted),
+        )
+        .group_by(ReportingActive.start)
+    ):
+        active[start] += n
+    for start, n in session.execute(
+        select(ReportingCount.start, func.sum(ReportingCount.events))
+        .where(
+            ReportingCount.grain == last.grain,
+            ReportingCount.start.in_(starts),  # type: ignore[attr-defined]
+            ReportingCount.kind == "lesson_answered",
+            _in(ReportingCount.department, wanted),
+        )
+        .group_by(ReportingCount.start)
+    ):
+        answered[start] += int(n)
+    mark = rollup.mark(session)
+    tail = [
+        row
+        for row in rollup.event_rows(session, ParticipationEvent.id > mark)  # type: ignore[operator]
+        if row.kind in rollup.FOLDED
+        and chosen[0].start_utc <= row.occurred_at < last.end_utc
+        and (wanted is None or row.department in wanted)
+    ]
+    fold = rollup.Fold.of(tail, last.zone)
+    for (grain, start, _d, _l, kind, _x), n in fold.counts.items():
+        if grain == last.grain and kind == "lesson_answered":
+            answered[start] += n
+    fresh = [(start, member) for (grain, start, member) in fold.active if grain == last.grain]
+    if fresh:
+        known = set(
+            session.execute(
+                select(ReportingActive.start, ReportingActive.member_id).where(
+                    ReportingActive.grain == last.grain,
+                    ReportingActive.member_id.in_(sorted({m for _, m in fresh})),  # type: ignore[attr-defined]
+                    ReportingActive.start.in_(starts),  # type: ignore[attr-defined]
+                )
+            ).all()
+        )
+        for start, member in fresh:
+            if (start, member) not in known:
+                active[start] += 1
+    return [(p, active[p.start], answered[p.start]) for p in chosen]
