@@ -10,6 +10,8 @@ from bot.jobs import SlotRun
 from bot.members.models import Address, Member
 from bot.participation.models import ParticipationEvent
 from bot.reporting.models import (
+    DashboardSecret,
+    DashboardToken,
     ReportingActive,
     ReportingCount,
     ReportingHeads,
@@ -27,6 +29,8 @@ __all__ = [
     "Crisis",
     "CrisisAlert",
     "CrisisStep",
+    "DashboardSecret",
+    "DashboardToken",
     "Delivery",
     "DeliveryPart",
     "DeliveryPause",

@@ -10,7 +10,9 @@ no public API documentation (``/docs``, ``/redoc``, ``/openapi.json``).
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
+import pkgutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 
@@ -130,4 +132,26 @@ def create_app(runtime: Runtime, run_scheduler: bool = True) -> FastAPI:
 
     for platform in runtime.platforms.values():
         platform.mount(app)
+    for views in capability_views():
+        views.mount(app, runtime)
     return app
+
+
+def capability_views() -> list[object]:
+    """Every ``bot/<capability>/views.py`` with a ``mount(app, runtime)``: their web pages."""
+    import bot
+
+    found = []
+    for module in pkgutil.iter_modules(bot.__path__):
+        if not module.ispkg:
+            continue
+        name = f"bot.{module.name}.views"
+        try:
+            views = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:
+                continue
+            raise
+        if callable(getattr(views, "mount", None)):
+            found.append(views)
+    return found

@@ -4,6 +4,7 @@ through the real scheduler wiring; uploaded to Slack, attached inline in Teams, 
 from __future__ import annotations
 
 import io
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from bot.members.models import Member
 from bot.messages import Attachment, Message
 from bot.participation.models import record
 from tests.conftest import run_scheduled
+from tests.test_teams import BOT, connector, teams  # noqa: F401  (fixtures)
 
 MONDAY_NINE = datetime(2026, 11, 23, 8, 0, 30, tzinfo=UTC)  # 09:00 in Paris: the digest's slot
 IN_W47 = datetime(2026, 11, 18, 10, 0, tzinfo=UTC)
@@ -167,30 +169,47 @@ def test_slack_gets_the_digest_then_its_chart_through_files_upload_v2(slack_worl
         assert sent[JULIEN] == "sent" and sent[SOPHIE] == "sent"
 
 
-def test_teams_gets_the_chart_inline_within_its_size_limit() -> None:
-    from datetime import date
+def test_teams_gets_the_digest_then_its_chart_inline_within_the_size_limit(teams) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    """Through the Bot Connector stand-in: Marc installs the app, the digest job runs, the worker sends."""
+    from tests.test_teams import TEAMS_LIMIT, activity, personal
 
-    from adapters.teams.cards import to_activity_payloads
-    from bot.i18n import Tr
-    from bot.reporting.chart import trend_png
-    from bot.reporting.periods import Period
+    marc = {
+        "id": "29:1marc",
+        "name": "Marc Fontaine",
+        "aadObjectId": "a1b2c3d4-0000-4000-8000-00000000ma01",
+        "email": "marc.fontaine@example.com",  # manager of Customer service (French)
+    }
+    teams.connector.members[marc["id"]] = marc
+    installed = activity(
+        teams.connector, marc, kind="conversationUpdate", membersAdded=[{"id": BOT}]
+    )
+    assert teams.post(installed).status_code == 201
+    runtime = teams.runtime
+    week_of_activity(runtime)
+    assert run_scheduled(runtime, "manager_digest", MONDAY_NINE - timedelta(weeks=1)) > 0
+    runtime.worker.kick()
 
-    weeks = [
-        Period("week", date(2026, 11, 16) - timedelta(weeks=n), "Europe/Paris") for n in range(8)
-    ][::-1]
-    png = trend_png(
-        [(p, 30 + n, 100 + 7 * n) for n, p in enumerate(weeks)],
-        40,
-        Tr("fr"),
-        "Ambassadeurs actifs, 8 dernières semaines",
-    )
-    message = Message(
-        text="Digest", blocks=[Attachment.png("relais-digest.png", png, alt="Graphique")]
-    )
-    payloads = to_activity_payloads(message, "fr")
-    image = payloads[-1]["attachments"][0]
-    assert image["contentType"] == "image/png" and image["name"] == "relais-digest.png"
+    def images() -> list[dict]:  # type: ignore[type-arg]
+        return [
+            (item, attachment)
+            for item in teams.connector.accepted
+            if item["conversation"] == personal(marc)
+            for attachment in item["activity"].get("attachments") or []
+            if attachment.get("contentType") == "image/png"
+        ]
+
+    [(item, image)] = teams.wait_for(images, "the chart")
     assert image["contentUrl"].startswith("data:image/png;base64,iVBORw0KGgo")
-    import json
-
-    assert len(json.dumps(payloads[-1]).encode()) < 28 * 1024  # what Teams accepts in one activity
+    assert image["name"] == "relais-digest-2026-W46.png"
+    cards = [
+        attachment["content"]
+        for sent in teams.connector.accepted
+        if sent["conversation"] == personal(marc)
+        for attachment in sent["activity"].get("attachments") or []
+        if "content" in attachment
+    ]
+    assert any(
+        "Votre semaine dans le programme" in json.dumps(c, ensure_ascii=False) for c in cards
+    )
+    index = teams.connector.accepted.index(item)
+    assert teams.connector.sizes[index] < TEAMS_LIMIT  # one activity, as Teams counts it

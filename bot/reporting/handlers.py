@@ -10,9 +10,9 @@ from __future__ import annotations
 from bot import permissions
 from bot.clock import utcnow
 from bot.i18n import N_, Tr
-from bot.messages import ContextLine, Message, Section
+from bot.messages import ContextLine, Link, Message, Section
 from bot.registry import Context, Registry, UserError
-from bot.reporting import service, words
+from bot.reporting import access, service, words
 from bot.reporting.measures import Report
 from bot.reporting.periods import PeriodError
 
@@ -64,6 +64,39 @@ COMPACT_ABOVE = 6
 
 
 def register(registry: Registry) -> None:
+    @registry.command(
+        "dashboard",
+        N_("a sign-in link to the reporting dashboard (works once, for 15 minutes)"),
+        action=permissions.STATS,
+        aliases=("tableau",),
+    )
+    def dashboard(ctx: Context) -> None:
+        tr = ctx.tr
+        try:
+            access.secret_for(ctx.relais.engine)
+        except access.NoSecret:
+            raise UserError(
+                tr(
+                    "The dashboard is not switched on: ask the person who runs Relais to set "
+                    "RELAIS_DASHBOARD_SECRET."
+                )
+            ) from None
+        link = access.new_link(ctx.session, ctx.member)
+        ctx.reply(
+            Message(
+                text=tr("Your sign-in link to the dashboard"),
+                blocks=[
+                    Section(
+                        text=tr(
+                            "Here is your sign-in link to the dashboard. It works once, for 15 "
+                            "minutes, and only for you: do not pass it on."
+                        )
+                    ),
+                    Link(url=link, label=tr("Open the dashboard")),
+                ],
+            )
+        )
+
     @registry.command(
         "stats",
         N_("participation figures: stats [week|month|quarter|last-week…] [department]"),

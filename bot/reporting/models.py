@@ -68,3 +68,24 @@ class ReportingHeads(SQLModel, table=True):
     charter_version: int | None = None
     charter_accepted: int = 0
     computed_at: datetime
+
+
+class DashboardToken(SQLModel, table=True):
+    """A single-use sign-in link to the dashboard (only its SHA-256 is kept)."""
+
+    __tablename__ = "dashboard_token"
+
+    token_hash: str = Field(max_length=64, primary_key=True)
+    member_id: int = Field(foreign_key="member.id", index=True)
+    created_at: datetime
+    expires_at: datetime
+    used_at: datetime | None = None
+
+
+class DashboardSecret(SQLModel, table=True):
+    """The session-signing secret generated for the embedded SQLite default (see access.py)."""
+
+    __tablename__ = "dashboard_secret"
+
+    id: int = Field(default=1, primary_key=True)
+    value: str = Field(max_length=128)
