@@ -19,6 +19,7 @@ from bot.reporting.models import (
 )
 from bot.response.models import MentionReport, ReportAssignment
 from bot.training.models import LessonProgress, QuizAnswer
+from bot.triage.models import TriageCorrection
 
 metadata = SQLModel.metadata
 
@@ -46,5 +47,6 @@ __all__ = [
     "ReportingHeads",
     "ReportingMark",
     "SlotRun",
+    "TriageCorrection",
     "metadata",
 ]

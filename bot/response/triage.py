@@ -95,6 +95,7 @@ _CORRECTED = N_("a relay corrected this same text to {category}")
 _NOTHING = N_("no telling word → {category}")
 _NEGATED = N_("“{word}” negated → {category}")
 _MIXED = N_("thanks and a grievance together (irony) → {category}")
+_RHETORICAL = N_("“?!” or “??”: indignation rather than a question → {category}")
 _QUESTION_FORM = N_("asked as a question → {category}")
 _BASE = N_("{category} → {severity} to start with")
 _RULE = N_("“{word}” ({rule}) → severity up")
@@ -109,7 +110,7 @@ RULE_LABELS = {
     "media": N_("press or media"),
     "legal": N_("legal threat"),
     "vulnerable": N_("vulnerable person"),
-    "duration": N_("lasting for a while"),
+    "duration": N_("an outage lasting for a while"),
     "viral": N_("spreading fast"),
     "leaving": N_("customer leaving"),
     "urgent": N_("urgent"),
@@ -154,9 +155,17 @@ STOPWORDS = _words("""
     le la les l un une des de du d et ou en au aux a ce cet cette ces je j me m moi nous vous
     tu te t il elle ils elles on leur leurs mon ma mes ton ta tes son sa ses notre nos votre
     vos qu que qui y se s c ca est sont etait ai as avons avez ont suis es sommes etes eu
-    par pour sur dans avec chez
+    par pour sur dans avec chez ete etre fait faire avoir aussi alors donc car mais comme si
+    tout toute tous toutes tres trop peu bon ici la-bas puis deja meme autre autres dont lui
+    cela ceci celui celle ceux quoi ne n dit veut va vont sera serait ont avait
+    about after before into over under again also then than there here what's it's i'm i've
+    i'd you're we're they're has have had do does did done will would can could should one
+    two any some all more most other such only own same very via per got get gets am been
+    being up down out off just still yet even
     """)
-NEGATORS = _words("pas jamais aucun aucune rien not no never nothing none ni nor")
+NEGATORS = _words(
+    "ne n pas jamais aucun aucune rien not no never nothing none ni nor sans zero without"
+)
 
 # Words whose sense flips after a negator ("pas content", "no problem").
 POSITIVE = _words("""
@@ -169,6 +178,7 @@ POSITIVE = _words("""
 NEGATIVE = _words("""
     probleme souci panne coupure bug erreur retard plainte nul honte inadmissible scandaleux
     problem issue outage cut error delay complaint bad terrible awful worst shame
+    decu decue decevant disappointed disappointing galere cauchemar nightmare
     """)
 
 # Multi-word expressions made into one feature before anything else (folded spelling).
@@ -235,6 +245,19 @@ PHRASES: dict[str, str] = {
     "savez vous": "savez_vous",
     "what is": "what_is",
     "comment faire": "comment_faire",
+    "merci pour rien": "thanks_for_nothing",
+    "thanks for nothing": "thanks_for_nothing",
+    "en feu": "on_fire",
+    "on fire": "on_fire",
+    "se faisant passer": "impersonation",
+    "se fait passer": "impersonation",
+    "pretending to be": "impersonation",
+    "posing as": "impersonation",
+    "faux site": "impersonation",
+    "fake website": "impersonation",
+    "electric shock": "electric_shock",
+    "choc electrique": "electric_shock",
+    "fake site": "impersonation",
     "mise en demeure": "mise_en_demeure",
     "60 millions": "60_millions",
     "que choisir": "que_choisir",
@@ -249,6 +272,7 @@ PHRASES: dict[str, str] = {
 }
 _PHRASE_TOKENS = {tuple(phrase.split()): name for phrase, name in PHRASES.items()}
 _LONGEST_PHRASE = max(len(words) for words in _PHRASE_TOKENS)
+_PHRASE_STARTS = frozenset(words[0] for words in _PHRASE_TOKENS)
 
 QUESTION_OPENERS = _words("""
     comment pourquoi quand combien quel quelle quels quelles ou est_ce_que savez_vous
@@ -260,18 +284,11 @@ POSITIVE_PRESENT = POSITIVE | {"🙏", "👏", "❤", "😍", "👍", "🥰", "�
 GRIEVANCE = NEGATIVE | {
     "power_cut",
     "no_heating",
-    "facture",
-    "bill",
     "encore",
     "again",
     "attente",
     "on_hold",
     "no_answer",
-    "jours",
-    "day",
-    "days",
-    "heure",
-    "hour",
     "😡",
     "🙄",
     "🤬",
@@ -281,6 +298,7 @@ IRONY = "·irony"
 NEGATED_POSITIVE = "·not-positive"
 NEGATED_NEGATIVE = "·not-negative"
 QUESTION_FORM = "·question-form"
+RHETORICAL = "·?!"
 
 
 def fold(text: str) -> str:
@@ -288,6 +306,11 @@ def fold(text: str) -> str:
     text = unicodedata.normalize("NFKD", text.replace("’", "'").replace("`", "'"))
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
     return text.lower().replace("\ufe0f", "")
+
+
+@lru_cache(maxsize=4096)
+def _fold_char(char: str) -> str:
+    return char.lower() if char.isascii() else fold(char)
 
 
 def _stem(token: str) -> str:
@@ -312,7 +335,7 @@ def _tokens(text: str) -> list[tuple[str, str]]:
     folded: list[str] = []
     origin: list[int] = []
     for index, char in enumerate(clean):
-        for part in fold(char):
+        for part in _fold_char(char):
             folded.append(part)
             origin.append(index)
     flat = "".join(folded)
@@ -323,7 +346,8 @@ def _tokens(text: str) -> list[tuple[str, str]]:
     joined: list[tuple[str, str]] = []
     position = 0
     while position < len(found):
-        for size in range(_LONGEST_PHRASE, 1, -1):
+        sizes = range(_LONGEST_PHRASE, 1, -1) if found[position][0] in _PHRASE_STARTS else ()
+        for size in sizes:
             words = tuple(token for token, _ in found[position : position + size])
             if len(words) == size and words in _PHRASE_TOKENS:
                 written = " ".join(shown for _, shown in found[position : position + size])
@@ -385,6 +409,9 @@ def features(text: str) -> Features:
         names.append(IRONY)
     if first_word in QUESTION_OPENERS and any(t == "?" for t, _ in tokens):
         names.append(QUESTION_FORM)
+    marks = "".join(t for t, _ in tokens if t in ("?", "!"))
+    if "?!" in marks or "!?" in marks or "??" in marks:
+        names.append(RHETORICAL)  # "Why is my bill 3 times higher?!" asks nothing
     return Features(tuple(names), shown, words)
 
 
@@ -459,7 +486,34 @@ LEXICON: dict[str, str] = {
     "pollution": CRISIS_RISK,
     "licenciement": CRISIS_RISK,
     "layoff": CRISIS_RISK,
+    "on_fire": CRISIS_RISK,
+    "pompier": CRISIS_RISK,
+    "firefighter": CRISIS_RISK,
+    "evacue": CRISIS_RISK,
+    "evacuated": CRISIS_RISK,
+    "evacuating": CRISIS_RISK,
+    "impersonation": CRISIS_RISK,
+    "fake": CRISIS_RISK,
+    "faux": CRISIS_RISK,
+    "fraude": CRISIS_RISK,
+    "fraud": CRISIS_RISK,
+    "corruption": CRISIS_RISK,
+    "perquisition": CRISIS_RISK,
+    "raid": CRISIS_RISK,
+    "petition": CRISIS_RISK,
+    "influenceur": CRISIS_RISK,
+    "influencer": CRISIS_RISK,
+    "raciste": CRISIS_RISK,
+    "racist": CRISIS_RISK,
+    "sexiste": CRISIS_RISK,
+    "sexist": CRISIS_RISK,
+    "polemique": CRISIS_RISK,
+    "backlash": CRISIS_RISK,
+    "manifestation": CRISIS_RISK,
+    "protest": CRISIS_RISK,
     # complaints
+    "thanks_for_nothing": COMPLAINT,
+    RHETORICAL: COMPLAINT,
     "panne": COMPLAINT,
     "power_cut": COMPLAINT,
     "no_heating": COMPLAINT,
@@ -488,6 +542,11 @@ LEXICON: dict[str, str] = {
     "thank": PRAISE,
     "thanks": PRAISE,
     "kudos": PRAISE,
+    "chapeau": PRAISE,
+    "ravi": PRAISE,
+    "ravie": PRAISE,
+    "grateful": PRAISE,
+    "reconnaissant": PRAISE,
     "felicitation": PRAISE,
     "recommande": PRAISE,
     "recommend": PRAISE,
@@ -502,13 +561,18 @@ LEXICON: dict[str, str] = {
 SEVERITY_WORDS: dict[str, frozenset[str]] = {
     "harm": _words(
         "explosion incendie fire blesse blesses injured injury electrocute electrocuted mort morts "
-        "dead died deces death brule burned gas_smell"
+        "dead died deces death brule burned gas_smell on_fire pompier pompiers evacue evacuent "
+        "evacuated evacuating agresse agressee attacked assaulted hospitalise hospitalised "
+        "hospitalized electric_shock"
     ),
-    "data": _words("data_leak personal_data piratage pirate hack hacked ransomware"),
+    "data": _words(
+        "data_leak personal_data piratage pirate hack hacked hacker hackers ransomware rib iban "
+        "rancon ransom cyberattaque cyberattack privacy confidentialite password identifiant"
+    ),
     "safety": _words("danger dangereux dangerous securite safety risque"),
     "media": _words(
         "journaliste journalist journalists presse press media medias bfm tf1 reportage "
-        "parisien figaro monde guardian bbc television tv"
+        "parisien figaro monde guardian bbc television tv mediapart franceinfo"
     ),
     "legal": _words(
         "avocat lawyer plainte sue suing tribunal court mise_en_demeure class_action cnil "
@@ -521,7 +585,7 @@ SEVERITY_WORDS: dict[str, frozenset[str]] = {
     "duration": _words("jours semaine semaines mois days week weeks months 48h 72h"),
     "viral": _words(
         "viral virale buzz rt retweet retweets partagez partager share sharing trending tendance "
-        "vues views likes relaye"
+        "vues views likes relaye tiktok circule circulent circulating"
     ),
     "leaving": _words(
         "resilier resilie resiliation cancel cancelling canceling switching quitte quitter "
@@ -529,6 +593,15 @@ SEVERITY_WORDS: dict[str, frozenset[str]] = {
     ),
     "urgent": _words("urgent urgence emergency asap vite immediately"),
 }
+# "For three days" makes an outage worse; a refund three weeks late is an ordinary complaint.
+OUTAGE_WORDS = _words(
+    "panne pannes coupure coupures power_cut no_heating outage outages blackout noir froid cold "
+    "freezing gele chauffage heating electricite electricity courant"
+)
+# Harm to people and personal data are crisis risks by definition, whatever the training says.
+for _word in SEVERITY_WORDS["harm"] | SEVERITY_WORDS["data"]:
+    LEXICON.setdefault(_word, CRISIS_RISK)
+
 # Which rules raise which category, and where each category starts and may go.
 _CRITICAL_RULES = {CRISIS_RISK: {"harm", "data", "media", "viral"}, COMPLAINT: set()}
 _START = {CRISIS_RISK: HIGH, COMPLAINT: NORMAL, QUESTION: LOW, PRAISE: LOW, OTHER: LOW}
@@ -540,7 +613,7 @@ _CEILING = {
     OTHER: NORMAL,
 }
 _RAISING = {
-    CRISIS_RISK: set(SEVERITY_WORDS),
+    CRISIS_RISK: _CRITICAL_RULES[CRISIS_RISK],
     COMPLAINT: {"vulnerable", "legal", "media", "viral", "leaving", "harm", "safety", "duration"},
     QUESTION: {"urgent", "harm", "safety"},
     PRAISE: set(),
@@ -561,7 +634,7 @@ def severity_of(
     raised: list[str] = []
     for rule in sorted(_RAISING[category]):
         hit = sorted(found.words.keys() & SEVERITY_WORDS[rule])
-        if not hit:
+        if not hit or (rule == "duration" and not found.words.keys() & OUTAGE_WORDS):
             continue
         word = found.words[hit[0]]
         if rule in _CRITICAL_RULES.get(category, set()):
@@ -605,39 +678,67 @@ class Example:
 
 
 class LabelledFileError(ValueError):
-    """A labelled file has a bad line; names the line."""
+    """A bad line in a labelled or JSON-lines file: which line, and what is wrong, translatable."""
 
-    def __init__(self, line: int, problem: str) -> None:
-        super().__init__(f"line {line}: {problem}")
+    def __init__(self, line: int, message: str, **values: str) -> None:
+        super().__init__(f"line {line}: {message.format(**values)}")
         self.line = line
-        self.problem = problem
+        self.message = message
+        self.values = values
+
+    def render(self, tr: Tr) -> str:
+        return tr("line {line}: {problem}", line=self.line, problem=tr(self.message, **self.values))
 
 
-def parse_example(line: str, number: int) -> Example:
-    """One JSON line as an Example, or LabelledFileError saying what is wrong with it."""
+_NOT_JSON = N_("not JSON ({error})")
+_NOT_OBJECT = N_("not a JSON object such as {example}")
+_NO_TEXT = N_('no "text" (a string)')
+_BAD_CATEGORY = N_('"category" must be one of {allowed}, not {value}')
+_BAD_SEVERITY = N_('"severity" must be one of {allowed}, not {value}')
+_BAD_REPORTERS = N_('"reporters" must be a whole number, 1 or more, not {value}')
+
+
+def parse_request(line: str, number: int) -> Example:
+    """A line to classify: ``{"text": ...}`` with optional reporters and language.
+
+    The category is not read (``other`` stands in); ``parse_example`` requires it.
+    """
     try:
         data = json.loads(line)
     except json.JSONDecodeError as exc:
-        raise LabelledFileError(number, f"not JSON ({exc.msg})") from None
+        raise LabelledFileError(number, _NOT_JSON, error=exc.msg) from None
     if not isinstance(data, dict):
-        raise LabelledFileError(number, "not a JSON object")
-    text, category = data.get("text"), data.get("category")
+        raise LabelledFileError(number, _NOT_OBJECT, example='{"text": "..."}')
+    text = data.get("text")
     if not isinstance(text, str):
-        raise LabelledFileError(number, 'no "text" string')
-    if category not in CATEGORIES:
-        raise LabelledFileError(
-            number, f'"category" must be one of {", ".join(CATEGORIES)}, not {category!r}'
-        )
+        raise LabelledFileError(number, _NO_TEXT)
+    reporters = data.get("reporters", 1)
+    if not isinstance(reporters, int) or isinstance(reporters, bool) or reporters < 1:
+        raise LabelledFileError(number, _BAD_REPORTERS, value=json.dumps(reporters))
     severity = data.get("severity")
     if severity is not None and severity not in SEVERITIES:
         raise LabelledFileError(
-            number, f'"severity" must be one of {", ".join(SEVERITIES)}, not {severity!r}'
+            number, _BAD_SEVERITY, allowed=", ".join(SEVERITIES), value=json.dumps(severity)
         )
-    reporters = data.get("reporters", 1)
-    if not isinstance(reporters, int) or isinstance(reporters, bool) or reporters < 1:
-        raise LabelledFileError(number, '"reporters" must be a whole number, 1 or more')
     language = data.get("language")
-    return Example(text, category, severity, reporters, language if language in LANGUAGES else None)
+    return Example(
+        text=text,
+        category=data.get("category") if data.get("category") in CATEGORIES else OTHER,
+        severity=severity,
+        reporters=reporters,
+        language=language if language in LANGUAGES else None,
+    )
+
+
+def parse_example(line: str, number: int) -> Example:
+    """One labelled JSON line as an Example, or LabelledFileError saying what is wrong."""
+    example = parse_request(line, number)
+    category = json.loads(line).get("category")
+    if category not in CATEGORIES:
+        raise LabelledFileError(
+            number, _BAD_CATEGORY, allowed=", ".join(CATEGORIES), value=json.dumps(category)
+        )
+    return example
 
 
 def read_examples(lines: Iterable[str]) -> Iterator[Example]:
@@ -655,6 +756,10 @@ class Model:
     """
 
     ALPHA = 0.5
+    COMMON = 0.35
+    # How much more likely than "other" a category must be to be chosen: a text that
+    # says little stays "other" rather than being forced into a category by one weak word.
+    MARGIN = 1.0
 
     def __init__(self) -> None:
         self.counts: dict[str, Counter[str]] = {c: Counter() for c in CATEGORIES}
@@ -662,10 +767,13 @@ class Model:
         self.vocabulary: set[str] = set()
         self.remembered: dict[str, str] = {}  # folded text -> category a relay gave it
         self.examples = 0
+        self.documents: Counter[str] = Counter()  # feature -> how many texts have it
+        self.ignored: frozenset[str] = frozenset()
         self._log: dict[str, dict[str, float]] | None = None
 
     def learn(self, text: str, category: str, weight: int = 1, remember: bool = False) -> None:
         names = set(features(text).names)
+        self.documents.update(names)
         for name in names:
             self.counts[category][name] += weight
         self.totals[category] += weight * len(names)
@@ -677,6 +785,11 @@ class Model:
 
     def _weights(self) -> dict[str, dict[str, float]]:
         if self._log is None:
+            # A word in a third of all texts, whatever their category (the company's own
+            # name), tells nothing: it would only let noise decide between equals.
+            if self.examples >= 20:
+                limit = self.COMMON * self.examples
+                self.ignored = frozenset(n for n, df in self.documents.items() if df > limit)
             size = len(self.vocabulary) or 1
             self._log = {
                 category: {
@@ -694,7 +807,7 @@ class Model:
         """category -> feature -> its log weight (model + lexicon), for the features seen."""
         weights = self._weights()
         result: dict[str, dict[str, float]] = {c: {} for c in CATEGORIES}
-        for name in set(found.names):
+        for name in set(found.names) - self.ignored:
             lexical = LEXICON.get(name)
             if name not in self.vocabulary and lexical is None:
                 continue
@@ -733,6 +846,8 @@ class Model:
         totals = {c: sum(scores[c].values()) for c in CATEGORIES}
         ranked = sorted(CATEGORIES, key=lambda c: (-totals[c], CATEGORIES.index(c)))
         winner, runner_up = ranked[0], ranked[1]
+        if winner != OTHER and totals[winner] - totals[OTHER] < self.MARGIN:
+            winner, runner_up = OTHER, winner
         pushes = sorted(
             ((scores[winner][name] - scores[runner_up][name], name) for name in scores[winner]),
             reverse=True,
@@ -750,6 +865,8 @@ class Model:
     def _word_reason(name: str, found: Features, category: str) -> Reason:
         if name == IRONY:
             return _reason(_MIXED, category=category)
+        if name == RHETORICAL:
+            return _reason(_RHETORICAL, category=category)
         if name == QUESTION_FORM:
             return _reason(_QUESTION_FORM, category=category)
         word = found.shown.get(name, name)
@@ -795,3 +912,100 @@ def classify(
     ``bot.response.service.triage`` for the one that includes relays' corrections).
     """
     return (model or default_model()).classify(text, reporters=reporters, language=language)
+
+
+# --- Evaluation -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ClassScore:
+    """Precision and recall of one category over a labelled set."""
+
+    category: str
+    support: int  # how many examples carry this label
+    predicted: int  # how many the classifier gave this category
+    correct: int
+
+    @property
+    def precision(self) -> float:
+        return self.correct / self.predicted if self.predicted else 0.0
+
+    @property
+    def recall(self) -> float:
+        return self.correct / self.support if self.support else 0.0
+
+    @property
+    def f1(self) -> float:
+        total = self.precision + self.recall
+        return 2 * self.precision * self.recall / total if total else 0.0
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """How a model does on a labelled set: per category, overall, and on severity."""
+
+    classes: tuple[ClassScore, ...]
+    total: int
+    correct: int
+    severity_total: int  # examples that carry a severity label
+    severity_correct: int
+    severity_within_one: int
+    confusion: dict[tuple[str, str], int]  # (label, predicted) -> count
+    mistakes: tuple[tuple[Example, Triage], ...]
+
+    @property
+    def accuracy(self) -> float:
+        return self.correct / self.total if self.total else 0.0
+
+    @property
+    def macro_f1(self) -> float:
+        scored = [c for c in self.classes if c.support]
+        return sum(c.f1 for c in scored) / len(scored) if scored else 0.0
+
+    @property
+    def severity_accuracy(self) -> float:
+        return self.severity_correct / self.severity_total if self.severity_total else 0.0
+
+    def score(self, category: str) -> ClassScore:
+        return next(c for c in self.classes if c.category == category)
+
+
+def evaluate(examples: Iterable[Example], model: Model | None = None) -> Evaluation:
+    """Classify every example and compare with its labels."""
+    model = model or default_model()
+    confusion: Counter[tuple[str, str]] = Counter()
+    mistakes: list[tuple[Example, Triage]] = []
+    severity_total = severity_correct = within_one = 0
+    for example in examples:
+        result = model.classify(
+            example.text, reporters=example.reporters, language=example.language
+        )
+        confusion[(example.category, result.category)] += 1
+        if example.severity is not None:
+            severity_total += 1
+            distance = abs(SEVERITIES.index(example.severity) - SEVERITIES.index(result.severity))
+            severity_correct += distance == 0
+            within_one += distance <= 1
+        if result.category != example.category or (
+            example.severity is not None and result.severity != example.severity
+        ):
+            mistakes.append((example, result))
+    classes = tuple(
+        ClassScore(
+            category=category,
+            support=sum(n for (label, _), n in confusion.items() if label == category),
+            predicted=sum(n for (_, guess), n in confusion.items() if guess == category),
+            correct=confusion[(category, category)],
+        )
+        for category in CATEGORIES
+    )
+    return Evaluation(
+        classes=classes,
+        total=sum(confusion.values()),
+        correct=sum(n for (label, guess), n in confusion.items() if label == guess),
+        severity_total=severity_total,
+        severity_correct=severity_correct,
+        severity_within_one=within_one,
+        confusion=dict(confusion),
+        mistakes=tuple(mistakes),
+    )
