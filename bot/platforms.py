@@ -71,7 +71,7 @@ class Attempt:
     # Called with each newly accepted part (not for the last part of a send: the result has it).
     part_sent: Callable[[int, Part], Awaitable[None]] = _ignore
     # Called when a part is gone (deleted on the platform).
-    part_gone: Callable[[int], Awaitable[None]] = _ignore
+    part_gone: Callable[[Part], Awaitable[None]] = _ignore
     # Called with a DM channel learned before posting into it (kept for the next attempt).
     channel_learned: Callable[[str], Awaitable[None]] = _ignore
     # False once a promotional message must stop (the programme was paused): stop between parts.

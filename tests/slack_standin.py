@@ -38,6 +38,9 @@ class SlackStandIn:
         self.error_fraction = 0.0  # this share of chat.postMessage: HTTP 500, not accepted
         self.auth_error: str | None = None  # e.g. "invalid_auth": every call refused so
         self.deleted: list[dict[str, Any]] = []  # chat.delete calls accepted
+        # (n, released): once n messages were posted, chat.postMessage hangs until released.
+        self.gate: tuple[int, threading.Event] | None = None
+        self.gated = threading.Event()  # a post is hanging at the gate
         self.post_times: list[
             tuple[float, str, dict[str, Any]]
         ] = []  # (monotonic, channel, params)
@@ -86,6 +89,14 @@ class SlackStandIn:
         assert request.headers.get("authorization") == expected, request.headers.get(
             "authorization"
         )
+        gate = self.gate
+        if method == "chat.postMessage" and gate is not None and len(self.posted) >= gate[0]:
+            # Hung until released, then not taken: the sender died waiting (a killed worker).
+            with self._lock:
+                self.calls.append((method, params))
+            self.gated.set()
+            await asyncio.to_thread(gate[1].wait, 60)
+            return JSONResponse({"ok": False, "error": "internal_error"}, status_code=500)
         with self._lock:
             self.calls.append((method, params))
             if (

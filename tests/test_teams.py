@@ -24,7 +24,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from jwt.algorithms import RSAAlgorithm
 from sqlmodel import Session, select
 
@@ -94,6 +94,12 @@ class BotConnector:
         self.throttle = 0  # answer this many activity posts with 429
         self.forbidden: set[str] = set()  # conversations the bot was removed from (403)
         self.created: list[dict[str, Any]] = []
+        self.updated: list[dict[str, Any]] = []  # update calls accepted (PUT)
+        self.deleted: list[dict[str, Any]] = []  # delete calls accepted (DELETE)
+        self.fail_next: list[int] = []  # the next calls' statuses, any verb (0: let it through)
+        # (n, released): once n activities were taken, posts hang until released, then fail.
+        self.gate: tuple[int, threading.Event] | None = None
+        self.gated = threading.Event()  # a post is hanging at the gate
         self.jwks: dict[str, Any] = {"keys": []}
         self.sizes: list[int] = []  # bytes of each activity as it arrived
         self.hold: threading.Event | None = None  # set: the OpenID endpoint hangs until it is set
@@ -111,6 +117,16 @@ class BotConnector:
             methods=["POST"],
         )
         self.app.add_api_route(
+            "/v3/conversations/{conversation}/activities/{activity_id}",
+            self.update_activity,
+            methods=["PUT"],
+        )
+        self.app.add_api_route(
+            "/v3/conversations/{conversation}/activities/{activity_id}",
+            self.delete_activity,
+            methods=["DELETE"],
+        )
+        self.app.add_api_route(
             "/v3/conversations/{conversation}/members/{member}", self.member, methods=["GET"]
         )
         self.app.add_api_route("/v3/conversations", self.create, methods=["POST"])
@@ -122,6 +138,12 @@ class BotConnector:
     ) -> JSONResponse:
         raw = await request.body()
         body = json.loads(raw)
+        gate = self.gate
+        if gate is not None and len(self.accepted) >= gate[0]:
+            # Hung until released, then not taken: the sender died waiting (a killed worker).
+            self.gated.set()
+            await asyncio.to_thread(gate[1].wait, 60)
+            return JSONResponse({"error": {"code": "ServiceUnavailable"}}, status_code=503)
         with self._lock:
             self.calls.append(("POST", request.url.path))
             self.sizes.append(len(raw))
@@ -130,6 +152,8 @@ class BotConnector:
                     {"error": {"code": "BotNotInConversationRoster", "message": "removed"}},
                     status_code=403,
                 )
+            if (failing := self._failing()) is not None:
+                return failing
             if self.throttle > 0:
                 self.throttle -= 1
                 return JSONResponse(
@@ -148,6 +172,61 @@ class BotConnector:
                 }
             )
         return JSONResponse({"id": activity_id}, status_code=201)
+
+    def _failing(self) -> JSONResponse | None:
+        if not self.fail_next:
+            return None
+        status = self.fail_next.pop(0)
+        if not status:  # 0: this call goes through
+            return None
+        return JSONResponse(
+            {"error": {"code": "ServiceError", "message": "failing"}},
+            status_code=status,
+            headers={"Retry-After": "1"} if status == 429 else None,
+        )
+
+    def _find(self, conversation: str, activity_id: str) -> dict[str, Any] | None:
+        return next(
+            (
+                item
+                for item in self.accepted
+                if item["conversation"] == conversation and item["id"] == activity_id
+            ),
+            None,
+        )
+
+    async def update_activity(
+        self, conversation: str, activity_id: str, request: Request
+    ) -> JSONResponse:
+        """Teams replaces the activity's content in place; an unknown id is 404."""
+        raw = await request.body()
+        body = json.loads(raw)
+        with self._lock:
+            self.calls.append(("PUT", request.url.path))
+            self.sizes.append(len(raw))
+            if (failing := self._failing()) is not None:
+                return failing
+            found = self._find(conversation, activity_id)
+            if found is None:
+                return JSONResponse({"error": {"code": "NotFound", "message": "gone"}}, 404)
+            found["activity"] = body
+            found["edited"] = True
+            self.updated.append({"conversation": conversation, "id": activity_id, "body": body})
+        return JSONResponse({"id": activity_id}, status_code=200)
+
+    async def delete_activity(
+        self, conversation: str, activity_id: str, request: Request
+    ) -> Response:
+        with self._lock:
+            self.calls.append(("DELETE", request.url.path))
+            if (failing := self._failing()) is not None:
+                return failing
+            found = self._find(conversation, activity_id)
+            if found is None:
+                return JSONResponse({"error": {"code": "NotFound", "message": "gone"}}, 404)
+            self.accepted.remove(found)
+            self.deleted.append({"conversation": conversation, "id": activity_id})
+        return Response(status_code=200)
 
     async def member(self, conversation: str, member: str, request: Request) -> JSONResponse:
         with self._lock:

@@ -11,21 +11,27 @@ from __future__ import annotations
 from bot.config import AppConfig
 from bot.core import Relais
 from bot.messages import Message
-from bot.platforms import Attempt, Platform, Recipient, SendResult
+from bot.platforms import Attempt, Part, Platform, Recipient, SendResult
 
 NAME = "console"
 
 
 class ConsolePlatform(Platform):
+    """The mailbox is the outbox: a delivery marked sent is a message in the member's console.
+
+    An update or a delete is a delivery of its own, shown in the mailbox as
+    "(updated)" with the new message, or "(deleted)": a terminal cannot change
+    what it already printed.
+    """
+
     name = NAME
 
     async def send(self, recipient: Recipient, message: Message, attempt: Attempt) -> SendResult:
-        return SendResult.sent(
-            f"console:{attempt.delivery_id}", channel_id=f"console:{recipient.email}"
-        )
+        channel = f"console:{recipient.email}"
+        message_id = f"console:{attempt.delivery_id}"
+        return SendResult.sent(message_id, channel_id=channel, parts=[Part(message_id, channel)])
 
     async def update(self, recipient: Recipient, message: Message, attempt: Attempt) -> SendResult:
-        """The console shows the update as a new message (a terminal cannot edit what it printed)."""
         return await self.send(recipient, message, attempt)
 
     async def delete(self, recipient: Recipient, attempt: Attempt) -> SendResult:

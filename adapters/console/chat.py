@@ -7,17 +7,19 @@ import threading
 import uuid
 from dataclasses import dataclass
 
+from sqlalchemy import and_, or_
 from sqlmodel import select
 
 from adapters.console import NAME, ConsolePlatform
 from adapters.console.render import Rendered, render
 from bot.db import session_scope
-from bot.delivery.models import SENT, Delivery
+from bot.delivery.models import DELETE, SENT, UPDATE, Delivery
+from bot.delivery.outbox import message_of
 from bot.delivery.worker import DeliveryWorker
 from bot.events import ActionEvent, MessageEvent, Who
 from bot.i18n import Tr, cli_language
 from bot.members import service as members
-from bot.members.models import Address
+from bot.members.models import Address, Member
 from bot.messages import Button, Message
 from bot.runtime import Runtime, StartupError
 
@@ -140,6 +142,10 @@ class ConsoleChat:
             return self.new_messages()
 
     def new_messages(self) -> list[Shown]:
+        """What the member has not seen yet; updates and deletes say what they change.
+
+        A message deleted before the member saw it is not shown at all.
+        """
         with session_scope(self.runtime.engine) as session:
             rows = session.exec(
                 select(Delivery)
@@ -151,12 +157,57 @@ class ConsoleChat:
                 )  # type: ignore[operator]
                 .order_by(Delivery.sent_at, Delivery.id)  # type: ignore[arg-type]
             ).all()
-            shown = [
-                Shown(row.id or 0, self._render(Message.from_payload(row.payload))) for row in rows
-            ]
+            targets = {row.target_id for row in rows if row.target_id}
+            # Each changed message and its sent updates: a change names its latest version.
+            versions: dict[int, list[Delivery]] = {}
+            for version in session.exec(
+                select(Delivery)
+                .where(
+                    or_(
+                        Delivery.id.in_(targets),  # type: ignore[union-attr]
+                        and_(
+                            Delivery.target_id.in_(targets),  # type: ignore[union-attr]
+                            Delivery.operation == UPDATE,
+                            Delivery.status == SENT,
+                        ),
+                    )
+                )
+                .order_by(Delivery.id)  # type: ignore[arg-type]
+            ).all():
+                versions.setdefault(version.target_id or version.id or 0, []).append(version)
+            unseen = {row.id for row in rows}
+            deleted_unseen = {
+                row.target_id for row in rows if row.operation == DELETE and row.target_id in unseen
+            }
+            member = session.get(Member, self.member_id)
+            tr = Tr(member.language if member else self.runtime.config.languages.default)
+            shown = []
+            for row in rows:
+                if row.id in deleted_unseen or (
+                    row.operation == DELETE and row.target_id in unseen
+                ):
+                    continue  # sent and withdrawn while the member was away
+                before = [
+                    v for v in versions.get(row.target_id or 0, []) if (v.id or 0) < (row.id or 0)
+                ]
+                what = _headline(message_of(before[-1], session)) if before else ""
+                if row.operation == DELETE:
+                    line = tr("(deleted) “{message}” was withdrawn.", message=what)
+                    shown.append(Shown(row.id or 0, Rendered(lines=[line])))
+                    continue
+                rendered = self._render(message_of(row, session))
+                if row.operation == UPDATE:
+                    rendered.lines.insert(0, tr("(updated) “{message}” now reads:", message=what))
+                shown.append(Shown(row.id or 0, rendered))
             if rows:
                 self.seen_up_to = max(row.id or 0 for row in rows)
                 members.remember_address(
                     session, self.member_id, NAME, reference={"seen_up_to": self.seen_up_to}
                 )
         return shown
+
+
+def _headline(message: Message, width: int = 60) -> str:
+    """A message's first words, to name it in "(updated)" and "(deleted)"."""
+    text = " ".join(message.text.split())
+    return text if len(text) <= width else text[: width - 1].rstrip() + "…"

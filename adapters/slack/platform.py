@@ -412,6 +412,7 @@ class SlackPlatform(Platform):
                 else:
                     posted = await self._post(channel, payload, attempt, position)
                     done.append(Part(str(posted["ts"]), channel))
+                    await attempt.part_sent(position, done[-1])  # a retry will not post it again
                 self.bucket.accepted()
             for part in parts[len(payloads) :]:
                 await self._delete_part(part, attempt)

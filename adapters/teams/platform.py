@@ -28,6 +28,7 @@ import ipaddress
 import json
 import logging
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from botbuilder.core import BotAdapter, TurnContext
@@ -338,27 +339,64 @@ class TeamsPlatform(Platform):
         if connection is not None:
             connection.timeout = self.send_timeout
 
-    async def _send_one(self, reference: ConversationReference, payload: dict[str, Any]) -> str:
+    async def _in_turn(
+        self, reference: ConversationReference, act: Callable[[TurnContext], Awaitable[Any]]
+    ) -> Any:
+        """Run ``act`` in a proactive turn of the member's conversation (botbuilder's connector).
+
+        Errors are kept and raised here: the adapter's turn-error handler must not swallow them.
+        """
         outcome: dict[str, Any] = {}
 
         async def callback(turn_context: TurnContext) -> None:
-            # Errors are kept here: the adapter's turn-error handler must not swallow them.
             try:
                 self.tune_turn(turn_context)
                 # botbuilder would address the message as a reply to the (made-up) id of the
                 # continuation activity; a proactive message is a new message.
                 turn_context.activity.id = None
-                response = await turn_context.send_activity(Activity().deserialize(payload))
-                outcome["id"] = getattr(response, "id", None) or ""
+                outcome["value"] = await act(turn_context)
             except Exception as exc:
                 outcome["error"] = exc
 
-        await self.adapter.continue_conversation(reference, callback, self.credentials.app_id)
+        await asyncio.wait_for(
+            self.adapter.continue_conversation(reference, callback, self.credentials.app_id),
+            self.send_timeout,
+        )
         if "error" in outcome:
             raise outcome["error"]
-        return str(outcome.get("id", ""))
+        return outcome.get("value")
 
-    async def send(self, recipient: Recipient, message: Message, attempt: Attempt) -> SendResult:
+    async def _send_one(self, reference: ConversationReference, payload: dict[str, Any]) -> str:
+        async def post(turn_context: TurnContext) -> str:
+            response = await turn_context.send_activity(Activity().deserialize(payload))
+            return str(getattr(response, "id", None) or "")
+
+        return str(await self._in_turn(reference, post))
+
+    async def _update_one(
+        self, reference: ConversationReference, activity_id: str, payload: dict[str, Any]
+    ) -> None:
+        """``PUT /v3/conversations/{conversation}/activities/{activity_id}`` with the new card."""
+
+        async def replace(turn_context: TurnContext) -> None:
+            activity = Activity().deserialize(payload)
+            activity.id = activity_id
+            await turn_context.update_activity(activity)
+
+        await self._in_turn(reference, replace)
+
+    async def _delete_one(self, reference: ConversationReference, activity_id: str) -> None:
+        """``DELETE /v3/conversations/{conversation}/activities/{activity_id}``."""
+
+        async def remove(turn_context: TurnContext) -> None:
+            await turn_context.delete_activity(activity_id)
+
+        await self._in_turn(reference, remove)
+
+    def _reference(
+        self, recipient: Recipient
+    ) -> tuple[ConversationReference, dict[str, Any]] | SendResult:
+        """The member's stored conversation reference and the pacing keys it falls under."""
         if not recipient.reference:
             return SendResult.failed(NOT_REACHABLE)
         try:
@@ -368,56 +406,135 @@ class TeamsPlatform(Platform):
         if reference is None or reference.conversation is None or not reference.service_url:
             return SendResult.failed("the stored Teams conversation reference is unusable")
         reference.activity_id = None  # a new message, not a reply to the member's last one
-        conversation = reference.conversation.id
         keys = {
-            f"conversation:{conversation}": CONVERSATION_LIMITS,
+            f"conversation:{reference.conversation.id}": CONVERSATION_LIMITS,
             f"tenant:{reference.conversation.tenant_id or '-'}": TENANT_LIMITS,
         }
+        return reference, keys
+
+    async def _slot(self, keys: dict[str, Any]) -> SendResult | None:
+        """Wait for a paced slot; a result (retry later) when the wait would be too long."""
+        wait = self.pacer.delay(keys)
+        if wait > MAX_INLINE_WAIT:
+            return later(wait, "paced to stay within Teams' limits")
+        wait = self.pacer.reserve(keys)
+        if wait > 0:
+            await asyncio.sleep(wait)
+        return None
+
+    def _refused(self, exc: Exception, conversation: str, delivery_id: int) -> SendResult:
+        """What a failed call to the Bot Connector means for the operation."""
+        if isinstance(exc, HttpOperationError):
+            status, retry_after, detail = _status_of(exc)
+            result = classify(status, retry_after, detail)
+            if status == 429:
+                self.pacer.pause(f"conversation:{conversation}", result.retry_after or 1.0)
+                result = SendResult.throttled(result.retry_after or 1.0, result.error or "")
+            elif status == 401:
+                result = SendResult.outage(result.retry_after or 300.0, result.error or "")
+            log.info(
+                "Teams refused delivery %s (Retry-After %s): %s",
+                delivery_id,
+                retry_after,
+                result.error,
+            )
+            return result
+        if isinstance(exc, TimeoutError):
+            return later(None, f"Teams did not answer within {self.send_timeout:.0f} s")
+        if isinstance(exc, ClientRequestError | OSError):  # refused, reset, DNS…
+            return SendResult.outage(30.0, f"cannot reach Teams: {type(exc).__name__}")
+        raise exc
+
+    async def send(self, recipient: Recipient, message: Message, attempt: Attempt) -> SendResult:
+        found = self._reference(recipient)
+        if isinstance(found, SendResult):
+            return found
+        reference, keys = found
+        conversation = reference.conversation.id
         payloads = to_activity_payloads(message, recipient.language)
-        delivery_id = attempt.delivery_id
         sent = [part.message_id for part in attempt.parts]
         if not self.insecure:
             await self.credentials_factory.warm()
         for position in range(len(sent), len(payloads)):
-            payload = payloads[position]
             if attempt.promotional and not await attempt.may_continue():
                 return SendResult.paused()
-            wait = self.pacer.delay(keys)
-            if wait > MAX_INLINE_WAIT:
-                return later(wait, "paced to stay within Teams' limits")
-            wait = self.pacer.reserve(keys)
-            if wait > 0:
-                await asyncio.sleep(wait)
+            if (held := await self._slot(keys)) is not None:
+                return held
             try:
-                sent.append(
-                    await asyncio.wait_for(self._send_one(reference, payload), self.send_timeout)
-                )
-                if position < len(payloads) - 1:
-                    await attempt.part_sent(position, Part(sent[-1], conversation))
-            except HttpOperationError as exc:
-                status, retry_after, detail = _status_of(exc)
-                result = classify(status, retry_after, detail)
-                if status == 429:
-                    self.pacer.pause(f"conversation:{conversation}", result.retry_after or 1.0)
-                    result = SendResult.throttled(result.retry_after or 1.0, result.error or "")
-                elif status == 401:
-                    result = SendResult.outage(result.retry_after or 300.0, result.error or "")
-                log.info(
-                    "Teams refused delivery %s (Retry-After %s): %s",
-                    delivery_id,
-                    retry_after,
-                    result.error,
-                )
-                return result
-            except TimeoutError:
-                return later(None, f"Teams did not answer within {self.send_timeout:.0f} s")
-            except (ClientRequestError, OSError) as exc:  # refused, reset, DNS…
-                return SendResult.outage(30.0, f"cannot reach Teams: {type(exc).__name__}")
+                sent.append(await self._send_one(reference, payloads[position]))
+            except (HttpOperationError, TimeoutError, ClientRequestError, OSError) as exc:
+                return self._refused(exc, conversation, attempt.delivery_id)
+            if position < len(payloads) - 1:
+                await attempt.part_sent(position, Part(sent[-1], conversation))
         return SendResult.sent(
             sent[0] if sent else None,
             channel_id=conversation,
             parts=[Part(part, conversation) for part in sent],
         )
+
+    async def update(self, recipient: Recipient, message: Message, attempt: Attempt) -> SendResult:
+        """Replace every part in place; parts the new message needs more are posted, fewer deleted.
+
+        Each part posted is stored at once (``part_sent``) and each part deleted
+        forgotten at once (``part_gone``), so a retry after a refusal midway neither
+        posts a part twice nor deletes one twice.
+        """
+        found = self._reference(recipient)
+        if isinstance(found, SendResult):
+            return found
+        reference, keys = found
+        conversation = reference.conversation.id
+        parts = list(attempt.parts)
+        payloads = to_activity_payloads(message, recipient.language)
+        done: list[Part] = []
+        if not self.insecure:
+            await self.credentials_factory.warm()
+        try:
+            for position, payload in enumerate(payloads):
+                if (held := await self._slot(keys)) is not None:
+                    return held
+                if position < len(parts):
+                    part = parts[position]
+                    await self._update_one(reference, part.message_id, payload)
+                    done.append(Part(part.message_id, part.channel_id or conversation))
+                else:
+                    done.append(Part(await self._send_one(reference, payload), conversation))
+                    await attempt.part_sent(position, done[-1])
+            for part in parts[len(payloads) :]:
+                if (held := await self._slot(keys)) is not None:
+                    return held
+                await self._delete_gone(reference, part, attempt)
+        except (HttpOperationError, TimeoutError, ClientRequestError, OSError) as exc:
+            return self._refused(exc, conversation, attempt.delivery_id)
+        return SendResult.sent(done[0].message_id if done else None, conversation, parts=done)
+
+    async def _delete_gone(
+        self, reference: ConversationReference, part: Part, attempt: Attempt
+    ) -> None:
+        """Delete one part; one Teams no longer has (404) is as good as deleted."""
+        try:
+            await self._delete_one(reference, part.message_id)
+        except HttpOperationError as exc:
+            if _status_of(exc)[0] != 404:
+                raise
+        await attempt.part_gone(part)
+
+    async def delete(self, recipient: Recipient, attempt: Attempt) -> SendResult:
+        """Delete every part of the message; each part deleted is forgotten at once."""
+        found = self._reference(recipient)
+        if isinstance(found, SendResult):
+            return found
+        reference, keys = found
+        if not self.insecure:
+            await self.credentials_factory.warm()
+        try:
+            for part in attempt.parts:
+                if (held := await self._slot(keys)) is not None:
+                    return held
+                await self._delete_gone(reference, part, attempt)
+        except (HttpOperationError, TimeoutError, ClientRequestError, OSError) as exc:
+            return self._refused(exc, reference.conversation.id, attempt.delivery_id)
+        return SendResult.sent(None)
 
     def health(self) -> dict[str, Any]:
         if self.insecure:

@@ -256,6 +256,11 @@ def parts_of(connection: Session | Connection, delivery_ids: list[int]) -> dict[
     return found
 
 
+def message_of(row: Delivery, bind: Any = None) -> Message:
+    """The message a delivery carries: every reader of a delivery's content goes through here."""
+    return Message.from_payload(row.payload)
+
+
 # --- pause, cancel -----------------------------------------------------------------
 
 
@@ -338,6 +343,7 @@ __all__ = [
     "enqueue",
     "enqueue_many",
     "finish",
+    "message_of",
     "parts_of",
     "pause_promotional",
     "promotional_paused",

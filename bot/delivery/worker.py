@@ -51,7 +51,15 @@ from bot.delivery.models import (
     Delivery,
     DeliveryPart,
 )
-from bot.delivery.outbox import LEASE, claim, finish, parts_of, promotional_paused, renew
+from bot.delivery.outbox import (
+    LEASE,
+    claim,
+    finish,
+    message_of,
+    parts_of,
+    promotional_paused,
+    renew,
+)
 from bot.members import service as members
 from bot.members.models import Address, Member
 from bot.messages import Message
@@ -347,9 +355,13 @@ class DeliveryWorker:
         stored_count = len(stored)
         promotional = row.purpose == PROMOTIONAL
 
+        # A part an update had to add belongs to the message it updates: a retry of the
+        # update finds it there and does not post it again.
+        owner = (row.target_id or 0) if row.operation == UPDATE else delivery_id
+
         async def part_sent(position: int, part: Part) -> None:
             nonlocal stored_count
-            await asyncio.to_thread(self._store_part, delivery_id, position, part)
+            await asyncio.to_thread(self._store_part, owner, position, part)
             stored_count = max(stored_count, position + 1)
 
         async def part_gone(part: Part) -> None:
@@ -365,7 +377,7 @@ class DeliveryWorker:
             result = SendResult.paused()
         else:
             try:
-                message = Message.from_payload(row.payload)
+                message = message_of(row, self.engine)
                 recipient = members.recipient_of(member, row.platform, address)
                 attempt = Attempt(
                     delivery_id=delivery_id,
