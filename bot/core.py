@@ -144,6 +144,39 @@ class Relais:
                 return None
             return self.registry.home(session, member, self.content, self.config)
 
+    def welcome(self, who: Who, idempotency_key: str) -> Outcome:
+        """Queue the member's home as a welcome message (Teams' welcome card on installation).
+
+        Handled once per event, like any other; it opens with the crisis banner
+        during a crisis, as the App Home does.
+        """
+        if self.registry.home is None:
+            return Outcome()
+        key = bounded_key(who.platform, idempotency_key)
+        with session_scope(self.engine) as session:
+            member = members.find(session, who)
+            if member is None:
+                return Outcome()
+            if not mark_handled(session, key, member.id, "welcome"):
+                return Outcome(member_id=member.id, duplicate=True)
+            message = self.registry.home(session, member, self.content, self.config)
+            queued = enqueue_many(
+                session,
+                [
+                    Outgoing(
+                        member_id=member.id or 0,
+                        platform=who.platform,
+                        dedupe_key=f"welcome:{key}",
+                        kind="welcome",
+                        message=message,
+                        priority=PRIORITY_REPLY,
+                        purpose=OPERATIONAL,
+                    )
+                ],
+                utcnow(),
+            )
+            return Outcome(member_id=member.id, queued=len(queued))
+
     def _dispatch(self, context: Context) -> None:
         event, tr = context.event, context.tr
         try:

@@ -258,3 +258,30 @@ def test_the_command_line_declares_shows_the_board_and_ends(runtime, database_ur
         assert session.get(DeliveryPause, "promotional") is None
         ends = session.exec(select(Delivery).where(Delivery.kind == "crisis_end")).all()
         assert len(ends) == 15
+
+
+def test_ambassadors_are_not_reminded_in_their_quiet_hours_the_cell_is(runtime, chat) -> None:  # type: ignore[no-untyped-def]
+    late = datetime(2026, 11, 19, 21, 0, tzinfo=UTC)  # 22:00 in Paris, 16:00 in Montréal
+    with time_machine.travel(late, tick=False):
+        chat(HUGO).type("crisis declare phishing-campaign")
+    assert run_scheduled(runtime, "crisis_reminders", late + timedelta(minutes=31)) > 0
+    with Session(runtime.engine) as session:
+        reminded = {
+            email
+            for (email,) in session.execute(
+                select(Member.email)
+                .join(Delivery, Delivery.member_id == Member.id)
+                .where(Delivery.kind == "crisis_reminder")
+            ).all()
+        }
+    assert "liam.tremblay@example.com" in reminded  # an ambassador in Montréal, daytime
+    assert SOPHIE in reminded  # the crisis cell, at night too
+    assert NOAH not in reminded  # an ambassador in Paris, at night
+    # In the morning, Noah is reminded after all.
+    morning = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)  # 09:00 in Paris
+    run_scheduled(runtime, "crisis_reminders", morning)
+    with Session(runtime.engine) as session:
+        noah = member_id(runtime, NOAH)
+        assert session.exec(
+            select(Delivery).where(Delivery.member_id == noah, Delivery.kind == "crisis_reminder")
+        ).all()

@@ -74,6 +74,10 @@ SEND_TIMEOUT = 10.0  # seconds for one Web API call on the send path
 METADATA_EVENT = "relais_delivery"
 
 
+class PausedWhileWaiting(Exception):
+    """Promotional work was paused while a part waited for its turn in the bucket."""
+
+
 class ChannelPacer:
     """At most one message per second per channel, as Slack's chat.postMessage allows."""
 
@@ -282,6 +286,10 @@ class SlackPlatform(Platform):
         """
         await self.bucket.acquire(attempt.priority)
         await self.pacer.wait(channel)
+        # The wait can be long (the priority lane goes first, a crisis alert burst):
+        # a pause decided meanwhile wins over a promotional part that was waiting.
+        if attempt.promotional and not await attempt.may_continue():
+            raise PausedWhileWaiting
         return await self.sender.chat_postMessage(
             channel=channel,
             metadata={
@@ -372,6 +380,8 @@ class SlackPlatform(Platform):
                     alt_txt=block.alt[:1000],
                 )
                 self.bucket.accepted()
+        except PausedWhileWaiting:
+            return SendResult.paused()
         except SlackApiError as exc:
             return self._refused(exc)
         except TimeoutError as exc:  # the history check itself did not answer
@@ -416,6 +426,8 @@ class SlackPlatform(Platform):
                 self.bucket.accepted()
             for part in parts[len(payloads) :]:
                 await self._delete_part(part, attempt)
+        except PausedWhileWaiting:
+            return SendResult.paused()
         except SlackApiError as exc:
             return self._refused(exc)
         except (TimeoutError, OSError) as exc:

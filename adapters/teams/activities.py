@@ -8,7 +8,9 @@
 - ``invoke`` ``adaptiveCard/action`` (``Action.Execute``): the same, answered
   with an invoke response.
 - ``conversationUpdate`` / ``installationUpdate``: the member's conversation
-  reference is kept, so lessons and alerts can later be sent proactively.
+  reference is kept, so lessons and alerts can later be sent proactively; an
+  installation in the personal scope is answered with the welcome card (the
+  member's home, which opens with the crisis banner during a crisis).
 
 The idempotency key of every event is the activity id, scoped by its
 conversation (Teams' ids are only unique within one conversation), so a
@@ -112,7 +114,9 @@ class RelaisActivityHandler(ActivityHandler):
     async def on_installation_update(self, turn_context: TurnContext) -> None:
         action = (turn_context.activity.action or "").lower()
         if action.startswith("add") and self.platform.is_personal(turn_context.activity):
-            await self.platform.identify(turn_context)
+            who = await self.platform.identify(turn_context)
+            if who is not None:  # the welcome card: the member's home (crisis banner first)
+                await self.platform.welcome(who, event_key(turn_context.activity))
 
     async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse | None:
         activity = turn_context.activity

@@ -320,6 +320,12 @@ class TeamsPlatform(Platform):
                     log.warning("Teams: could not answer in the conversation: %s", exc)
         return outcome
 
+    async def welcome(self, who: Who, key: str) -> None:
+        """Queue the welcome card (the member's home) and wake the worker."""
+        outcome = await asyncio.to_thread(self.relais.welcome, who, key)
+        if outcome.queued:
+            self.wake()
+
     # --- outbound --------------------------------------------------------------
 
     def tune_turn(self, turn_context: TurnContext) -> None:
@@ -460,6 +466,8 @@ class TeamsPlatform(Platform):
                 return SendResult.paused()
             if (held := await self._slot(keys)) is not None:
                 return held
+            if attempt.promotional and not await attempt.may_continue():
+                return SendResult.paused()  # paused while it waited for its turn
             try:
                 sent.append(await self._send_one(reference, payloads[position]))
             except (HttpOperationError, TimeoutError, ClientRequestError, OSError) as exc:

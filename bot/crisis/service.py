@@ -601,6 +601,18 @@ def remind(session: Session, config: AppConfig, content: ContentLibrary, now: da
         )
         .order_by(CrisisAlert.id)
     ).all()
+    quiet = config.time.quiet_hours
+    # Ambassadors are not woken at night by a reminder (the alert itself went at once);
+    # the people the playbook names are, it is their job. Skipped ones stay due.
+    due = [
+        (alert, member)
+        for alert, member in due
+        if alert.role != AMBASSADOR
+        or not (
+            quiet
+            and quiet.contains(local(now, member.time_zone).time().replace(second=0, microsecond=0))
+        )
+    ]
     if not due:
         return 0
     declarer = session.get(Member, crisis.declared_by_id) if crisis.declared_by_id else None
