@@ -31,6 +31,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/lesson_schedule.py
 	$(BIN)/python benchmarks/delivery.py
+	$(BIN)/python benchmarks/campaign.py
 	$(BIN)/python benchmarks/triage.py
 
 clean:

@@ -374,6 +374,28 @@ class DeliverySettings(Strict):
     rate_per_second: dict[str, Annotated[float, Field(gt=0)]] = Field(default_factory=dict)
 
 
+def _public_url(value: str, info: ValidationInfo) -> str:
+    from urllib.parse import urlparse
+
+    tr = _lang(info)
+    parsed = urlparse(value)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise ValueError(tr("'{value}' is not a web address (https://…)", value=value))
+    if parsed.query or parsed.fragment:
+        raise ValueError(tr("'{value}': the public address takes no ? or # part", value=value))
+    return value.rstrip("/")
+
+
+class WebSettings(Strict):
+    # Where members' browsers reach `relais serve` (share links /s/<token> are built on it).
+    public_url: Annotated[str, AfterValidator(_public_url)] | None = None
+
+
+class SharingSettings(Strict):
+    # What a withdrawn post's messages become: a "withdrawn" notice, or deleted.
+    on_withdraw: Literal["update", "delete"] = "update"
+
+
 class AppConfig(Strict):
     programme: Programme
     languages: Languages
@@ -386,6 +408,8 @@ class AppConfig(Strict):
     escalation: Escalation = Field(default_factory=Escalation)
     platforms: Platforms = Field(default_factory=Platforms)
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
+    web: WebSettings = Field(default_factory=WebSettings)
+    sharing: SharingSettings = Field(default_factory=SharingSettings)
 
     # --- look-ups used across the core -------------------------------------
 

@@ -2,6 +2,7 @@
 
 from sqlmodel import SQLModel
 
+from bot.campaigns.models import Campaign, ShareLink
 from bot.charter.models import CharterAcknowledgement
 from bot.content.models import ContentItem
 from bot.crisis.models import Crisis, CrisisAlert, CrisisStep
@@ -25,6 +26,7 @@ metadata = SQLModel.metadata
 
 __all__ = [
     "Address",
+    "Campaign",
     "CharterAcknowledgement",
     "ContentItem",
     "Crisis",
@@ -46,6 +48,7 @@ __all__ = [
     "ReportingCount",
     "ReportingHeads",
     "ReportingMark",
+    "ShareLink",
     "SlotRun",
     "TriageCorrection",
     "metadata",

@@ -29,6 +29,7 @@ def to_member(
     priority: int = PRIORITY_SCHEDULED,
     platform: str | None = None,
     not_before: datetime | None = None,
+    campaign: str | None = None,
 ) -> Outgoing:
     """The outbox row for ``member`` (a Member or a row with its columns).
 
@@ -48,4 +49,5 @@ def to_member(
         purpose=purpose,
         priority=priority,
         not_before=not_before,
+        campaign=campaign,
     )

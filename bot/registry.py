@@ -147,6 +147,9 @@ class Registry:
         # unknown command) and a member's home view (Slack's App Home).
         self.help: Callable[[Context, str | None], Message] | None = None
         self.home: Callable[[Session, Member, ContentLibrary, AppConfig], Message] | None = None
+        # Answers to `results <id>` for ids other capabilities own (a post's campaign
+        # results): each returns True when it answered.
+        self.results: list[Callable[[Context, str], bool]] = []
 
     def command(
         self,

@@ -9,7 +9,7 @@ neither doubles nor skips it.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
@@ -71,3 +71,46 @@ def due_zone_slots(run: JobRun, cron: str, zones: Iterable[str]) -> list[tuple[s
     due = [(zone, slot) for zone in zones if (slot := due_slot(cron, zone, run.now, run.config))]
     done = run.done(due)
     return [pair for pair in due if pair not in done]
+
+
+def next_sendable(
+    after: datetime, zone: str, config: AppConfig, at_local: time | None = None
+) -> datetime | None:
+    """The first moment at or after ``after`` (aware UTC) when ``zone`` may be written to.
+
+    With ``at_local`` (10:00): the first day, from ``after``'s, whose 10:00 in
+    ``zone`` is still to come and is sendable. Without: ``after`` itself when it
+    is sendable there, else the next minute that is (the end of quiet hours, the
+    next working day). None when no moment in the next two weeks qualifies (an
+    ``at_local`` inside quiet hours, or no working day at all) or the zone is unknown.
+    """
+    try:
+        tz = ZoneInfo(zone)
+    except (ValueError, KeyError):
+        return None
+    start = as_utc(after).astimezone(tz)
+    if at_local is not None:
+        for offset in range(15):
+            day = (start + timedelta(days=offset)).date()
+            # fold=0: in a DST gap or overlap the earlier reading of the wall time.
+            candidate = datetime.combine(day, at_local, tzinfo=tz)
+            if candidate < start:
+                continue
+            if sendable(candidate, config):
+                return as_utc(candidate)
+        return None
+    if sendable(start, config):
+        return as_utc(after)
+    cursor = start.replace(second=0, microsecond=0)
+    # Quiet hours end and days start on the minute: walk minute by minute within
+    # the day, then day by day, never more than two weeks.
+    for _ in range(15 * 24 * 60 // 15):
+        cursor = (cursor.astimezone(UTC) + timedelta(minutes=15)).astimezone(tz)
+        if sendable(cursor, config):
+            # Back up to the first sendable minute of this quarter of an hour.
+            for minute in range(14, 0, -1):
+                earlier = (cursor.astimezone(UTC) - timedelta(minutes=minute)).astimezone(tz)
+                if earlier > start and sendable(earlier, config):
+                    return as_utc(earlier)
+            return as_utc(cursor)
+    return None

@@ -138,11 +138,12 @@ def create_app(runtime: Runtime, run_scheduler: bool = True) -> FastAPI:
 
 
 def capability_views() -> list[object]:
-    """Every ``bot/<capability>/views.py`` with a ``mount(app, runtime)``: their web pages."""
+    """Every ``bot/<capability>/views.py`` with a ``mount(app, runtime)`` (e.g. ``/s/<token>``)."""
+
     import bot
 
     found = []
-    for module in pkgutil.iter_modules(bot.__path__):
+    for module in sorted(pkgutil.iter_modules(bot.__path__), key=lambda m: m.name):
         if not module.ispkg:
             continue
         name = f"bot.{module.name}.views"

@@ -26,8 +26,6 @@ FORBIDDEN: list[tuple[str, str]] = [
         r"|le relais du service client le reçoit",
         "a report goes to the reporter's own department, not to the department it is about",
     ),
-    (r"share links?|liens? de partage", "tracked share links do not exist yet"),
-    (r"in (a single|one) click|en un clic", "sharing is copying a suggested text, not one click"),
 ]
 
 

@@ -98,6 +98,9 @@ class ChannelPacer:
             await asyncio.sleep(ready - now)
 
 
+LOOKBACK = 900.0  # seconds of a DM's history searched for a message already posted
+
+
 def classify(error: SlackApiError, attempt_hint: int = 1) -> SendResult:
     """A Slack refusal as a retry (with Slack's Retry-After) or a final failure."""
     response = error.response
@@ -301,7 +304,9 @@ class SlackPlatform(Platform):
 
     async def _arrived(self, channel: str, attempt: Attempt, position: int) -> str | None:
         """The ts of part ``position`` if Slack has it in the DM since the attempt began."""
-        since = max(0.0, (attempt.started_at or time.time()) - 60.0)
+        # A worker that died holds its rows for a lease (a minute) before another retries:
+        # look back well beyond it.
+        since = max(0.0, (attempt.started_at or time.time()) - LOOKBACK)
         history = await self.sender.conversations_history(
             channel=channel, oldest=f"{since:.6f}", include_all_metadata=True, limit=200
         )
@@ -333,6 +338,9 @@ class SlackPlatform(Platform):
                 found = await self.sender.users_lookupByEmail(email=recipient.email)
                 user_id = learned = found["user"]["id"]
             payloads = render(message)
+            if attempt.after_timeout and not channel and user_id:
+                # The first post went to the user id: learn the DM to look into it.
+                channel = remember["channel_id"] = await self._open(str(user_id), attempt)
             if attempt.after_timeout and channel:
                 # The previous try timed out: what Slack already has is not posted again.
                 while len(parts) < len(payloads):

@@ -19,7 +19,18 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, delete, exists, func, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    and_,
+    delete,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
@@ -136,12 +147,22 @@ def _paused_promotional() -> Any:
     return exists().where(DeliveryPause.scope == PROMOTIONAL_PAUSE)
 
 
+CAMPAIGN_PAUSE = "campaign:"  # + the campaign: the stored pause of one campaign
+
+
+def _paused_campaign() -> Any:
+    """The row's campaign has its own stored pause (``relais campaign pause``)."""
+    return exists().where(DeliveryPause.scope == literal(CAMPAIGN_PAUSE).concat(Delivery.campaign))
+
+
 def release_expired(connection: Connection, now: datetime) -> int:
     """Rows whose worker stopped renewing its lease go back to the queue."""
     result = connection.execute(
         update(Delivery)
         .where(Delivery.status == SENDING, Delivery.claimed_until < now)  # type: ignore[operator]
-        .values(status=PENDING, claimed_by=None, claimed_until=None)
+        # Marked like a timeout: the next attempt first asks the platform whether the
+        # message already arrived (the dead worker may have sent it), so none is doubled.
+        .values(status=PENDING, claimed_by=None, claimed_until=None, error="timeout: lease expired")
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
@@ -167,6 +188,7 @@ def claim(
         Delivery.platform.in_(platforms),  # type: ignore[attr-defined]
         Delivery.not_before <= now,  # type: ignore[operator]
         or_(Delivery.purpose != PROMOTIONAL, ~_paused_promotional()),
+        or_(Delivery.campaign.is_(None), ~_paused_campaign()),  # type: ignore[union-attr]
     )
     if member_id is not None:
         due = and_(due, Delivery.member_id == member_id)
@@ -277,6 +299,17 @@ def resume_promotional(engine: Engine) -> None:
         connection.execute(delete(DeliveryPause).where(DeliveryPause.scope == PROMOTIONAL_PAUSE))
 
 
+def pause_campaign(session: Session, campaign: str, reason: str | None = None) -> None:
+    """Hold one campaign's queued deliveries, on every replica, until ``resume_campaign``."""
+    scope = CAMPAIGN_PAUSE + campaign
+    if session.get(DeliveryPause, scope) is None:
+        session.add(DeliveryPause(scope=scope, reason=(reason or "")[:300]))
+
+
+def resume_campaign(session: Session, campaign: str) -> None:
+    session.execute(delete(DeliveryPause).where(DeliveryPause.scope == CAMPAIGN_PAUSE + campaign))
+
+
 def promotional_paused(connection: Session | Connection) -> bool:
     return bool(connection.execute(select(_paused_promotional())).scalar())
 
@@ -345,10 +378,12 @@ __all__ = [
     "finish",
     "message_of",
     "parts_of",
+    "pause_campaign",
     "pause_promotional",
     "promotional_paused",
     "queue_health",
     "release_expired",
     "renew",
+    "resume_campaign",
     "resume_promotional",
 ]

@@ -96,8 +96,11 @@ def register(registry: Registry) -> None:
 
     @registry.command(
         "results",
-        N_("lesson results: who answered, how many were right, the most-missed question"),
-        usage="[lesson]",
+        N_(
+            "results of lessons (who answered, how many were right, the most-missed question) "
+            "or of a post (delivered, share links clicked, “I shared it”)"
+        ),
+        usage="[lesson|post]",
         action=permissions.RESULTS,
         aliases=("resultats", "résultats"),
     )
@@ -108,6 +111,8 @@ def register(registry: Registry) -> None:
             lid for track in ctx.config.training.tracks for lid in ctx.content.track(track.id)
         ]
         if wanted and wanted not in ctx.content.lessons:
+            if any(answer(ctx, wanted) for answer in registry.results):
+                return  # another capability's item (a post)
             raise UserError(
                 tr("No lesson has the id “{id}”. Lessons: {ids}", id=wanted, ids=", ".join(ordered))
             )

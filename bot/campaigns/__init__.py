@@ -1,0 +1,1 @@
+"""Campaigns: approved posts pushed to an audience, share links, withdrawal."""
