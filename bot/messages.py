@@ -1,13 +1,14 @@
 """The outbound message: what the core says, before any platform renders it.
 
 A message is a list of blocks (sections, buttons, a single-choice question,
-links, images, context lines). Adapters render it natively (Block Kit,
+links, images, a file such as a chart, context lines). Adapters render it natively (Block Kit,
 Adaptive Cards, plain text) and may degrade what their platform lacks. It is
 plain data, stored as JSON in the outbox.
 """
 
 from __future__ import annotations
 
+import base64
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -16,6 +17,8 @@ ButtonStyle = Literal["default", "primary", "danger"]
 # The longest link Relais keeps (a reported mention, a post's page, an image): every
 # adapter renders a link this long whole, never cut.
 MAX_URL = 2000
+# The largest attachment a message carries (base64 characters), stored in the outbox with it.
+MAX_ATTACHMENT = 400_000
 
 
 class _Block(BaseModel):
@@ -66,6 +69,24 @@ class Image(_Block):
     type: Literal["image"] = "image"
     url: str
     alt: str
+
+
+class Attachment(_Block):
+    """A file sent with the message (a chart): Slack uploads it, Teams attaches it inline,
+    the console saves it and shows where. ``data`` is the file, base64-encoded."""
+
+    type: Literal["attachment"] = "attachment"
+    name: str  # the file's name, e.g. digest-2026-W47.png
+    media_type: Literal["image/png"] = "image/png"
+    data: str = Field(max_length=MAX_ATTACHMENT)
+    alt: str  # what the file shows, for screen readers and platforms that cannot show it
+
+    def content(self) -> bytes:
+        return base64.b64decode(self.data)
+
+    @classmethod
+    def png(cls, name: str, content: bytes, alt: str) -> Attachment:
+        return cls(name=name, data=base64.b64encode(content).decode("ascii"), alt=alt)
 
 
 class ContextLine(_Block):
@@ -123,7 +144,7 @@ class Form(_Block):
 
 
 Block = Annotated[
-    Section | Actions | Choice | Link | Image | ContextLine | Divider | Form,
+    Section | Actions | Choice | Link | Image | Attachment | ContextLine | Divider | Form,
     Field(discriminator="type"),
 ]
 

@@ -11,6 +11,14 @@ from bot.jobs import SlotRun
 from bot.members.models import Address, Member
 from bot.participation.models import ParticipationEvent
 from bot.posts.models import Post, PostApproval, PostContent
+from bot.reporting.models import (
+    DashboardSecret,
+    DashboardToken,
+    ReportingActive,
+    ReportingCount,
+    ReportingHeads,
+    ReportingMark,
+)
 from bot.response.models import Case, CaseAssignment, CaseStep, MentionReport
 from bot.training.models import LessonProgress, QuizAnswer
 from bot.triage.models import TriageCorrection
@@ -28,6 +36,8 @@ __all__ = [
     "Crisis",
     "CrisisAlert",
     "CrisisStep",
+    "DashboardSecret",
+    "DashboardToken",
     "Delivery",
     "DeliveryPart",
     "DeliveryPause",
@@ -40,6 +50,10 @@ __all__ = [
     "PostApproval",
     "PostContent",
     "QuizAnswer",
+    "ReportingActive",
+    "ReportingCount",
+    "ReportingHeads",
+    "ReportingMark",
     "ShareLink",
     "SlotRun",
     "TriageCorrection",

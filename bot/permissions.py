@@ -46,6 +46,7 @@ REVIEW = "post.review"  # legal's approval of a post on a sensitive topic
 CRISIS = "crisis.declare"
 CRISIS_BOARD = "crisis.status"
 MEMBERS = "members.manage"
+CHARTER_REMIND = "charter.remind"
 
 ACTIONS: dict[str, str] = {
     USE: N_("use the programme"),
@@ -65,6 +66,7 @@ ACTIONS: dict[str, str] = {
     CRISIS: N_("declare or end a crisis"),
     CRISIS_BOARD: N_("follow who has read the crisis alerts"),
     MEMBERS: N_("manage members"),
+    CHARTER_REMIND: N_("remind people to accept the charter"),
 }
 
 # The roles a person can hold. "member" is anyone in the programme, even opted out
@@ -126,6 +128,7 @@ _BASE: dict[str, dict[str, Scope]] = {
         CRISIS: Scope.PROGRAMME,
         CRISIS_BOARD: Scope.PROGRAMME,
         MEMBERS: Scope.PROGRAMME,
+        CHARTER_REMIND: Scope.PROGRAMME,
     },
     # The crisis cell is paged on escalations: it takes in charge what it was sent.
     # It declares, follows and ends a crisis for the whole programme.

@@ -10,7 +10,9 @@ no public API documentation (``/docs``, ``/redoc``, ``/openapi.json``).
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
+import pkgutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 
@@ -137,8 +139,6 @@ def create_app(runtime: Runtime, run_scheduler: bool = True) -> FastAPI:
 
 def capability_views() -> list[object]:
     """Every ``bot/<capability>/views.py`` with a ``mount(app, runtime)`` (e.g. ``/s/<token>``)."""
-    import importlib
-    import pkgutil
 
     import bot
 

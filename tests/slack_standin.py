@@ -11,7 +11,7 @@ import time
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 
 BOT_USER = "UBOT00001"
 
@@ -53,6 +53,10 @@ class SlackStandIn:
         self.call_times: list[tuple[float, str, str, Any]] = []
         self.app = FastAPI()
         self.app.add_api_route("/api/{method}", self.call, methods=["GET", "POST"])
+        self.app.add_api_route("/upload/{file_id}", self.upload, methods=["POST"])
+        self.base_url = ""
+        self.uploaded: dict[str, bytes] = {}  # file id -> the bytes posted to its upload URL
+        self.files: list[dict[str, Any]] = []  # files shared by files.completeUploadExternal
         # Control routes, for a stand-in run in its own process (the benchmark): set the
         # limits and faults, read back what it saw. CLOCK_MONOTONIC is system-wide, so
         # its times compare with the caller's ``time.monotonic()``.
@@ -101,7 +105,17 @@ class SlackStandIn:
         with self._lock:
             return [params for name, params in self.calls if name == method]
 
+    async def upload(self, file_id: str, request: Request) -> PlainTextResponse:
+        """The upload URL files.getUploadURLExternal hands out: the file's bytes, raw."""
+        body = await request.body()
+        with self._lock:
+            if file_id not in self.uploaded:
+                return PlainTextResponse("unknown file", status_code=404)
+            self.uploaded[file_id] = body
+        return PlainTextResponse(f"OK - {len(body)}")
+
     async def call(self, method: str, request: Request) -> JSONResponse:
+        self.base_url = str(request.base_url).rstrip("/")
         params: dict[str, Any] = dict(request.query_params)
         body = await request.body()
         if body:
@@ -281,6 +295,35 @@ class SlackStandIn:
                 if self.socket_url
                 else {"ok": False, "error": "not_allowed"}
             )
+        if method == "files.getUploadURLExternal":
+            file_id = f"F{next(self._ts):08d}"
+            with self._lock:
+                self.uploaded[file_id] = b""
+            return {
+                "ok": True,
+                "upload_url": f"{self.base_url}/upload/{file_id}",
+                "file_id": file_id,
+            }
+        if method == "files.completeUploadExternal":
+            files = params.get("files")
+            if isinstance(files, str):
+                files = json.loads(files)
+            shared = []
+            with self._lock:
+                for item in files or []:
+                    content = self.uploaded.get(item["id"])
+                    if not content:
+                        return {"ok": False, "error": "file_not_found"}
+                    shared.append(
+                        {
+                            "id": item["id"],
+                            "title": item.get("title"),
+                            "channel": params.get("channel_id"),
+                            "content": content,
+                        }
+                    )
+                self.files.extend(shared)
+            return {"ok": True, "files": [{"id": f["id"], "title": f["title"]} for f in shared]}
         if method == "views.publish":
             return {"ok": True, "view": {"id": "V1"}}
         if method == "views.open":

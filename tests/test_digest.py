@@ -49,8 +49,9 @@ def test_digest_for_managers_and_coordinators_once_per_slot(runtime, chat) -> No
             item.rendered.text for item in julien.inbox() if "Your week" in item.rendered.text
         )
     assert "Human resources" in digest and "Legal" in digest and "Marketing" not in digest
-    assert "1 person answered at least one lesson (up from 0 the week before)." in digest
-    assert "100% of the 1 answer was right." in digest
+    assert "The week of November 16, 2026, compared with the week before" in digest
+    assert "1 of 2 ambassadors active (50%, up from 0%)." in digest  # Human resources
+    assert "1 lesson answer (up from 0); 100% right at first try." in digest
     assert "The whole programme" not in digest  # Julien is not a coordinator
 
 

@@ -35,74 +35,75 @@ COLUMNS = (
     p.CRISIS,
     p.CRISIS_BOARD,
     p.MEMBERS,
+    p.CHARTER_REMIND,
 )
 
 # - not allowed; O own things only; D departments; B business units; P the whole programme.
-#                    use shr rep sta res lst ack ras rsv dig brd sub apr rev cri crb mem
+#                    use shr rep sta res lst ack ras rsv dig brd sub apr rev cri crb mem chr
 EXPECTED = {
     "centralized": """
-        member        O   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -
-        ambassador    O   O   O   O   -   -   -   -   -   -   -   -   -   -   -   -   -
-        relay         O   O   O   D   -   D   D   D   D   -   -   -   -   -   -   D   -
-        hub           O   O   O   B   -   B   B   B   B   -   -   -   -   -   -   B   -
-        manager       O   O   O   D   -   -   -   -   -   D   -   -   -   -   -   D   -
-        coordinator   O   O   O   P   P   P   P   P   P   P   P   P   P   -   P   P   P
-        crisis_cell   O   O   O   O   -   -   O   O   O   -   -   -   -   -   P   P   -
-        legal         O   O   O   O   -   -   -   -   -   -   -   -   -   P   -   -   -
-        operator      P   P   P   P   P   P   P   P   P   P   P   P   P   P   P   P   P
-        nobody        -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -
+        member        O   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -
+        ambassador    O   O   O   O   -   -   -   -   -   -   -   -   -   -   -   -   -   -
+        relay         O   O   O   D   -   D   D   D   D   -   -   -   -   -   -   D   -   -
+        hub           O   O   O   B   -   B   B   B   B   -   -   -   -   -   -   B   -   -
+        manager       O   O   O   D   -   -   -   -   -   D   -   -   -   -   -   D   -   -
+        coordinator   O   O   O   P   P   P   P   P   P   P   P   P   P   -   P   P   P   P
+        crisis_cell   O   O   O   O   -   -   O   O   O   -   -   -   -   -   P   P   -   -
+        legal         O   O   O   O   -   -   -   -   -   -   -   -   -   P   -   -   -   -
+        operator      P   P   P   P   P   P   P   P   P   P   P   P   P   P   P   P   P   P
+        nobody        -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -
     """,
     # Any relay broadcasts to, and approves for, its own department; the central team does not broadcast.
     "organic": """
-        member        O   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -
-        ambassador    O   O   O   O   -   -   -   -   -   -   -   -   -   -   -   -   -
-        relay         O   O   O   D   -   D   D   D   D   -   D   D   D   -   -   D   -
-        hub           O   O   O   B   -   B   B   B   B   -   -   -   -   -   -   B   -
-        manager       O   O   O   D   -   -   -   -   -   D   -   -   -   -   -   D   -
-        coordinator   O   O   O   P   P   P   P   P   P   P   -   P   P   -   P   P   P
-        crisis_cell   O   O   O   O   -   -   O   O   O   -   -   -   -   -   P   P   -
-        legal         O   O   O   O   -   -   -   -   -   -   -   -   -   P   -   -   -
-        operator      P   P   P   P   P   P   P   P   P   P   P   P   P   P   P   P   P
-        nobody        -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -
+        member        O   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -
+        ambassador    O   O   O   O   -   -   -   -   -   -   -   -   -   -   -   -   -   -
+        relay         O   O   O   D   -   D   D   D   D   -   D   D   D   -   -   D   -   -
+        hub           O   O   O   B   -   B   B   B   B   -   -   -   -   -   -   B   -   -
+        manager       O   O   O   D   -   -   -   -   -   D   -   -   -   -   -   D   -   -
+        coordinator   O   O   O   P   P   P   P   P   P   P   -   P   P   -   P   P   P   P
+        crisis_cell   O   O   O   O   -   -   O   O   O   -   -   -   -   -   P   P   -   -
+        legal         O   O   O   O   -   -   -   -   -   -   -   -   -   P   -   -   -   -
+        operator      P   P   P   P   P   P   P   P   P   P   P   P   P   P   P   P   P   P
+        nobody        -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -
     """,
     # The central team broadcasts; relays too, inside their department, but they do not approve.
     "hub_and_spoke": """
-        member        O   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -
-        ambassador    O   O   O   O   -   -   -   -   -   -   -   -   -   -   -   -   -
-        relay         O   O   O   D   -   D   D   D   D   -   D   D   -   -   -   D   -
-        hub           O   O   O   B   -   B   B   B   B   -   -   -   -   -   -   B   -
-        manager       O   O   O   D   -   -   -   -   -   D   -   -   -   -   -   D   -
-        coordinator   O   O   O   P   P   P   P   P   P   P   P   P   P   -   P   P   P
-        crisis_cell   O   O   O   O   -   -   O   O   O   -   -   -   -   -   P   P   -
-        legal         O   O   O   O   -   -   -   -   -   -   -   -   -   P   -   -   -
-        operator      P   P   P   P   P   P   P   P   P   P   P   P   P   P   P   P   P
-        nobody        -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -
+        member        O   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -
+        ambassador    O   O   O   O   -   -   -   -   -   -   -   -   -   -   -   -   -   -
+        relay         O   O   O   D   -   D   D   D   D   -   D   D   -   -   -   D   -   -
+        hub           O   O   O   B   -   B   B   B   B   -   -   -   -   -   -   B   -   -
+        manager       O   O   O   D   -   -   -   -   -   D   -   -   -   -   -   D   -   -
+        coordinator   O   O   O   P   P   P   P   P   P   P   P   P   P   -   P   P   P   P
+        crisis_cell   O   O   O   O   -   -   O   O   O   -   -   -   -   -   P   P   -   -
+        legal         O   O   O   O   -   -   -   -   -   -   -   -   -   P   -   -   -   -
+        operator      P   P   P   P   P   P   P   P   P   P   P   P   P   P   P   P   P   P
+        nobody        -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -
     """,
     # Each business unit's hub broadcasts to and approves for its unit; the central team for all.
     "dandelion": """
-        member        O   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -
-        ambassador    O   O   O   O   -   -   -   -   -   -   -   -   -   -   -   -   -
-        relay         O   O   O   D   -   D   D   D   D   -   -   -   -   -   -   D   -
-        hub           O   O   O   B   -   B   B   B   B   -   B   B   B   -   -   B   -
-        manager       O   O   O   D   -   -   -   -   -   D   -   -   -   -   -   D   -
-        coordinator   O   O   O   P   P   P   P   P   P   P   P   P   P   -   P   P   P
-        crisis_cell   O   O   O   O   -   -   O   O   O   -   -   -   -   -   P   P   -
-        legal         O   O   O   O   -   -   -   -   -   -   -   -   -   P   -   -   -
-        operator      P   P   P   P   P   P   P   P   P   P   P   P   P   P   P   P   P
-        nobody        -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -
+        member        O   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -
+        ambassador    O   O   O   O   -   -   -   -   -   -   -   -   -   -   -   -   -   -
+        relay         O   O   O   D   -   D   D   D   D   -   -   -   -   -   -   D   -   -
+        hub           O   O   O   B   -   B   B   B   B   -   B   B   B   -   -   B   -   -
+        manager       O   O   O   D   -   -   -   -   -   D   -   -   -   -   -   D   -   -
+        coordinator   O   O   O   P   P   P   P   P   P   P   P   P   P   -   P   P   P   P
+        crisis_cell   O   O   O   O   -   -   O   O   O   -   -   -   -   -   P   P   -   -
+        legal         O   O   O   O   -   -   -   -   -   -   -   -   -   P   -   -   -   -
+        operator      P   P   P   P   P   P   P   P   P   P   P   P   P   P   P   P   P   P
+        nobody        -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -
     """,
     # The central team and the relays broadcast; relays approve for their department.
     "honeycomb": """
-        member        O   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -
-        ambassador    O   O   O   O   -   -   -   -   -   -   -   -   -   -   -   -   -
-        relay         O   O   O   D   -   D   D   D   D   -   D   D   D   -   -   D   -
-        hub           O   O   O   B   -   B   B   B   B   -   -   -   -   -   -   B   -
-        manager       O   O   O   D   -   -   -   -   -   D   -   -   -   -   -   D   -
-        coordinator   O   O   O   P   P   P   P   P   P   P   P   P   P   -   P   P   P
-        crisis_cell   O   O   O   O   -   -   O   O   O   -   -   -   -   -   P   P   -
-        legal         O   O   O   O   -   -   -   -   -   -   -   -   -   P   -   -   -
-        operator      P   P   P   P   P   P   P   P   P   P   P   P   P   P   P   P   P
-        nobody        -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -
+        member        O   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -
+        ambassador    O   O   O   O   -   -   -   -   -   -   -   -   -   -   -   -   -   -
+        relay         O   O   O   D   -   D   D   D   D   -   D   D   D   -   -   D   -   -
+        hub           O   O   O   B   -   B   B   B   B   -   -   -   -   -   -   B   -   -
+        manager       O   O   O   D   -   -   -   -   -   D   -   -   -   -   -   D   -   -
+        coordinator   O   O   O   P   P   P   P   P   P   P   P   P   P   -   P   P   P   P
+        crisis_cell   O   O   O   O   -   -   O   O   O   -   -   -   -   -   P   P   -   -
+        legal         O   O   O   O   -   -   -   -   -   -   -   -   -   P   -   -   -   -
+        operator      P   P   P   P   P   P   P   P   P   P   P   P   P   P   P   P   P   P
+        nobody        -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -
     """,
 }
 

@@ -96,19 +96,20 @@ def test_stats_for_member_manager_and_coordinator(runtime, chat) -> None:  # typ
     correct = runtime.relais.content.lesson("welcome", "en").quiz.correct_index
     noah.press(noah.number_of("lesson.answer", f"welcome:{correct}"))
     mine = texts(noah.type("stats"))
-    assert "1 lesson answer, 100% right; 0 mentions reported." in mine
+    assert "1 lesson answer, 100% right at first try; 0 mentions reported." in mine
     assert "The whole programme" not in mine
     julien = chat(JULIEN)
     julien.type("lang en")
     managed = texts(julien.type("stats"))
     assert "Human resources" in managed and "Marketing" not in managed
-    assert "1 person answered at least one lesson; 1 answer in all, 100% of them right." in managed
+    assert "1 of 2 ambassadors active (50%, up from 0%)." in managed
+    assert "1 lesson answer (up from 0); 100% right at first try." in managed
     claire = chat(CLAIRE)
     claire.type("lang en")
     everything = texts(claire.type("stats"))
     assert (
         "The whole programme" in everything
-        and "15 people out of 15 take part in the programme." in everything
+        and "1 of 15 ambassadors active (7%, up from 0%)." in everything
     )
 
 
@@ -131,7 +132,7 @@ def test_stats_in_french_agree_with_the_count_and_write_percentages_the_french_w
     mine = texts(karim.type("stats"))
     narrow = "\u202f"
     assert (
-        f"1 réponse aux leçons, 100{narrow}% de bonnes réponses{narrow}; 0 mention signalée."
+        f"1 réponse aux leçons, 100{narrow}% justes du premier coup{narrow}; 0 mention signalée."
         in mine
     ), mine
-    assert "(s)" not in mine and "Chiffres des 7 derniers jours." in mine
+    assert "(s)" not in mine and f"Période{narrow}: semaine du " in mine

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
+import tempfile
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from bot.messages import (
     Actions,
+    Attachment,
     Button,
     Choice,
     ContextLine,
@@ -52,6 +57,21 @@ class Rendered:
 
 # The button that starts a form's prompts (handled by the conversation, not the core).
 FORM_FILL = "console.form"
+def files_dir() -> Path:
+    """Where the console keeps the files it is sent (RELAIS_FILES_DIR, else the temp folder)."""
+    return Path(os.environ.get("RELAIS_FILES_DIR") or Path(tempfile.gettempdir()) / "relais-files")
+
+
+def save_attachment(block: Attachment) -> Path:
+    """Write the file once (its name carries a hash of its content) and return its path."""
+    content = block.content()
+    stem, _, suffix = Path(block.name).name.rpartition(".")
+    digest = hashlib.sha256(content).hexdigest()[:10]
+    path = files_dir() / f"{stem or suffix}-{digest}.{suffix if stem else 'bin'}"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content)
+    return path
 
 
 def _button_line(buttons: list[Button], start: int) -> str:
@@ -82,6 +102,8 @@ def render(message: Message, first: int = 1) -> Rendered:
             out.lines.append(f"→ {block.label}: {block.url}")
         elif isinstance(block, Image):
             out.lines.append(f"[image: {block.alt}] {block.url}")
+        elif isinstance(block, Attachment):
+            out.lines.append(f"[{block.alt}] {save_attachment(block)}")
         elif isinstance(block, ContextLine):
             out.lines.append(f"  ({block.text})")
         elif isinstance(block, Divider):

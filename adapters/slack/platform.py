@@ -45,7 +45,7 @@ from bot.core import Outcome, Relais
 from bot.delivery.pacing import TokenBucket
 from bot.events import ActionEvent, CommandEvent, InboundEvent, MessageEvent, Who, parse_command
 from bot.i18n import Tr
-from bot.messages import Form, Message
+from bot.messages import Attachment, Form, Message
 from bot.platforms import Attempt, Part, Platform, Recipient, SendResult
 from bot.web import BodyTooLarge, read_body, too_large
 
@@ -469,6 +469,20 @@ class SlackPlatform(Platform):
                 parts.append(Part(str(posted["ts"]), channel))
                 if position < len(payloads) - 1:
                     await attempt.part_sent(position, parts[-1])
+            files = [block for block in message.blocks if isinstance(block, Attachment)]
+            if files and not channel:
+                channel = remember["channel_id"] = await self._open(str(user_id), attempt)
+            for block in files:
+                # files.getUploadURLExternal, the upload, files.completeUploadExternal.
+                await self.bucket.acquire(attempt.priority)
+                await self.sender.files_upload_v2(
+                    channel=channel,
+                    file=block.content(),
+                    filename=block.name,
+                    title=block.alt[:250],
+                    alt_txt=block.alt[:1000],
+                )
+                self.bucket.accepted()
         except PausedWhileWaiting:
             return SendResult.paused()
         except SlackApiError as exc:

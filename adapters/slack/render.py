@@ -20,6 +20,7 @@ from typing import Any
 from bot.messages import (
     MAX_URL,
     Actions,
+    Attachment,
     Button,
     Choice,
     ContextLine,
@@ -210,6 +211,8 @@ def blocks_of(message: Message, delivery_id: int | None = None) -> list[dict[str
                 )
             elif block.url.strip():
                 blocks += _sections(escape(f"{block.alt}: {block.url}"))
+        elif isinstance(block, Attachment):
+            pass  # uploaded with files_upload_v2 after the message (SlackPlatform.send)
         elif isinstance(block, ContextLine):
             if block.text.strip():
                 text = clip_escaped(mrkdwn(block.text), MAX_CONTEXT)

@@ -30,6 +30,7 @@ from typing import Any
 from bot.i18n import Tr
 from bot.messages import (
     Actions,
+    Attachment,
     Button,
     Choice,
     ContextLine,
@@ -433,7 +434,7 @@ def to_activity_payloads(message: Message, lang: str) -> list[dict[str, Any]]:
     """Bot Framework activities (as dicts) carrying the message's cards, in order."""
     summary = message.text[:250]
     budget = CARD_BUDGET - sent_size(summary)  # the summary travels in the same activity
-    return [
+    payloads = [
         {
             "type": "message",
             "summary": summary,
@@ -441,6 +442,23 @@ def to_activity_payloads(message: Message, lang: str) -> list[dict[str, Any]]:
         }
         for card in render_cards(message, lang, budget)
     ]
+    # A file (a chart) goes inline, as a data URL, in an activity of its own after the cards.
+    for block in message.blocks:
+        if isinstance(block, Attachment):
+            payloads.append(
+                {
+                    "type": "message",
+                    "summary": block.alt[:250],
+                    "attachments": [
+                        {
+                            "contentType": block.media_type,
+                            "contentUrl": f"data:{block.media_type};base64,{block.data}",
+                            "name": block.name,
+                        }
+                    ],
+                }
+            )
+    return payloads
 
 
 @dataclass(frozen=True)

@@ -2,13 +2,129 @@
 
 from __future__ import annotations
 
+from sqlmodel import select
+
+from bot import notify, permissions
 from bot.charter import service
 from bot.charter.models import CharterAcknowledgement
 from bot.clock import utcnow
+from bot.delivery.models import PROMOTIONAL
 from bot.events import record_id
-from bot.i18n import N_
+from bot.i18n import N_, Tr
+from bot.members.models import Member
+from bot.messages import Actions, Button, Message, Section
 from bot.participation.models import record
 from bot.registry import Context, Registry, UserError
+from bot.reporting.measures import live_heads
+
+REMIND_ACTION = "charter.remind"
+
+
+def acceptance_message(ctx: Context) -> Message:
+    """Acceptance of the current version in each department the reader covers."""
+    tr = ctx.tr
+    found = ctx.content.current_charter(ctx.member.language)
+    if found is None:
+        raise UserError(tr("The programme has no charter yet."))
+    version = found[1].version
+    departments = permissions.departments_in(ctx.reach(permissions.STATS), ctx.config)
+    ids = [d.id for d in departments]
+    totals: dict[str, list[int]] = {}
+    for department, _location, _members, opted, accepted in live_heads(ctx.session, ids, version):
+        row = totals.setdefault(department or "", [0, 0])
+        row[0] += opted
+        row[1] += accepted
+    lines = []
+    missing = 0
+    for department in departments:
+        opted, accepted = totals.get(department.id, [0, 0])
+        accepted = min(accepted, opted)
+        missing += opted - accepted
+        lines.append(
+            tr(
+                "• *{department}*: {accepted} of {opted} ({share:.0%})",
+                department=department.name.get(tr.lang) or department.id,
+                accepted=accepted,
+                opted=opted,
+                share=accepted / opted if opted else 0.0,
+            )
+        )
+    blocks: list = [
+        Section(
+            title=tr("Charter version {version}: who has accepted it", version=version),
+            text="\n".join(lines) or tr("No department to show."),
+        )
+    ]
+    if missing and ctx.can(permissions.CHARTER_REMIND):
+        blocks.append(
+            Actions(
+                buttons=[
+                    Button(
+                        label=tr.plural(
+                            "Remind the {n} person who has not accepted",
+                            "Remind the {n} people who have not accepted",
+                            missing,
+                            n=missing,
+                        ),
+                        action_id=REMIND_ACTION,
+                        value=str(version),
+                    )
+                ]
+            )
+        )
+    return Message(text=tr("Charter acceptance"), blocks=blocks)
+
+
+def remind(ctx: Context) -> None:
+    """Queue the charter reminder now for everyone in reach who has not accepted the current version."""
+    ctx.require(permissions.CHARTER_REMIND)
+    tr = ctx.tr
+    if ctx.content.current_charter(ctx.config.languages.default) is None:
+        raise UserError(tr("The programme has no charter yet."))
+    reach = ctx.reach(permissions.CHARTER_REMIND)
+    query = select(Member).where(Member.opted_in.is_(True), Member.left_at.is_(None))  # type: ignore[attr-defined,union-attr]
+    if not reach.programme:
+        ids = [d.id for d in permissions.departments_in(reach, ctx.config)]
+        query = query.where(Member.department.in_(ids))  # type: ignore[union-attr]
+    outgoing = []
+    for member in ctx.session.exec(query).all():
+        charter = service.current(ctx.content, member.language)
+        assert charter is not None
+        versions = set(
+            ctx.session.exec(
+                select(CharterAcknowledgement.version).where(
+                    CharterAcknowledgement.member_id == member.id
+                )
+            ).all()
+        )
+        if charter.version in versions:
+            continue
+        message = service.reminder_message(
+            charter,
+            Tr(member.language),
+            new_version=bool(versions),
+            what_changed=service.what_changed(ctx.content, charter, member.language),
+        )
+        outgoing.append(
+            notify.to_member(
+                member,
+                ctx.config,
+                message,
+                key=f"charter-remind:v{charter.version}:{ctx.key}",
+                kind="charter_reminder",
+                subject=f"v{charter.version}",
+                purpose=PROMOTIONAL,
+            )
+        )
+    queued = ctx.enqueue(outgoing)
+    ctx.reply(
+        tr.plural(
+            "Reminder queued for {n} person who has not accepted the current charter.",
+            "Reminder queued for {n} people who have not accepted the current charter.",
+            queued,
+            n=queued,
+        )
+    )
 
 
 def register(registry: Registry) -> None:
@@ -16,6 +132,14 @@ def register(registry: Registry) -> None:
         "charter", N_("read the programme's charter of conduct and accept it"), aliases=("charte",)
     )
     def charter(ctx: Context) -> None:
+        wanted = getattr(ctx.event, "args", "").strip().lower()
+        if wanted in ("status", "suivi"):
+            ctx.require(permissions.STATS)
+            ctx.reply(acceptance_message(ctx))
+            return
+        if wanted in ("remind", "relancer"):
+            remind(ctx)
+            return
         found = ctx.content.current_charter(ctx.member.language)
         if found is None:
             raise UserError(ctx.tr("The programme has no charter yet."))
@@ -25,6 +149,10 @@ def register(registry: Registry) -> None:
         ctx.reply(
             service.full_message(charter, ctx.tr, accepted.acknowledged_at if accepted else None)
         )
+
+    @registry.action(REMIND_ACTION, permission=permissions.CHARTER_REMIND)
+    def remind_button(ctx: Context) -> None:
+        remind(ctx)
 
     @registry.action(service.ACCEPT_ACTION)
     def accept(ctx: Context) -> None:

@@ -55,7 +55,10 @@ def queue_charter_reminders(run: JobRun) -> int:
                 if charter.version in versions:
                     continue
                 message = service.reminder_message(
-                    charter, Tr(member.language), new_version=bool(versions)
+                    charter,
+                    Tr(member.language),
+                    new_version=bool(versions),
+                    what_changed=service.what_changed(content, charter, member.language),
                 )
                 outgoing.append(
                     notify.to_member(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlmodel import Session, select
@@ -77,7 +78,55 @@ def full_message(charter: Charter, tr: Tr, accepted_at: datetime | None) -> Mess
     return Message(text=charter.title, blocks=blocks)
 
 
-def reminder_message(charter: Charter, tr: Tr, new_version: bool) -> Message:
+@dataclass(frozen=True)
+class Changes:
+    """Sections of a charter version added, removed or modified since the previous version."""
+
+    added: list[str]
+    removed: list[str]
+    modified: list[str]
+
+    def __bool__(self) -> bool:
+        return bool(self.added or self.removed or self.modified)
+
+
+def previous(content: ContentLibrary, charter: Charter, lang: str) -> Charter | None:
+    """The version before ``charter`` (the highest lower version number), if any."""
+    older = [
+        found
+        for cid in content.charters
+        if (found := content._pick(content.charters, cid, lang)).version < charter.version
+    ]
+    return max(older, key=lambda c: c.version) if older else None
+
+
+def changes(old: Charter, new: Charter) -> Changes:
+    """Sections matched by title: new titles were added, missing ones removed, others compared."""
+    before = {section.title: section.text.strip() for section in old.sections}
+    after = {section.title: section.text.strip() for section in new.sections}
+    return Changes(
+        added=[title for title in after if title not in before],
+        removed=[title for title in before if title not in after],
+        modified=[title for title in after if title in before and before[title] != after[title]],
+    )
+
+
+def what_changed(content: ContentLibrary, charter: Charter, lang: str) -> Changes | None:
+    old = previous(content, charter, lang)
+    return changes(old, charter) if old is not None else None
+
+
+def changes_text(found: Changes, tr: Tr) -> str:
+    lines = [tr("What changed:")]
+    lines += [tr("• Added: {title}", title=title) for title in found.added]
+    lines += [tr("• Removed: {title}", title=title) for title in found.removed]
+    lines += [tr("• Modified: {title}", title=title) for title in found.modified]
+    return "\n".join(lines)
+
+
+def reminder_message(
+    charter: Charter, tr: Tr, new_version: bool, what_changed: Changes | None = None
+) -> Message:
     intro = (
         tr(
             "The charter has a new version ({version}): please read it and accept it.",
@@ -92,6 +141,11 @@ def reminder_message(charter: Charter, tr: Tr, new_version: bool) -> Message:
             Section(
                 title=charter.title,
                 text=intro + ("\n\n" + charter.summary if charter.summary else ""),
+            ),
+            *(
+                [Section(text=changes_text(what_changed, tr))]
+                if new_version and what_changed
+                else []
             ),
             Actions(buttons=[command_button(tr("Read the charter"), "charter")]),
             accept_button(charter, tr),

@@ -1,0 +1,660 @@
+"""The programme's measures, defined once: chat, digest, dashboard and CSV all read them here.
+
+Each measure has a one-sentence definition shown beside it. Figures are kept
+per (department, location) cell for a period and the one before; a department,
+a business unit, a location or the whole programme is a sum of cells (a member
+belongs to exactly one cell, so even distinct counts add up).
+
+Sources: member rows (head counts), charter acknowledgements of the current
+version, the rollups plus the tail of events not folded yet (lessons, posts,
+shares, active members), and participation events of the rarer kinds read
+directly through the (kind, occurred_at) index (cases, crises, mentions).
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field, fields
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import and_, case, func, select
+from sqlmodel import Session
+
+from bot.charter.models import CharterAcknowledgement
+from bot.clock import as_utc, utcnow
+from bot.config import AppConfig
+from bot.i18n import N_, Tr
+from bot.members.models import Member
+from bot.participation.models import ParticipationEvent
+from bot.reporting import rollup
+from bot.reporting.models import ReportingActive, ReportingCount, ReportingHeads
+from bot.reporting.periods import Period
+
+
+@dataclass(frozen=True)
+class Measure:
+    key: str
+    label: str  # N_()
+    definition: str  # N_(): one sentence, shown beside the figure
+    unit: str = "count"  # count, share, minutes
+    compared: bool = True  # has a figure for the previous period
+
+
+MEASURES: tuple[Measure, ...] = (
+    Measure(
+        "opted_in",
+        N_("Ambassadors opted in"),
+        N_("People still in the company who have opted in to the programme, today."),
+        compared=False,
+    ),
+    Measure(
+        "active",
+        N_("Active ambassadors"),
+        N_(
+            "People who did something themselves in the period: answered a lesson, clicked or "
+            "declared a share, accepted the charter, reported a mention, acknowledged a case "
+            "or a crisis alert."
+        ),
+    ),
+    Measure(
+        "active_share",
+        N_("Share of ambassadors active"),
+        N_("Active ambassadors out of the ambassadors opted in today."),
+        unit="share",
+    ),
+    Measure(
+        "lessons_delivered",
+        N_("Lessons delivered"),
+        N_("Lessons (and reviews) Relais sent in the period."),
+    ),
+    Measure(
+        "lessons_answered",
+        N_("Lessons answered"),
+        N_("Answers to a lesson's question in the period, reviews included."),
+    ),
+    Measure(
+        "right_first_try",
+        N_("Right at first try"),
+        N_("Of the first answers to a lesson's question in the period, the share that were right."),
+        unit="share",
+    ),
+    Measure(
+        "posts_delivered",
+        N_("Posts delivered"),
+        N_("Approved posts Relais delivered to ambassadors in the period."),
+    ),
+    Measure(
+        "share_clicks",
+        N_("Share link clicks"),
+        N_(
+            "Clicks on the share links of approved posts, per network: a click opens the "
+            "network's share page, it is not a publication and says nothing of an audience."
+        ),
+    ),
+    Measure(
+        "shares_declared",
+        N_("Shares declared"),
+        N_(
+            "Posts ambassadors said they shared; Relais cannot see the networks, so this is "
+            "what people declared, not a measured audience."
+        ),
+    ),
+    Measure(
+        "charter_accepted",
+        N_("Charter accepted (current version)"),
+        N_(
+            "People still in the company who accepted the current version of the charter, "
+            "out of the ambassadors opted in, today."
+        ),
+        unit="share",
+        compared=False,
+    ),
+    Measure(
+        "mentions_reported",
+        N_("Mentions reported"),
+        N_("Worrying mentions ambassadors reported in the period."),
+    ),
+    Measure(
+        "cases_received",
+        N_("Cases received"),
+        N_("Cases opened in the period for the department the case was routed to."),
+    ),
+    Measure(
+        "ack_median",
+        N_("Median time to acknowledge"),
+        N_("Half of the cases acknowledged in the period were taken in charge within this time."),
+        unit="minutes",
+    ),
+    Measure(
+        "cases_escalated",
+        N_("Cases escalated"),
+        N_(
+            "Cases that went past their first step (nobody acknowledged them in time) in the period."
+        ),
+    ),
+    Measure(
+        "cases_resolved",
+        N_("Cases resolved"),
+        N_("Cases closed as resolved in the period."),
+    ),
+    Measure(
+        "crisis_ack_rate",
+        N_("Crisis alerts acknowledged"),
+        N_(
+            "For the crises declared in the period, the share of ambassadors opted in who "
+            "acknowledged the alert."
+        ),
+        unit="share",
+    ),
+)
+BY_KEY = {measure.key: measure for measure in MEASURES}
+
+
+@dataclass
+class Tally:
+    """Additive raw figures of one cell (or a sum of cells) for one period."""
+
+    members: int = 0
+    opted_in: int = 0
+    active: int = 0
+    lessons_delivered: int = 0
+    first_right: int = 0
+    first_wrong: int = 0
+    reviews: int = 0
+    posts_delivered: int = 0
+    clicks: Counter[str] = field(default_factory=Counter)
+    shares_declared: int = 0
+    charter_accepted: int = 0
+    mentions_reported: int = 0
+    cases_received: int = 0
+    ack_minutes: list[float] = field(default_factory=list)
+    ack_late: int = 0
+    cases_escalated: int = 0
+    cases_resolved: int = 0
+    crisis_acks: int = 0
+
+    def __add__(self, other: Tally) -> Tally:
+        total = Tally()
+        for item in fields(Tally):
+            a, b = getattr(self, item.name), getattr(other, item.name)
+            setattr(total, item.name, a + b)
+        return total
+
+    @property
+    def lessons_answered(self) -> int:
+        return self.first_right + self.first_wrong + self.reviews
+
+    @property
+    def first_answers(self) -> int:
+        return self.first_right + self.first_wrong
+
+
+def value(tally: Tally, key: str, crises: int = 0) -> float | int | None:
+    """The figure of measure ``key`` for ``tally``; None when it has no meaning (nothing to divide)."""
+    if key == "active_share":
+        return tally.active / tally.opted_in if tally.opted_in else None
+    if key == "lessons_answered":
+        return tally.lessons_answered
+    if key == "right_first_try":
+        return tally.first_right / tally.first_answers if tally.first_answers else None
+    if key == "share_clicks":
+        return sum(tally.clicks.values())
+    if key == "charter_accepted":
+        return min(1.0, tally.charter_accepted / tally.opted_in) if tally.opted_in else None
+    if key == "ack_median":
+        return statistics.median(tally.ack_minutes) if tally.ack_minutes else None
+    if key == "crisis_ack_rate":
+        expected = tally.opted_in * crises
+        return min(1.0, tally.crisis_acks / expected) if expected else None
+    return getattr(tally, key)
+
+
+def formatted(key: str, figure: float | int | None, tr: Tr) -> str:
+    """A figure written for people: 12, 30 %, 1 h 05, or an em dash when there is none."""
+    if figure is None:
+        return "—"
+    unit = BY_KEY[key].unit
+    if unit == "share":
+        return tr("{value:.0%}", value=figure)
+    if unit == "minutes":
+        return duration(figure, tr)
+    return str(int(figure))
+
+
+def duration(minutes: float, tr: Tr) -> str:
+    whole = round(minutes)
+    if whole < 60:
+        return tr.plural("{n} minute", "{n} minutes", whole, n=whole)
+    hours, rest = divmod(whole, 60)
+    if not rest:
+        return tr("{hours} h", hours=hours)
+    return tr("{hours} h {minutes:02d}", hours=hours, minutes=rest)
+
+
+Cell = tuple[str, str]  # (department, location); "" when unknown
+
+
+@dataclass
+class Report:
+    """The figures of every cell for a period and the period before."""
+
+    period: Period
+    now: dict[Cell, Tally]
+    before: dict[Cell, Tally]
+    crises_now: int = 0
+    crises_before: int = 0
+    charter_version: int | None = None
+
+    def total(
+        self,
+        departments: Iterable[str] | None = None,
+        location: str | None = None,
+        before: bool = False,
+    ) -> Tally:
+        """The sum over the cells of ``departments`` (None: all) and ``location`` (None: all)."""
+        wanted = None if departments is None else set(departments)
+        cells = self.before if before else self.now
+        result = Tally()
+        for (department, place), tally in cells.items():
+            if wanted is not None and department not in wanted:
+                continue
+            if location is not None and place != location:
+                continue
+            result = result + tally
+        return result
+
+    def figures(
+        self, departments: Iterable[str] | None = None, location: str | None = None
+    ) -> dict[str, tuple[Any, Any]]:
+        """Measure key -> (this period, the period before) for a scope."""
+        departments = None if departments is None else list(departments)
+        now = self.total(departments, location)
+        before = self.total(departments, location, before=True)
+        # Head counts are today's: the share active before is read against them too.
+        before.members, before.opted_in = now.members, now.opted_in
+        return {
+            m.key: (
+                value(now, m.key, self.crises_now),
+                value(before, m.key, self.crises_before) if m.compared else None,
+            )
+            for m in MEASURES
+        }
+
+    def locations(self) -> list[str]:
+        return sorted({place for _, place in self.now if place})
+
+    def networks(self, departments: Iterable[str] | None = None) -> Counter[str]:
+        return self.total(departments).clicks
+
+
+def _cell(cells: dict[Cell, Tally], department: str | None, location: str | None) -> Tally:
+    return cells.setdefault((department or "", location or ""), Tally())
+
+
+def _add_counts(
+    cells: dict[Cell, Tally], department: str, location: str, kind: str, detail: str, n: int
+) -> None:
+    tally = _cell(cells, department, location)
+    if kind == "lesson_delivered":
+        tally.lessons_delivered += n
+    elif kind == "lesson_answered":
+        if detail == "review":
+            tally.reviews += n
+        elif detail == "right":
+            tally.first_right += n
+        else:
+            tally.first_wrong += n
+    elif kind == "post_delivered":
+        tally.posts_delivered += n
+    elif kind == "share_clicked":
+        tally.clicks[detail] += n
+    elif kind == "share_declared":
+        tally.shares_declared += n
+
+
+def _in(column: Any, departments: list[str] | None) -> Any:
+    return column.in_(departments) if departments is not None else True
+
+
+RARE = (
+    "mention_reported",
+    "case_opened",
+    "case_acknowledged",
+    "case_escalated",
+    "case_resolved",
+    "crisis_declared",
+    "crisis_alert_acknowledged",
+)
+
+
+# The whole programme reads the heads the rollup job refreshed, when they are this fresh.
+HEADS_FRESH = timedelta(minutes=3)
+
+
+def live_heads(
+    session: Session,
+    departments: list[str] | None,
+    charter_version: int | None,
+    member_id: int | None = None,
+) -> list[tuple[str | None, str | None, int, int, int]]:
+    """(department, location, members, opted in, accepted the current charter), counted now."""
+    accepted = and_(
+        CharterAcknowledgement.member_id == Member.id,
+        CharterAcknowledgement.version == (charter_version or -1),
+    )
+    statement = (
+        select(
+            Member.department,
+            Member.location,
+            func.count(),
+            func.count(case((Member.opted_in.is_(True), 1))),  # type: ignore[attr-defined]
+            func.count(CharterAcknowledgement.id),
+        )
+        .outerjoin(CharterAcknowledgement, accepted)
+        .where(Member.left_at.is_(None))  # type: ignore[union-attr]
+        .group_by(Member.department, Member.location)
+    )
+    if member_id is not None:
+        statement = statement.where(Member.id == member_id)
+    elif departments is not None:
+        statement = statement.where(_in(Member.department, departments))
+    return [tuple(row) for row in session.execute(statement)]  # type: ignore[misc]
+
+
+def heads(
+    session: Session,
+    departments: list[str] | None,
+    charter_version: int | None,
+    member_id: int | None = None,
+) -> list[tuple[str | None, str | None, int, int, int]]:
+    if departments is None and member_id is None:
+        rows = session.execute(
+            select(
+                ReportingHeads.department,
+                ReportingHeads.location,
+                ReportingHeads.members,
+                ReportingHeads.opted_in,
+                ReportingHeads.charter_accepted,
+                ReportingHeads.charter_version,
+                ReportingHeads.computed_at,
+            )
+        ).all()
+        if rows and all(
+            row[5] == charter_version and as_utc(row[6]) >= utcnow() - HEADS_FRESH for row in rows
+        ):
+            return [tuple(row[:5]) for row in rows]  # type: ignore[misc]
+    return live_heads(session, departments, charter_version, member_id)
+
+
+def refresh_heads(session: Session, charter_version: int | None) -> None:
+    """Count every department × location's heads again (the rollup job, every minute)."""
+    now = utcnow()
+    rows = live_heads(session, None, charter_version)
+    session.execute(ReportingHeads.__table__.delete())  # type: ignore[attr-defined]
+    if rows:
+        session.execute(
+            ReportingHeads.__table__.insert(),  # type: ignore[attr-defined]
+            [
+                {
+                    "department": department or "",
+                    "location": location or "",
+                    "members": members,
+                    "opted_in": opted,
+                    "charter_version": charter_version,
+                    "charter_accepted": accepted,
+                    "computed_at": now,
+                }
+                for department, location, members, opted, accepted in rows
+            ],
+        )
+
+
+def build(
+    session: Session,
+    config: AppConfig,
+    period: Period,
+    departments: Iterable[str] | None = None,
+    charter_version: int | None = None,
+    member_id: int | None = None,
+) -> Report:
+    """The report of ``period`` (and the one before) for ``departments`` (None: all) or one member."""
+    wanted = None if departments is None else sorted(set(departments))
+    if wanted is not None and "" in wanted:
+        wanted.append(None)  # type: ignore[arg-type]
+    previous = period.previous
+    now: dict[Cell, Tally] = {}
+    before: dict[Cell, Tally] = {}
+    target = ((period, now), (previous, before))
+
+    # Head counts and charter acceptance, today.
+    for department, location, members, opted, accepted in heads(
+        session, wanted, charter_version, member_id
+    ):
+        for cells in (now, before):
+            tally = _cell(cells, department, location)
+            tally.members += members
+            tally.opted_in += opted
+            tally.charter_accepted += accepted
+
+    if member_id is None:
+        # The rollups, for both periods.
+        for which, cells in target:
+            counts = (
+                select(
+                    ReportingCount.department,
+                    ReportingCount.location,
+                    ReportingCount.kind,
+                    ReportingCount.detail,
+                    func.sum(ReportingCount.events),
+                )
+                .where(
+                    ReportingCount.grain == which.grain,
+                    ReportingCount.start == which.start,
+                    _in(ReportingCount.department, wanted),
+                )
+                .group_by(
+                    ReportingCount.department,
+                    ReportingCount.location,
+                    ReportingCount.kind,
+                    ReportingCount.detail,
+                )
+            )
+            for department, location, kind, detail, n in session.execute(counts):
+                _add_counts(cells, department, location, kind, detail, int(n))
+            active = (
+                select(ReportingActive.department, ReportingActive.location, func.count())
+                .where(
+                    ReportingActive.grain == which.grain,
+                    ReportingActive.start == which.start,
+                    _in(ReportingActive.department, wanted),
+                )
+                .group_by(ReportingActive.department, ReportingActive.location)
+            )
+            for department, location, n in session.execute(active):
+                _cell(cells, department, location).active += n
+        # The tail: events not folded yet, read by id (the primary key serves it) and
+        # picked here, so no index on kind or time tempts the planner into a long scan.
+        mark = rollup.mark(session)
+        tail_where: list[Any] = [ParticipationEvent.id > mark]  # type: ignore[operator]
+    else:
+        tail_where = [ParticipationEvent.member_id == member_id]
+    tail = [
+        row
+        for row in rollup.event_rows(session, *tail_where)
+        if row.kind in rollup.FOLDED and previous.start_utc <= row.occurred_at < period.end_utc
+    ]
+    if wanted is not None and member_id is None:
+        tail = [
+            row
+            for row in tail
+            if row.department in wanted or (None in wanted and not row.department)
+        ]
+    for which, cells in target:
+        rows = [row for row in tail if which.contains(row.occurred_at)]
+        fold = rollup.Fold.of(rows, period.zone)
+        for (grain, start, department, location, kind, detail), n in fold.counts.items():
+            if grain == which.grain and start == which.start:
+                _add_counts(cells, department, location, kind, detail, n)
+        fresh = {
+            member: where
+            for (grain, start, member), where in fold.active.items()
+            if grain == which.grain and start == which.start
+        }
+        if fresh and member_id is None:
+            known = set()
+            ids = sorted(fresh)
+            for chunk in range(0, len(ids), 1000):
+                known |= set(
+                    session.execute(
+                        select(ReportingActive.member_id).where(
+                            ReportingActive.grain == which.grain,
+                            ReportingActive.start == which.start,
+                            ReportingActive.member_id.in_(ids[chunk : chunk + 1000]),  # type: ignore[attr-defined]
+                        )
+                    ).scalars()
+                )
+            fresh = {member: where for member, where in fresh.items() if member not in known}
+        for department, location in fresh.values():
+            _cell(cells, department, location).active += 1
+
+    # The rarer kinds, straight from the events.
+    rare = (
+        select(
+            ParticipationEvent.kind,
+            ParticipationEvent.subject,
+            ParticipationEvent.member_id,
+            ParticipationEvent.data,
+            ParticipationEvent.occurred_at,
+            Member.department,
+            Member.location,
+        )
+        .outerjoin(Member, Member.id == ParticipationEvent.member_id)  # type: ignore[arg-type]
+        .where(
+            ParticipationEvent.kind.in_(RARE),  # type: ignore[attr-defined]
+            ParticipationEvent.occurred_at >= previous.start_utc,  # type: ignore[operator]
+            ParticipationEvent.occurred_at < period.end_utc,  # type: ignore[operator]
+        )
+    )
+    target_minutes = config.escalation.acknowledge_within_minutes
+    crises: dict[bool, set[str]] = {True: set(), False: set()}
+    escalated: set[tuple[bool, str | None]] = set()
+    acknowledged: set[tuple[bool, str | None, int | None]] = set()
+    for kind, subject, member, data, occurred_at, department, location in session.execute(rare):
+        data = data or {}
+        current = period.contains(as_utc(occurred_at))
+        cells = now if current else before
+        if kind == "crisis_declared":
+            crises[current].add(subject or "")
+            continue
+        if member_id is not None and member != member_id:
+            continue
+        if kind == "mention_reported":
+            if wanted is None or department in wanted:
+                _cell(cells, department, location).mentions_reported += 1
+            continue
+        # Cases and crisis acknowledgements belong to the department the data names.
+        place = data.get("department") if isinstance(data.get("department"), str) else department
+        if wanted is not None and place not in wanted:
+            continue
+        cell_location = location if place == department else ""
+        tally = _cell(cells, place, cell_location)
+        if kind == "case_opened":
+            tally.cases_received += 1
+        elif kind == "case_acknowledged":
+            minutes = data.get("minutes")
+            if isinstance(minutes, int | float) and not isinstance(minutes, bool):
+                tally.ack_minutes.append(float(minutes))
+                tally.ack_late += minutes > target_minutes
+        elif kind == "case_escalated":
+            if (current, subject) not in escalated:
+                escalated.add((current, subject))
+                tally.cases_escalated += 1
+        elif kind == "case_resolved":
+            tally.cases_resolved += 1
+        elif kind == "crisis_alert_acknowledged" and (current, subject, member) not in acknowledged:
+            acknowledged.add((current, subject, member))
+            tally.crisis_acks += 1
+    return Report(
+        period,
+        now,
+        before,
+        crises_now=len(crises[True]),
+        crises_before=len(crises[False]),
+        charter_version=charter_version,
+    )
+
+
+def charter_version(content: Any) -> int | None:
+    """The current charter's version number (the highest), or None without a charter."""
+    found = content.current_charter(content.default_language)
+    return found[1].version if found else None
+
+
+def trend(
+    session: Session,
+    last: Period,
+    departments: Iterable[str] | None = None,
+    count: int = 8,
+) -> list[tuple[Period, int, int]]:
+    """(period, active ambassadors, lessons answered) for ``count`` periods ending with ``last``.
+
+    Two grouped reads of the rollups plus the tail: cheap enough for every digest.
+    """
+    wanted = None if departments is None else sorted(set(departments))
+    chosen = [last]
+    while len(chosen) < count:
+        chosen.insert(0, chosen[0].previous)
+    starts = [p.start for p in chosen]
+    active: Counter[Any] = Counter()
+    answered: Counter[Any] = Counter()
+    for start, n in session.execute(
+        select(ReportingActive.start, func.count())
+        .where(
+            ReportingActive.grain == last.grain,
+            ReportingActive.start.in_(starts),  # type: ignore[attr-defined]
+            _in(ReportingActive.department, wanted),
+        )
+        .group_by(ReportingActive.start)
+    ):
+        active[start] += n
+    for start, n in session.execute(
+        select(ReportingCount.start, func.sum(ReportingCount.events))
+        .where(
+            ReportingCount.grain == last.grain,
+            ReportingCount.start.in_(starts),  # type: ignore[attr-defined]
+            ReportingCount.kind == "lesson_answered",
+            _in(ReportingCount.department, wanted),
+        )
+        .group_by(ReportingCount.start)
+    ):
+        answered[start] += int(n)
+    mark = rollup.mark(session)
+    tail = [
+        row
+        for row in rollup.event_rows(session, ParticipationEvent.id > mark)  # type: ignore[operator]
+        if row.kind in rollup.FOLDED
+        and chosen[0].start_utc <= row.occurred_at < last.end_utc
+        and (wanted is None or row.department in wanted)
+    ]
+    fold = rollup.Fold.of(tail, last.zone)
+    for (grain, start, _d, _l, kind, _x), n in fold.counts.items():
+        if grain == last.grain and kind == "lesson_answered":
+            answered[start] += n
+    fresh = [(start, member) for (grain, start, member) in fold.active if grain == last.grain]
+    if fresh:
+        known = set(
+            session.execute(
+                select(ReportingActive.start, ReportingActive.member_id).where(
+                    ReportingActive.grain == last.grain,
+                    ReportingActive.member_id.in_(sorted({m for _, m in fresh})),  # type: ignore[attr-defined]
+                    ReportingActive.start.in_(starts),  # type: ignore[attr-defined]
+                )
+            ).all()
+        )
+        for start, member in fresh:
+            if (start, member) not in known:
+                active[start] += 1
+    return [(p, active[p.start], answered[p.start]) for p in chosen]

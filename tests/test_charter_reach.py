@@ -1,0 +1,85 @@
+"""The charter's reach: acceptance per department, reminding those who have not accepted now,
+and what a new version changed, computed from the two versions."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, select
+
+from bot.charter.models import CharterAcknowledgement
+from bot.charter.service import changes
+from bot.delivery.models import Delivery
+from bot.members.models import Member
+from bot.messages import Message
+
+CLAIRE = "claire.dubois@example.com"  # coordinator (French)
+EMMA = "emma.wilson@example.com"  # ambassador (English)
+JULIEN = "julien.roux@example.com"  # manager of Sales, HR, Legal
+
+
+def said(chat, email: str, text: str, lang: str | None = None) -> str:  # type: ignore[no-untyped-def]
+    person = chat(email)
+    if lang:
+        person.type(f"lang {lang}")
+    return "\n".join(item.rendered.text for item in person.type(text))
+
+
+def test_a_new_version_lists_sections_added_removed_and_modified(runtime) -> None:  # type: ignore[no-untyped-def]
+    content = runtime.relais.content
+    v1 = content._pick(content.charters, "v1", "en")
+    v2 = content._pick(content.charters, "v2", "en")
+    found = changes(v1, v2)
+    assert found.added == ["In a crisis, personal accounts included", "Use generative AI with care"]
+    assert found.removed == ["In a crisis, let the official statement speak"]
+    edited = v2.model_copy(
+        update={
+            "sections": [
+                s.model_copy(update={"text": s.text + " (new)"}) if i == 0 else s
+                for i, s in enumerate(v2.sections)
+            ]
+        }
+    )
+    assert changes(v2, edited).modified == [v2.sections[0].title]
+    assert not changes(v2, v2)
+
+
+def test_coordinators_see_acceptance_per_department_and_remind_now(runtime, chat) -> None:  # type: ignore[no-untyped-def]
+    with Session(runtime.engine) as session:
+        emma = session.exec(select(Member).where(Member.email == EMMA)).one()
+        session.add(
+            CharterAcknowledgement(
+                member_id=emma.id or 0, version=1, language="en", platform="console"
+            )
+        )
+        session.commit()
+    claire = chat(CLAIRE)
+    claire.type("lang en")
+    shown = "\n".join(item.rendered.text for item in claire.type("charter status"))
+    assert "Charter version 2: who has accepted it" in shown
+    assert "• *Sales*: 0 of 3 (0%)" in shown and "• *Legal*: 0 of 1 (0%)" in shown
+    assert "Remind the 15 people who have not accepted" in shown
+    answer = "\n".join(
+        item.rendered.text for item in claire.press(claire.number_of("charter.remind"))
+    )
+    assert "Reminder queued for 15 people who have not accepted the current charter." in answer
+    with Session(runtime.engine) as session:
+        rows = session.exec(
+            select(Delivery, Member.email)
+            .join(Member, Member.id == Delivery.member_id)
+            .where(Delivery.kind == "charter_reminder")
+        ).all()
+    assert len(rows) == 15
+    reminder = next(Message.from_payload(row.payload) for row, email in rows if email == EMMA)
+    text = "\n".join(getattr(b, "text", "") or "" for b in reminder.blocks)
+    assert "The charter has a new version (2)" in text
+    assert "What changed:" in text and "• Added: Use generative AI with care" in text
+    assert "• Removed: In a crisis, let the official statement speak" in text
+    # Typed, it reminds again: each request is a new reminder.
+    assert "Reminder queued for 15 people" in said(chat, CLAIRE, "charter remind")
+
+
+def test_others_may_not_remind_and_managers_see_their_departments(chat) -> None:  # type: ignore[no-untyped-def]
+    refused = said(chat, EMMA, "charter remind")
+    assert "Sorry, you may not remind people to accept the charter." in refused
+    shown = said(chat, JULIEN, "charter status", "en")
+    assert "*Sales*" in shown and "*Legal*" in shown and "*Marketing*" not in shown
+    assert "Remind the" not in shown
