@@ -57,6 +57,8 @@ class Rendered:
 
 # The button that starts a form's prompts (handled by the conversation, not the core).
 FORM_FILL = "console.form"
+
+
 def files_dir() -> Path:
     """Where the console keeps the files it is sent (RELAIS_FILES_DIR, else the temp folder)."""
     return Path(os.environ.get("RELAIS_FILES_DIR") or Path(tempfile.gettempdir()) / "relais-files")
