@@ -159,11 +159,11 @@ def seed(
                     department=department,
                     minutes=minutes,
                 )
-                if minutes > config.escalation.acknowledge_within_minutes:
+                if minutes > config.escalation.deadline_minutes.normal:
                     add(
                         "case_escalated",
                         None,
-                        opened + timedelta(minutes=config.escalation.acknowledge_within_minutes),
+                        opened + timedelta(minutes=config.escalation.deadline_minutes.normal),
                         case,
                         department=department,
                         step=1,

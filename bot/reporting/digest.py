@@ -59,7 +59,7 @@ def digest_message(
             session, config, period, None if key is None else list(key), charter_version=version
         )
     report = cache[key]
-    target = config.escalation.acknowledge_within_minutes
+    target = config.escalation.deadline_minutes.normal
     blocks: list = [
         Section(
             title=tr("Your week in the programme"),

@@ -140,7 +140,7 @@ def register(registry: Registry) -> None:
             )
         if scope.programme or scope.departments:
             report = service.build(ctx.session, ctx.config, ctx.content, period, scope)
-            target = ctx.config.escalation.acknowledge_within_minutes
+            target = ctx.config.escalation.deadline_minutes.normal
 
             def said(departments: list[str] | None) -> str:
                 return "\n".join(f"• {s}" for s in words.sentences(report, tr, departments, target))

@@ -116,7 +116,7 @@ def _charter(session: Session, content: object, opted_in: int) -> Practice:
 
 def _response(session: Session, config: AppConfig, now: datetime) -> Practice:
     routes = len(config.escalation.routing)
-    target = config.escalation.acknowledge_within_minutes
+    target = config.escalation.deadline_minutes.normal
     since = now - RECENT
     minutes = [
         float(m)

@@ -538,7 +538,7 @@ def build(
             ParticipationEvent.occurred_at < period.end_utc,  # type: ignore[operator]
         )
     )
-    target_minutes = config.escalation.acknowledge_within_minutes
+    target_minutes = config.escalation.deadline_minutes.normal
     crises: dict[bool, set[str]] = {True: set(), False: set()}
     escalated: set[tuple[bool, str | None]] = set()
     acknowledged: set[tuple[bool, str | None, int | None]] = set()
