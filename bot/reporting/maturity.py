@@ -24,7 +24,7 @@ from bot.i18n import N_, Tr
 from bot.members.models import Member
 from bot.participation.models import ParticipationEvent
 from bot.reporting import measures, periods
-from bot.response.models import MentionReport
+from bot.response.models import Case
 
 MODELS = {
     "centralized": N_("centralized"),
@@ -129,14 +129,6 @@ def _response(session: Session, config: AppConfig, now: datetime) -> Practice:
         for m in [((m or {}).get("minutes"))]
         if isinstance(m, int | float)
     ]
-    reports = session.execute(
-        select(MentionReport.created_at, MentionReport.acknowledged_at).where(
-            MentionReport.created_at >= since  # type: ignore[operator]
-        )
-    ).all()
-    for created, acknowledged in reports:
-        if acknowledged is not None:
-            minutes.append((acknowledged - created).total_seconds() / 60)
     handled = len(minutes)
     in_time = sum(1 for m in minutes if m <= target)
     share = in_time / handled if handled else 0.0
@@ -260,8 +252,8 @@ def _model(
     takers: Counter[str] = Counter()
     rows = session.execute(
         select(Member.email)
-        .join(MentionReport, MentionReport.acknowledged_by_id == Member.id)  # type: ignore[arg-type]
-        .where(MentionReport.created_at >= since)  # type: ignore[operator]
+        .join(Case, Case.owner_id == Member.id)  # type: ignore[arg-type]
+        .where(Case.created_at >= since, Case.acknowledged_at.is_not(None))  # type: ignore[operator,union-attr]
     ).all()
     hubs = {email for unit in config.business_units for email in unit.hubs}
     for (email,) in rows:
