@@ -31,6 +31,8 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/lesson_schedule.py
 	$(BIN)/python benchmarks/delivery.py
+	$(BIN)/python benchmarks/outbox_storage.py
+	$(BIN)/python benchmarks/healthz.py
 	$(BIN)/python benchmarks/campaign.py
 	$(BIN)/python benchmarks/triage.py
 

@@ -31,7 +31,7 @@ from sqlalchemy import func, select
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.delivery import with_postgres  # noqa: E402
+from benchmarks.campaign import with_postgres  # noqa: E402
 from bot.config import load_config  # noqa: E402
 from bot.content.sync import load_checked  # noqa: E402
 from bot.core import Relais  # noqa: E402

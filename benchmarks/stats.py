@@ -3,9 +3,11 @@
 Generates a programme of 40 departments in 8 business units and 12 locations,
 100,000 members (60 % accepted the current charter) and 10,000,000 events
 spread over the last 52 weeks in time order (lessons, answers, posts, share
-clicks per network, declared shares, commands, cases, crises), the last few
-minutes of them not yet folded (the tail every read adds). It folds the events
-with the real rollup code, then times, with the real code:
+clicks per network, declared shares, commands, cases), two crises (this week's
+and one five weeks ago) each alerting every ambassador opted in, the last few
+minutes of events not yet folded (the tail every read adds). It folds the events
+with the real rollup code, refreshes what the rollup job refreshes each minute
+(head counts, recent crises' alerts), then times, with the real code:
 
 - overview: the whole programme's report for the current week and the one before
   (what a coordinator's `stats` and the dashboard's overview read);
@@ -20,8 +22,11 @@ the events table.
         [--postgres postgresql+psycopg://postgres@127.0.0.1:5432/test] [--no-sqlite]
 
 --quick: 10,000 members and 300,000 events. PostgreSQL runs when --postgres or
-RELAIS_BENCH_POSTGRES_URL is given (a fresh database, dropped afterwards).
-Data goes in with COPY on PostgreSQL and executemany on SQLite.
+RELAIS_BENCH_POSTGRES_URL is given (a fresh database, dropped afterwards; with
+--keep NAME the database NAME is filled on the first run and kept, so later runs
+time the same data at once). Data goes in with COPY on PostgreSQL and
+executemany on SQLite. The machine's load average is printed beside the figures:
+on a shared machine, compare runs made under the same load.
 """
 
 from __future__ import annotations
@@ -47,6 +52,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.config import parse_config  # noqa: E402
+from bot.crisis.models import Crisis  # noqa: E402
 from bot.db import make_engine, upgrade  # noqa: E402
 from bot.members.models import Member  # noqa: E402
 from bot.participation.models import ParticipationEvent  # noqa: E402
@@ -171,6 +177,48 @@ def event_rows(count: int, members: int, rng: random.Random):  # type: ignore[no
 
 
 EVENT_COLUMNS = "id, member_id, kind, subject, platform, data, occurred_at"
+# Two crises: one this week, one five weeks ago; each alerted every ambassador opted in.
+CRISES = [NOW - timedelta(days=1, hours=5), NOW - timedelta(weeks=5)]
+
+
+def add_crises(engine, members: list[tuple], rng: random.Random) -> int:  # type: ignore[no-untyped-def]
+    """The crises and the alerts they recorded (what the crisis acknowledgement rate reads)."""
+    from sqlalchemy import insert
+
+    from bot.crisis.models import Crisis, CrisisAlert
+
+    alerts = 0
+    with Session(engine) as session, session.begin():
+        for declared_at in CRISES:
+            crisis = Crisis(
+                playbook="bench",
+                title="Bench",
+                declared_via="cli",
+                declared_at=declared_at,
+                status="ended",
+                ended_at=declared_at + timedelta(hours=6),
+            )
+            session.add(crisis)
+            session.flush()
+            rows = [
+                {
+                    "crisis_id": crisis.id,
+                    "member_id": m[0],
+                    "role": "ambassador",
+                    "department": m[3],
+                    "alerted_at": declared_at,
+                    "acknowledged_at": declared_at + timedelta(minutes=20)
+                    if rng.random() < 0.7
+                    else None,
+                    "reminders": 0,
+                }
+                for m in members
+                if m[8]
+            ]
+            for chunk in range(0, len(rows), 10_000):
+                session.execute(insert(CrisisAlert), rows[chunk : chunk + 10_000])
+            alerts += len(rows)
+    return alerts
 
 
 def load_postgres(engine, members: list[tuple], events, acks: list[tuple]) -> None:  # type: ignore[no-untyped-def]
@@ -270,14 +318,41 @@ def _bench(name: str, url: str, args: argparse.Namespace) -> None:
         if rng.random() < 0.6
     ]
     events = event_rows(args.events, args.members, rng)
+    with Session(engine) as session:
+        already = session.execute(select(func.count()).select_from(Member)).scalar_one()
+    loaded = 0.0
+    if not already:
+        started = time.perf_counter()
+        (load_postgres if name == "PostgreSQL" else load_sqlite)(engine, members, events, acks)
+        loaded = time.perf_counter() - started
     started = time.perf_counter()
-    (load_postgres if name == "PostgreSQL" else load_sqlite)(engine, members, events, acks)
-    loaded = time.perf_counter() - started
-    started = time.perf_counter()
-    folded = rollup.catch_up(engine, config.time.zone, NOW, lag=TAIL)
+    passed = rollup.catch_up(engine, config.time.zone, NOW, lag=TAIL)  # a kept database resumes
     fold_seconds = time.perf_counter() - started
+    with Session(engine) as session:
+        folded = rollup.mark(session)
+        crises = session.execute(select(func.count()).select_from(Crisis)).scalar_one()
+    if not crises:
+        add_crises(engine, members, rng)
+        if name == "PostgreSQL":
+            with engine.connect() as connection:
+                connection.execution_options(isolation_level="AUTOCOMMIT").execute(
+                    text("VACUUM ANALYZE crisisalert")
+                )
     with Session(engine) as session, session.begin():
-        measures.refresh_heads(session, CHARTER_VERSION)  # what the rollup job does each minute
+        # What the rollup job does each minute.
+        measures.refresh_heads(session, CHARTER_VERSION)
+        measures.refresh_crises(session)
+    if name == "PostgreSQL":
+        # What autovacuum does after the fold's upserts (dead rows, planner statistics).
+        with engine.connect() as connection:
+            autocommit = connection.execution_options(isolation_level="AUTOCOMMIT")
+            for table in (
+                "reporting_count",
+                "reporting_active",
+                "reporting_heads",
+                "reporting_crisis",
+            ):
+                autocommit.execute(text(f"VACUUM ANALYZE {table}"))
     with Session(engine) as session:
         total = session.execute(select(func.count()).select_from(ParticipationEvent)).scalar_one()
         tail = total - folded
@@ -286,8 +361,8 @@ def _bench(name: str, url: str, args: argparse.Namespace) -> None:
         ).scalar_one()
     print(
         f"\n{name}: {args.members:,} members, {total:,} events loaded in {loaded:.0f} s; "
-        f"{folded:,} folded into rollups in {fold_seconds:.0f} s "
-        f"({folded / max(fold_seconds, 1e-9):,.0f} events/s); tail not folded: {tail:,} events"
+        f"{passed:,} folded into rollups in this run, in {fold_seconds:.0f} s "
+        f"({passed / max(fold_seconds, 1e-9):,.0f} events/s); tail not folded: {tail:,} events"
     )
     content = Content()
     rules = Permissions(config)
@@ -318,6 +393,9 @@ def _bench(name: str, url: str, args: argparse.Namespace) -> None:
                 .group_by(Member.department, ParticipationEvent.kind)
             ).all()
 
+    print(
+        f"  load average: {' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs"
+    )
     print(f"  {'query':<44} {'p50 ms':>9} {'p95 ms':>9}")
     for label, call, runs in (
         ("overview (programme, week vs week before)", overview, args.runs),
@@ -339,6 +417,11 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=40)
     parser.add_argument("--postgres", default=os.environ.get("RELAIS_BENCH_POSTGRES_URL"))
     parser.add_argument("--no-sqlite", action="store_true")
+    parser.add_argument(
+        "--keep",
+        metavar="NAME",
+        help="PostgreSQL: use (and keep) the database NAME; filled on the first run only",
+    )
     args = parser.parse_args()
     if args.quick:
         args.members, args.events = 10_000, 300_000
@@ -346,16 +429,21 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as folder:
             bench("SQLite", f"sqlite:///{Path(folder) / 'bench.db'}", args)
     if args.postgres:
-        name = f"relais_bench_{uuid.uuid4().hex[:8]}"
+        name = args.keep or f"relais_bench_{uuid.uuid4().hex[:8]}"
         admin = create_engine(args.postgres, isolation_level="AUTOCOMMIT")
         with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
+            exists = connection.execute(
+                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
+            ).first()
+            if not exists:
+                connection.execute(text(f'CREATE DATABASE "{name}"'))
         try:
             url = make_url(args.postgres).set(database=name).render_as_string(hide_password=False)
             bench("PostgreSQL", url, args)
         finally:
-            with admin.connect() as connection:
-                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            if not args.keep:
+                with admin.connect() as connection:
+                    connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             admin.dispose()
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-import os
 import sys
 from pathlib import Path
 from typing import Annotated, NoReturn
@@ -506,14 +504,10 @@ def serve(
 ) -> None:
     import uvicorn
 
+    from bot import logs
     from bot.web import create_app
 
-    logging.basicConfig(
-        level=os.environ.get("RELAIS_LOG_LEVEL", "INFO"),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    for noisy in ("apscheduler", "alembic"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    logs.configure()  # the environment's choice until app.yaml is read
     try:
         runtime = build_runtime(config)
     except ProblemsError as problems:
@@ -521,6 +515,7 @@ def serve(
         fail_problems(problems)
     except (StartupError, DatabaseUrlError) as exc:
         fail(tr("Relais cannot start: {reason}", reason=exc))
+    logs.configure(runtime.config)
     counts = runtime.relais.content.counts()
     out.print(
         tr(

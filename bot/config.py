@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+from dataclasses import dataclass
 from datetime import time
 from functools import cached_property
 from pathlib import Path
@@ -167,7 +168,29 @@ def _language(value: str, info: ValidationInfo) -> str:
     return value
 
 
+# Who signs off a charter version: one person by e-mail, or one of a group named in app.yaml.
+SIGN_OFF_GROUPS = ("coordinators", "legal_reviewers")
+SIGN_OFF_SCOPED = ("managers", "crisis_cell")  # managers:<department>, crisis_cell:<function>
+
+
+def _sign_off_entry(value: Any, info: ValidationInfo) -> str:
+    text = str(value).strip().lower() if isinstance(value, str) else ""
+    group, colon, scope = text.partition(":")
+    if _EMAIL.match(text) and not colon:
+        return text
+    if (text in SIGN_OFF_GROUPS) or (group in SIGN_OFF_SCOPED and colon and _ID.match(scope)):
+        return text
+    raise ValueError(
+        _lang(info)(
+            "'{value}' is not a signatory: write an e-mail address, coordinators, "
+            "legal_reviewers, managers:DEPARTMENT or crisis_cell:FUNCTION",
+            value=value,
+        )
+    )
+
+
 Email = Annotated[str, AfterValidator(_email)]
+SignOffEntry = Annotated[str, BeforeValidator(_sign_off_entry)]
 Identifier = Annotated[str, AfterValidator(_identifier)]
 Zone = Annotated[str, AfterValidator(_zone)]
 Clock = Annotated[time, BeforeValidator(_clock)]
@@ -305,12 +328,35 @@ class Track(Strict):
     audience: Audience = Field(default_factory=Audience)
 
 
+class Refreshers(Strict):
+    """What a member who has done every lesson of their tracks still receives.
+
+    At most one refresher every ``every_days`` (0: none), the lessons they
+    missed most first, never the same lesson twice within ``same_lesson_after_days``.
+    """
+
+    every_days: Annotated[int, Field(ge=0, le=365)] = 7
+    same_lesson_after_days: Annotated[int, Field(ge=1, le=3650)] = 30
+
+
 class Training(Strict):
+    # Every track whose audience a member matches runs at once, interleaved on the cadence.
     tracks: Annotated[list[Track], Field(min_length=1)] = Field(
         default_factory=lambda: [Track(id="basics", name={"en": "Basics", "fr": "Les bases"})]
     )
     review_after_days: list[Annotated[int, Field(ge=1)]] = Field(default_factory=lambda: [1, 3, 7])
     remind_unanswered_after_hours: Annotated[int, Field(ge=1)] = 24
+    refreshers: Refreshers = Field(default_factory=Refreshers)
+
+
+class CharterSettings(Strict):
+    """A new charter version is a draft until everyone in ``sign_off`` has approved it in chat.
+
+    Each entry is one signature: a person (an e-mail) or any one person of a
+    group (``legal_reviewers``, ``managers:hr``…). Empty: versions are published as synced.
+    """
+
+    sign_off: list[SignOffEntry] = Field(default_factory=list)
 
 
 class Schedules(Strict):
@@ -445,6 +491,10 @@ class DeliverySettings(Strict):
     max_attempts: Annotated[int, Field(ge=1)] = 8
     # Sends per second per Slack workspace / Teams tenant; unset: learned from 429s.
     rate_per_second: dict[str, Annotated[float, Field(gt=0)]] = Field(default_factory=dict)
+    # Sent, failed and cancelled deliveries are removed this many days after they ended
+    # (their participation events stay); a message older than this can no longer be
+    # updated or withdrawn from members' chats.
+    retention_days: Annotated[int, Field(ge=1, le=3650)] = 90
 
 
 class SensitiveTopic(Strict):
@@ -479,9 +529,23 @@ class WebSettings(Strict):
     public_url: Annotated[str, AfterValidator(_public_url)] | None = None
 
 
+class LoggingSettings(Strict):
+    # "text" (default) or "json": one JSON object per line, with the id of the HTTP request
+    # or of the delivery it is about. RELAIS_LOG_FORMAT, when set, wins.
+    format: Literal["text", "json"] = "text"
+
+
 class SharingSettings(Strict):
     # What a withdrawn post's messages become: a "withdrawn" notice, or deleted.
     on_withdraw: Literal["update", "delete"] = "update"
+
+
+class PrivacySettings(Strict):
+    # Raw participation events (a lesson delivered, answered, a post delivered, a command
+    # used) are removed this many days after they happened, once folded into the reporting
+    # rollups: every figure stays, the per-person trail goes. At least 190 days, so a
+    # member's own `stats` for this quarter and the last still add up.
+    raw_events_days: Annotated[int, Field(ge=190, le=3650)] = 395
 
 
 class AppConfig(Strict):
@@ -498,7 +562,10 @@ class AppConfig(Strict):
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
     posts: PostSettings = Field(default_factory=PostSettings)
     web: WebSettings = Field(default_factory=WebSettings)
+    logging: LoggingSettings = Field(default_factory=LoggingSettings)
     sharing: SharingSettings = Field(default_factory=SharingSettings)
+    privacy: PrivacySettings = Field(default_factory=PrivacySettings)
+    charter: CharterSettings = Field(default_factory=CharterSettings)
     # Where the file came from, so checks made later (against content) name the line too.
     _source: tuple[str, LocatedYaml] | None = PrivateAttr(default=None)
 
@@ -531,6 +598,9 @@ class AppConfig(Strict):
             roles.setdefault(member.email, set()).add("crisis_cell")
         for email in self.posts.legal_reviewers:
             roles.setdefault(email, set()).add("legal")
+        for seat in self.charter_seats():
+            for email in seat.emails:
+                roles.setdefault(email, set()).add("charter_signatory")
         return {email: frozenset(found) for email, found in roles.items()}
 
     def roles_of(self, email: str) -> set[str]:
@@ -539,6 +609,33 @@ class AppConfig(Strict):
 
     def crisis_functions(self) -> set[str]:
         return {member.function for member in self.people.crisis_cell}
+
+    def charter_seats(self) -> list[SignOffSeat]:
+        """Each signature a charter version needs, with the people who may give it."""
+        seats = []
+        for entry in self.charter.sign_off:
+            group, _, scope = entry.partition(":")
+            if "@" in entry:
+                emails: tuple[str, ...] = (entry,)
+            elif entry == "coordinators":
+                emails = tuple(self.people.coordinators)
+            elif entry == "legal_reviewers":
+                emails = tuple(self.posts.legal_reviewers)
+            elif group == "managers":
+                department = self.department(scope)
+                emails = tuple(department.managers) if department else ()
+            else:
+                emails = tuple(p.email for p in self.people.crisis_cell if p.function == scope)
+            seats.append(SignOffSeat(entry, frozenset(emails)))
+        return seats
+
+
+@dataclass(frozen=True)
+class SignOffSeat:
+    """One signature a charter version needs: ``entry`` as written, who may give it."""
+
+    entry: str
+    emails: frozenset[str]
 
 
 def _check_references(config: AppConfig, located: LocatedYaml, path: str, tr: Tr) -> list[Problem]:
@@ -656,6 +753,22 @@ def _check_references(config: AppConfig, located: LocatedYaml, path: str, tr: Tr
                 "name at least one in posts.legal_reviewers"
             ),
         )
+    seen_entries: set[str] = set()
+    for index, seat in enumerate(config.charter_seats()):
+        key = ("charter", "sign_off", index)
+        group, _, scope = seat.entry.partition(":")
+        if seat.entry in seen_entries:
+            report(key, tr("'{entry}' is named twice", entry=seat.entry))
+        seen_entries.add(seat.entry)
+        if group == "managers" and scope not in departments:
+            report(key, tr("no department has the id '{id}'", id=scope))
+        elif group == "crisis_cell" and scope not in config.crisis_functions():
+            report(
+                key,
+                tr("no one in people.crisis_cell has the function '{id}'", id=scope),
+            )
+        elif not seat.emails:
+            report(key, tr("'{entry}' names nobody in app.yaml", entry=seat.entry))
     if config.programme.organisation_model == "dandelion" and not config.business_units:
         report(("programme", "organisation_model"), tr("the dandelion model needs business_units"))
     if not config.platforms.enabled():

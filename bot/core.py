@@ -26,7 +26,7 @@ from bot.config import AppConfig
 from bot.content.library import ContentLibrary
 from bot.db import session_scope
 from bot.delivery.models import OPERATIONAL, PRIORITY_REPLY, Delivery, HandledEvent
-from bot.delivery.outbox import Outgoing, enqueue_many
+from bot.delivery.outbox import Outgoing, enqueue_many, message_of
 from bot.events import (
     ActionEvent,
     CommandEvent,
@@ -54,6 +54,9 @@ class Outcome:
     duplicate: bool = False
     queued: int = 0
     direct: list[Message] = field(default_factory=list)  # for people not (yet) in the programme
+    # Nobody in the programme has this platform id (nor the e-mail, if one was given):
+    # an adapter that did not look the e-mail up yet may, and hand the event in again.
+    stranger: bool = False
 
 
 MAX_KEY = 120  # inbound keys are stored in a VARCHAR(300); platform ids can be longer
@@ -105,7 +108,7 @@ class Relais:
         with session_scope(self.engine) as session:
             member = members.find(session, event.who)
             if member is None:
-                return Outcome(direct=[self._stranger(event)])
+                return Outcome(direct=[self._stranger(event)], stranger=True)
             if not mark_handled(session, key, member.id, event.kind):
                 return Outcome(member_id=member.id, duplicate=True)
             context = Context(self, session, member, event, Tr(member.language), key=key)
@@ -152,7 +155,7 @@ class Relais:
             if member is None or row is None or row.member_id != member.id:
                 return None
             try:
-                message = Message.from_payload(row.payload)
+                message = message_of(row, session)
             except ValueError:
                 return None
             block = message.blocks[position] if position < len(message.blocks) else None

@@ -23,6 +23,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Field, SQLModel
 
+from bot import metrics
 from bot.clock import utcnow
 from bot.config import AppConfig
 from bot.content.library import ContentLibrary
@@ -122,20 +123,31 @@ def run_job(job: Job, runtime: Runtime, now: datetime | None = None) -> int:
     that serves no time-zone schedule is recorded per round of its interval, so
     a round another replica already did is skipped (unless it opts out with
     ``rounds=False``: a job every few seconds whose work is its own guard).
+    Each run is counted in ``relais_scheduler_runs`` by outcome.
     """
+    try:
+        queued, outcome = _run_job(job, runtime, now)
+    except Exception:
+        metrics.job_ran(job.id, "failed")
+        raise
+    metrics.job_ran(job.id, outcome)
+    return queued
+
+
+def _run_job(job: Job, runtime: Runtime, now: datetime | None) -> tuple[int, str]:
     run = JobRun(job, runtime, now or utcnow())
     if job.per_process:
-        return job.run(run)
+        return job.run(run), "ran"
     with job_lock(runtime.engine, job.id) as acquired:
         if not acquired:
-            return 0
+            return 0, "skipped"
         if job.serves is not None:
-            return job.run(run)  # records each zone's slot itself
+            return job.run(run), "ran"  # records each zone's slot itself
         if not job.rounds:
-            return job.run(run)  # guards its own work; nothing recorded per round
+            return job.run(run), "ran"  # guards its own work; nothing recorded per round
         round_ = (NO_ZONE, run.interval_slot())
         if run.done([round_]):
-            return 0
+            return 0, "skipped"
         queued = job.run(run)
         run.record(*round_, queued)
-        return queued
+        return queued, "ran"

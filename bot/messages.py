@@ -26,11 +26,16 @@ class _Block(BaseModel):
 
 
 class Section(_Block):
-    """A titled or untitled paragraph; ``text`` is light Markdown (bold, italics, lists)."""
+    """A titled or untitled paragraph; ``text`` is light Markdown (bold, italics, lists).
+
+    ``plain``: the text is what a person wrote (a report, a note) and is shown as
+    typed: no Markdown, no link hidden behind a label, nothing a platform interprets.
+    """
 
     type: Literal["section"] = "section"
     text: str
     title: str | None = None
+    plain: bool = False
 
 
 class Button(_Block):
@@ -72,12 +77,12 @@ class Image(_Block):
 
 
 class Attachment(_Block):
-    """A file sent with the message (a chart): Slack uploads it, Teams attaches it inline,
+    """A file sent with the message (a chart, a data export): Slack uploads it, Teams attaches it inline,
     the console saves it and shows where. ``data`` is the file, base64-encoded."""
 
     type: Literal["attachment"] = "attachment"
     name: str  # the file's name, e.g. digest-2026-W47.png
-    media_type: Literal["image/png"] = "image/png"
+    media_type: Literal["image/png", "application/json"] = "image/png"
     data: str = Field(max_length=MAX_ATTACHMENT)
     alt: str  # what the file shows, for screen readers and platforms that cannot show it
 
@@ -87,6 +92,16 @@ class Attachment(_Block):
     @classmethod
     def png(cls, name: str, content: bytes, alt: str) -> Attachment:
         return cls(name=name, data=base64.b64encode(content).decode("ascii"), alt=alt)
+
+    @classmethod
+    def json_file(cls, name: str, content: bytes, alt: str) -> Attachment:
+        """A JSON document (a member's data export)."""
+        return cls(
+            name=name,
+            media_type="application/json",
+            data=base64.b64encode(content).decode("ascii"),
+            alt=alt,
+        )
 
 
 class ContextLine(_Block):
@@ -98,6 +113,24 @@ class ContextLine(_Block):
 
 class Divider(_Block):
     type: Literal["divider"] = "divider"
+
+
+class Person(_Block):
+    """Someone to reach: their name, e-mail, what they are (``note``) and their id on each
+    platform, so an adapter that can mention people (Slack, Teams) does; others show the name."""
+
+    name: str
+    email: str = ""
+    note: str = ""
+    ids: dict[str, str] = Field(default_factory=dict)  # platform -> that platform's user id
+
+
+class People(_Block):
+    """A titled list of people (a department's relays, the central team)."""
+
+    type: Literal["people"] = "people"
+    title: str | None = None
+    people: list[Person]
 
 
 FieldKind = Literal["text", "multiline", "variants", "choice", "choices"]
@@ -144,7 +177,7 @@ class Form(_Block):
 
 
 Block = Annotated[
-    Section | Actions | Choice | Link | Image | Attachment | ContextLine | Divider | Form,
+    Section | Actions | Choice | Link | Image | Attachment | ContextLine | Divider | Form | People,
     Field(discriminator="type"),
 ]
 

@@ -2,11 +2,20 @@
 
 from sqlmodel import SQLModel
 
+from bot.audit.models import AuditEntry
 from bot.campaigns.models import Campaign, ShareLink
-from bot.charter.models import CharterAcknowledgement
+from bot.charter.models import CharterAcknowledgement, CharterRelease, CharterSignOff
+from bot.community.models import Meeting, MeetingInvite, Practice, PracticeReaction
 from bot.content.models import ContentItem
 from bot.crisis.models import Crisis, CrisisAlert, CrisisStep
-from bot.delivery.models import Delivery, DeliveryPart, DeliveryPause, HandledEvent
+from bot.delivery.fleet import PlatformHold, Replica
+from bot.delivery.models import (
+    Delivery,
+    DeliveryBody,
+    DeliveryPart,
+    DeliveryPause,
+    HandledEvent,
+)
 from bot.jobs import SlotRun
 from bot.members.models import Address, Member
 from bot.participation.models import ParticipationEvent
@@ -16,6 +25,7 @@ from bot.reporting.models import (
     DashboardToken,
     ReportingActive,
     ReportingCount,
+    ReportingCrisis,
     ReportingHeads,
     ReportingMark,
 )
@@ -27,11 +37,14 @@ metadata = SQLModel.metadata
 
 __all__ = [
     "Address",
+    "AuditEntry",
     "Campaign",
     "Case",
     "CaseAssignment",
     "CaseStep",
     "CharterAcknowledgement",
+    "CharterRelease",
+    "CharterSignOff",
     "ContentItem",
     "Crisis",
     "CrisisAlert",
@@ -39,19 +52,27 @@ __all__ = [
     "DashboardSecret",
     "DashboardToken",
     "Delivery",
+    "DeliveryBody",
     "DeliveryPart",
     "DeliveryPause",
     "HandledEvent",
     "LessonProgress",
+    "Meeting",
+    "MeetingInvite",
     "Member",
     "MentionReport",
     "ParticipationEvent",
+    "PlatformHold",
     "Post",
     "PostApproval",
     "PostContent",
+    "Practice",
+    "PracticeReaction",
     "QuizAnswer",
+    "Replica",
     "ReportingActive",
     "ReportingCount",
+    "ReportingCrisis",
     "ReportingHeads",
     "ReportingMark",
     "ShareLink",

@@ -47,6 +47,16 @@ CRISIS = "crisis.declare"
 CRISIS_BOARD = "crisis.status"
 MEMBERS = "members.manage"
 CHARTER_REMIND = "charter.remind"
+AUDIT = "audit.view"
+PRIVACY = "privacy.export"  # a member's own data, as a file
+ERASE = "members.erase"  # the data protection officer, at the server's command line
+CHARTER_DRAFT = "charter.draft"  # read a charter version waiting for sign-off
+CHARTER_SIGN_OFF = "charter.sign_off"  # approve it, or ask for changes
+DIRECTORY = "relays.directory"  # every department's relays, not only one's own
+PRACTICE_SHARE = "practice.share"
+PRACTICE_APPROVE = "practice.approve"
+MEETING = "meeting.announce"  # announce relay meetings, see the answers, mark attendance
+DELIVERY = "delivery.manage"  # the outbox: pause, resume, cancel a campaign
 
 ACTIONS: dict[str, str] = {
     USE: N_("use the programme"),
@@ -67,12 +77,23 @@ ACTIONS: dict[str, str] = {
     CRISIS_BOARD: N_("follow who has read the crisis alerts"),
     MEMBERS: N_("manage members"),
     CHARTER_REMIND: N_("remind people to accept the charter"),
+    AUDIT: N_("read the audit log"),
+    PRIVACY: N_("receive a copy of your personal data"),
+    ERASE: N_("erase a person's data"),
+    CHARTER_DRAFT: N_("read a charter draft and its sign-offs"),
+    CHARTER_SIGN_OFF: N_("sign off a new charter version"),
+    DIRECTORY: N_("see every department's relays"),
+    PRACTICE_SHARE: N_("share a good practice with the other relays"),
+    PRACTICE_APPROVE: N_("approve good practices"),
+    MEETING: N_("announce relay meetings"),
+    DELIVERY: N_("pause, resume and cancel deliveries"),
 }
 
 # The roles a person can hold. "member" is anyone in the programme, even opted out
 # (they may still change their language or come back); "hub" is a relay of a whole business unit
 # (``business_units[].hubs``); "legal" reviews posts on sensitive topics
-# (``posts.legal_reviewers``); "operator" is whoever runs the `relais` CLI on the
+# (``posts.legal_reviewers``); "charter_signatory" is named in ``charter.sign_off`` (or is one
+# of a group named there) and signs off new charter versions; "operator" is whoever runs the `relais` CLI on the
 # server, who already holds the database and the secrets.
 PRINCIPALS = (
     "member",
@@ -83,12 +104,20 @@ PRINCIPALS = (
     "coordinator",
     "crisis_cell",
     "legal",
+    "charter_signatory",
     "operator",
 )
 
-_EVERY_MEMBER = {USE: Scope.OWN, SHARE: Scope.OWN, REPORT: Scope.OWN, STATS: Scope.OWN}
+_EVERY_MEMBER = {
+    USE: Scope.OWN,
+    SHARE: Scope.OWN,
+    REPORT: Scope.OWN,
+    STATS: Scope.OWN,
+    PRIVACY: Scope.OWN,
+}
 _BASE: dict[str, dict[str, Scope]] = {
-    "member": {USE: Scope.OWN},
+    # Anyone in the programme, even opted out, may ask what Relais holds about them.
+    "member": {USE: Scope.OWN, PRIVACY: Scope.OWN},
     "ambassador": dict(_EVERY_MEMBER),
     "relay": {
         **_EVERY_MEMBER,
@@ -98,6 +127,9 @@ _BASE: dict[str, dict[str, Scope]] = {
         REASSIGN: Scope.DEPARTMENT,
         RESOLVE: Scope.DEPARTMENT,
         CRISIS_BOARD: Scope.DEPARTMENT,
+        # Relays learn from each other: they see one another and share their good practices.
+        DIRECTORY: Scope.PROGRAMME,
+        PRACTICE_SHARE: Scope.DEPARTMENT,
     },
     "hub": {
         **_EVERY_MEMBER,
@@ -107,6 +139,8 @@ _BASE: dict[str, dict[str, Scope]] = {
         REASSIGN: Scope.BUSINESS_UNIT,
         RESOLVE: Scope.BUSINESS_UNIT,
         CRISIS_BOARD: Scope.BUSINESS_UNIT,
+        DIRECTORY: Scope.PROGRAMME,
+        PRACTICE_SHARE: Scope.BUSINESS_UNIT,
     },
     "manager": {
         **_EVERY_MEMBER,
@@ -129,6 +163,12 @@ _BASE: dict[str, dict[str, Scope]] = {
         CRISIS_BOARD: Scope.PROGRAMME,
         MEMBERS: Scope.PROGRAMME,
         CHARTER_REMIND: Scope.PROGRAMME,
+        AUDIT: Scope.PROGRAMME,
+        CHARTER_DRAFT: Scope.PROGRAMME,
+        DIRECTORY: Scope.PROGRAMME,
+        PRACTICE_SHARE: Scope.PROGRAMME,
+        PRACTICE_APPROVE: Scope.PROGRAMME,
+        MEETING: Scope.PROGRAMME,
     },
     # The crisis cell is paged on escalations: it takes in charge what it was sent.
     # It declares, follows and ends a crisis for the whole programme.
@@ -142,6 +182,8 @@ _BASE: dict[str, dict[str, Scope]] = {
     },
     # Legal reviewers approve (or not) every post on a sensitive topic, whoever wrote it.
     "legal": {**_EVERY_MEMBER, REVIEW: Scope.PROGRAMME},
+    # The people app.yaml names to sign off the charter read the draft and decide on it.
+    "charter_signatory": {CHARTER_DRAFT: Scope.PROGRAMME, CHARTER_SIGN_OFF: Scope.PROGRAMME},
     "operator": dict.fromkeys(ACTIONS, Scope.PROGRAMME),
 }
 

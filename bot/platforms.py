@@ -102,6 +102,8 @@ class SendResult:
     user_id: str | None = None
     # Every part of the message as the platform now has it, in order (for a send or update).
     parts: tuple[Part, ...] = ()
+    # A throttle that concerns one conversation only: the rest of the fleet need not hold.
+    local: bool = False
 
     @classmethod
     def sent(
@@ -134,8 +136,10 @@ class SendResult:
         return cls("outage", retry_after=after, error=error)
 
     @classmethod
-    def throttled(cls, after: float, error: str = "rate_limited") -> SendResult:
-        return cls("throttled", retry_after=after, error=error)
+    def throttled(
+        cls, after: float, error: str = "rate_limited", local: bool = False
+    ) -> SendResult:
+        return cls("throttled", retry_after=after, error=error, local=local)
 
     @classmethod
     def paused(cls) -> SendResult:
@@ -180,6 +184,13 @@ class Platform(ABC):
 
     def health(self) -> dict[str, Any]:
         return {"ok": True}
+
+    def share_limits(self, share: float) -> None:  # noqa: B027  (no limits: nothing to share)
+        """Send at ``share`` (0–1] of the platform's configured limits: the other replicas
+        of the fleet send the rest (``bot.delivery.fleet``)."""
+
+    def hold(self, seconds: float) -> None:  # noqa: B027
+        """The platform told another replica 'too many': send nothing for ``seconds``."""
 
 
 @dataclass(frozen=True)

@@ -108,6 +108,9 @@ class CommandSpec:
     action: str = permissions.USE  # what the permission model is asked before it runs
     aliases: tuple[str, ...] = ()
     while_opted_out: bool = False
+    # Offered in a platform's short list of suggested commands (Teams shows ten): a
+    # command found from help or the home instead says False, to leave room for the core.
+    suggest: bool = True
 
 
 @dataclass(frozen=True)
@@ -163,10 +166,11 @@ class Registry:
         action: str = permissions.USE,
         aliases: tuple[str, ...] = (),
         while_opted_out: bool = False,
+        suggest: bool = True,
     ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
             self.commands[name] = CommandSpec(
-                name, handler, summary, usage, action, aliases, while_opted_out
+                name, handler, summary, usage, action, aliases, while_opted_out, suggest
             )
             for alias in aliases:
                 self._aliases[alias] = name

@@ -11,6 +11,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
+from bot.audit import service as audit
 from bot.config import AppConfig, config_path, load_config
 from bot.content.sync import ContentWatcher, load_checked, sync
 from bot.core import Relais
@@ -105,7 +106,8 @@ def build_runtime(
     engine = make_engine(database_url)
     prepare_database(engine, auto_upgrade)
     with session_scope(engine) as session:
-        sync(session, library, config)
+        audit.content_synced(session, sync(session, library, config))
+        audit.config_loaded(session, file)
     relais = Relais(config, library, engine, build_registry())
     platforms = load_platforms(relais, config)
     worker = DeliveryWorker(engine, platforms, config.delivery)

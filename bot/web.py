@@ -10,19 +10,24 @@ no public API documentation (``/docs``, ``/redoc``, ``/openapi.json``).
 from __future__ import annotations
 
 import asyncio
+import hmac
 import importlib
 import logging
+import os
 import pkgutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
+from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST
 from sqlmodel import Session
 
-from bot import __version__
+from bot import __version__, metrics
 from bot.db import ping
 from bot.delivery.outbox import queue_health
+from bot.logs import RequestIds
 from bot.runtime import Runtime
 from bot.scheduler import ProgrammeScheduler
 
@@ -31,6 +36,7 @@ log = logging.getLogger("relais.web")
 # The most any unauthenticated endpoint reads of a request body (Slack's and Teams'
 # own requests are a few kilobytes).
 MAX_BODY = 1024 * 1024
+METRICS_TOKEN_ENV = "RELAIS_METRICS_TOKEN"
 
 
 class BodyTooLarge(Exception):
@@ -57,6 +63,52 @@ async def read_body(request: Request, limit: int = MAX_BODY) -> bytes:
 
 def too_large(limit: int = MAX_BODY) -> JSONResponse:
     return JSONResponse({"error": f"request body larger than {limit} bytes"}, status_code=413)
+
+
+class BodyLimit:
+    """ASGI middleware: no endpoint, present or future, reads more than ``limit`` bytes.
+
+    A declared ``Content-Length`` above the limit is answered 413 before the
+    endpoint runs; a streamed body (no length) raises ``BodyTooLarge`` in the
+    endpoint as soon as it passes the limit (``read_body`` answers 413; an
+    endpoint that reads no body never sees it).
+    """
+
+    def __init__(self, app: Any, limit: int = MAX_BODY) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or ()).get(b"content-length", b"").strip()
+        if declared.isdigit() and int(declared) > self.limit:
+            await too_large(self.limit)(scope, receive, send)
+            return
+        received = 0
+        started = False
+
+        async def limited() -> Any:
+            nonlocal received
+            message = await receive()
+            if message.get("type") == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:
+                    raise BodyTooLarge
+            return message
+
+        async def watched(message: Any) -> None:
+            nonlocal started
+            if message.get("type") == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited, watched)
+        except BodyTooLarge:
+            if not started:
+                await too_large(self.limit)(scope, receive, send)
 
 
 def _outbox_counts(runtime: Runtime) -> dict[str, object]:
@@ -99,6 +151,22 @@ def create_app(runtime: Runtime, run_scheduler: bool = True) -> FastAPI:
         openapi_url=None,
     )
     app.state.runtime = runtime
+    app.add_middleware(BodyLimit, limit=MAX_BODY)
+    app.add_middleware(RequestIds)
+
+    @app.get("/metrics")
+    async def metrics_page(request: Request) -> Response:
+        """Prometheus' text format: this process's counters, the database's gauges.
+
+        With ``RELAIS_METRICS_TOKEN`` set, only a scraper sending it as a bearer token reads it.
+        """
+        expected = os.environ.get(METRICS_TOKEN_ENV, "")
+        if expected:
+            given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+            if not hmac.compare_digest(given.encode(), expected.encode()):
+                return Response("metrics need the bearer token\n", status_code=401)
+        body = await asyncio.to_thread(metrics.exposition, runtime.engine)
+        return Response(body, media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/healthz")
     async def healthz() -> JSONResponse:

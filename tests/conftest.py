@@ -217,3 +217,22 @@ def pin_triage(monkeypatch, category: str, severity: str = "normal") -> None:  #
         return triage.Triage(category=category, severity=severity, reasons=[f"pinned → {category}"])
 
     monkeypatch.setattr(service, "classify", classify)
+
+
+# Property-based tests (hypothesis) run on a bounded budget: "ci" by default, "deep" to dig
+# (HYPOTHESIS_PROFILE=deep .venv/bin/pytest tests/test_fuzz.py).
+from hypothesis import HealthCheck, settings  # noqa: E402
+
+settings.register_profile(
+    "ci",
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+settings.register_profile(
+    "deep",
+    max_examples=2000,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))

@@ -24,6 +24,7 @@ from bot.response import triage
 from bot.response.models import Case, CaseAssignment, CaseStep, MentionReport
 from bot.triage.models import TriageCorrection
 from tests.conftest import pin_triage, run_scheduled
+from tests.test_broadcast_form import fill
 
 EMMA = "emma.wilson@example.com"  # ambassador, sales, English
 LIAM = "liam.tremblay@example.com"  # ambassador, customer service, English
@@ -238,9 +239,13 @@ def test_reassign_resolve_not_relevant_and_correct(runtime, chat, monkeypatch) -
         (correction,) = session.exec(select(TriageCorrection)).all()
     assert (correction.predicted, correction.corrected) == ("complaint", "question")
     assert correction.text == "they lost my parcel"  # kept for triage to learn from
-    assert "Case #1 is resolved." in texts(
-        thomas.press(thomas.number_of("case.resolve", str(case.id)))
-    )
+    # Resolve asks for the note (a form); an empty note is asked for again.
+    asked = texts(thomas.press(thomas.number_of("case.resolve", str(case.id))))
+    assert "Resolve case #1" in asked and the_case(runtime).status == "open"
+    assert "Case #1 is resolved." in fill(thomas, {"note": "replied to her in private"})
+    assert "Emma Wilson" not in texts(thomas.inbox())
+    told_emma = texts(chat(EMMA).inbox())
+    assert "Thomas Girard resolved the mention you reported: replied to her in private" in told_emma
     assert "Your note is on case #1." in texts(thomas.type("resolve 1 answered under the post"))
     closed = texts(thomas.press(thomas.number_of("case.dismiss", str(case.id))))
     assert "Case #1 is closed: resolved." in closed

@@ -92,3 +92,14 @@ def test_new_version_needs_a_new_acceptance(runtime, chat) -> None:  # type: ign
     run_scheduled(runtime, "charter_reminders", monday)
     with time_machine.travel(monday + timedelta(minutes=1), tick=False):
         assert "The charter has a new version (2)" in texts(chat(EMMA).inbox())
+
+
+def test_reminders_read_acknowledgements_once_per_zone_not_per_member(runtime) -> None:  # type: ignore[no-untyped-def]
+    """At 100,000 members, one query per member would take the job past its own interval."""
+    from tests.test_scheduler import queries_of
+
+    monday = datetime(2026, 11, 23, 9, 30, 20, tzinfo=UTC)  # London's and Paris's slots
+    queued, statements = queries_of(runtime, "charter_reminders", monday)
+    assert queued == 13
+    reads = [s for s in statements if "from charteracknowledgement" in s]
+    assert 1 <= len(reads) <= 2  # one per zone due (London, Paris)

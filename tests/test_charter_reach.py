@@ -8,8 +8,8 @@ from sqlmodel import Session, select
 from bot.charter.models import CharterAcknowledgement
 from bot.charter.service import changes
 from bot.delivery.models import Delivery
+from bot.delivery.outbox import message_of
 from bot.members.models import Member
-from bot.messages import Message
 
 CLAIRE = "claire.dubois@example.com"  # coordinator (French)
 EMMA = "emma.wilson@example.com"  # ambassador (English)
@@ -68,7 +68,7 @@ def test_coordinators_see_acceptance_per_department_and_remind_now(runtime, chat
             .where(Delivery.kind == "charter_reminder")
         ).all()
     assert len(rows) == 15
-    reminder = next(Message.from_payload(row.payload) for row, email in rows if email == EMMA)
+    reminder = next(message_of(row, session) for row, email in rows if email == EMMA)
     text = "\n".join(getattr(b, "text", "") or "" for b in reminder.blocks)
     assert "The charter has a new version (2)" in text
     assert "What changed:" in text and "• Added: Use generative AI with care" in text

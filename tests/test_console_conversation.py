@@ -217,7 +217,7 @@ def test_home_view_shows_progress_charter_and_posts(runtime, chat) -> None:  # t
     emma.type("charter")
     emma.press(emma.number_of("charter.accept"))
     home = render(runtime.relais.home(Who("console", email=EMMA))).text
-    assert "Hello Emma!" in home and "*The basics*: 1 lesson answered correctly out of 10" in home
+    assert "Hello Emma!" in home and "*The basics*: 1 lesson answered correctly out of 16" in home
     assert "version 2" in home and "To share now (" in home
     assert runtime.relais.home(Who("console", email="nobody@example.com")) is None
 

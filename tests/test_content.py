@@ -58,7 +58,7 @@ def test_cli_check_ok(programme_dir: Path) -> None:
         ],
     )
     assert result.exit_code == 0, result.output
-    assert result.output.startswith("OK:") and "13 lessons" in result.output.replace("\n", " ")
+    assert result.output.startswith("OK:") and "26 lessons" in result.output.replace("\n", " ")
 
 
 def test_two_correct_options(programme_dir: Path) -> None:

@@ -7,6 +7,8 @@ from __future__ import annotations
 import csv
 import io
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -124,6 +126,13 @@ def test_a_coordinator_signs_in_filters_exports_and_reads_the_maturity_page(
     rows = list(csv.reader(io.StringIO(Path(download.path()).read_text(encoding="utf-8"))))
     assert rows[0][0] == "Service" and [row[0] for row in rows[1:]] == ["Ventes"]
 
+    assert page.locator("h2", has_text="Par branche").is_visible()
+    with page.expect_download() as waiting:
+        page.click("a[href^='/dashboard/export/business-units.csv']")
+    rows = list(csv.reader(io.StringIO(Path(waiting.value.path()).read_text(encoding="utf-8"))))
+    assert rows[0][:2] == ["Branche", "Services visibles"]
+    assert [row[:2] for row in rows[1:]] == [["Entreprises", "1/3"]]  # Sales only, as filtered
+
     with page.expect_download() as waiting:
         page.click("a[href^='/dashboard/export/measures.csv']")
     rows = list(csv.reader(io.StringIO(Path(waiting.value.path()).read_text(encoding="utf-8"))))
@@ -207,3 +216,60 @@ def test_demo_seed_refuses_a_real_programme(
         session.commit()
     code, output = cli(url, programme_dir / "app.yaml", "demo", "seed")
     assert code == 1 and "outside example.com" in output
+
+
+SOPHIE = "sophie.laurent@example.com"  # manages Communications and Marketing (Residential)
+
+
+@contextmanager
+def signed_in(site, email: str) -> Iterator[httpx.Client]:  # type: ignore[no-untyped-def]
+    """An HTTP client holding ``email``'s dashboard session, through `relais dashboard link`."""
+    _, server, url, config = site
+    code, output = cli(url, config, "dashboard", "link", email)
+    assert code == 0, output
+    with httpx.Client(base_url=server.url) as client:
+        answer = client.get(output.strip().removeprefix(server.url))
+        assert answer.status_code == 303 and access.COOKIE in answer.cookies
+        yield client
+
+
+def csv_rows(client: httpx.Client, table: str, query: str = "period=last-week") -> list[list[str]]:
+    answer = client.get(f"/dashboard/export/{table}.csv?{query}&lang=en")
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["content-type"].startswith("text/csv")
+    return list(csv.reader(io.StringIO(answer.text)))
+
+
+def test_business_units_sum_only_the_departments_the_reader_may_see(site) -> None:  # type: ignore[no-untyped-def]
+    with signed_in(site, SOPHIE) as sophie:
+        page = sophie.get("/dashboard?period=last-week&lang=en").text
+        assert "By business unit" in page and "By department" in page and "By location" in page
+        assert "Residential" in page and "Business</td>" not in page and "Sales" not in page
+        units = csv_rows(sophie, "business-units")
+        departments = csv_rows(sophie, "departments")
+        locations = csv_rows(sophie, "locations")
+    assert units[0][:3] == ["Business unit", "Departments seen", "Ambassadors opted in"]
+    # Residential holds three departments; Sophie manages two: only those two are summed.
+    assert [row[:2] for row in units[1:]] == [["Residential", "2/3"]]
+    assert [row[0] for row in departments[1:]] == ["Communications", "Marketing"]
+    for column in (2, 3, 5, 7):  # opted in, active, lessons answered, share clicks
+        assert int(units[1][column]) == sum(int(row[column - 1]) for row in departments[1:])
+    assert int(units[1][2]) == 5  # Claire, Hugo, Sophie, Inès, Chloé
+    # Lyon and Montréal are Customer service's and HR's: not hers.
+    assert {row[0] for row in locations[1:]} <= {"Paris", "Nantes", "Toulouse"}
+
+    with signed_in(site, JULIEN) as julien:
+        units = csv_rows(julien, "business-units")
+        assert [row[:2] for row in units[1:]] == [["Business", "3/3"]]
+        narrowed = csv_rows(julien, "business-units", "period=last-week&department=hr")
+        assert [row[:2] for row in narrowed[1:]] == [["Business", "1/3"]]
+        refused = julien.get("/dashboard/export/business-units.csv?department=marketing")
+        assert refused.status_code == 400 and "Marketing" in refused.text
+        assert julien.get("/dashboard/export/nothing.csv").status_code == 404
+
+    with signed_in(site, CLAIRE) as claire:  # a coordinator: every unit, in full
+        units = csv_rows(claire, "business-units")
+        assert [row[:2] for row in units[1:]] == [["Residential", "3/3"], ["Business", "3/3"]]
+        measures_csv = csv_rows(claire, "measures")
+        everyone = {row[0]: row[1] for row in measures_csv[1:]}
+        assert int(everyone["Ambassadors opted in"]) == sum(int(row[2]) for row in units[1:])

@@ -43,20 +43,26 @@ ROWS = 600
 @pytest.fixture
 def world(programme_dir: Path, postgres_url: str, runtime_factory) -> Iterator[dict[str, Any]]:  # type: ignore[no-untyped-def]
     """A programme with Slack on, a short lease, ``ROWS`` members and the stand-in API."""
-    runtime = runtime_factory(postgres_url, members=False)  # creates the schema
-    config = programme_dir / "app.yaml"
-    text = config.read_text(encoding="utf-8")
-    text = text.replace("  slack:\n    enabled: false", "  slack:\n    enabled: true")
-    text = text.replace(
-        "delivery:\n",
-        "delivery:\n"
+    delivery = (
         f"  concurrency: {CONCURRENCY}\n"
         f"  priority_concurrency: {PRIORITY_CONCURRENCY}\n"
         f"  record_batch: {RECORD_BATCH}\n"
         "  lease_seconds: 2\n"
         "  rate_per_second:\n"
-        "    slack: 150\n",
+        "    slack: 150\n"
     )
+    yield from programme_world(programme_dir, postgres_url, runtime_factory, ROWS, delivery)
+
+
+def programme_world(  # type: ignore[no-untyped-def]
+    programme_dir: Path, postgres_url: str, runtime_factory, rows: int, delivery: str
+) -> Iterator[dict[str, Any]]:
+    """Slack on, ``delivery`` settings (app.yaml lines), ``rows`` members, the stand-in API."""
+    runtime = runtime_factory(postgres_url, members=False)  # creates the schema
+    config = programme_dir / "app.yaml"
+    text = config.read_text(encoding="utf-8")
+    text = text.replace("  slack:\n    enabled: false", "  slack:\n    enabled: true")
+    text = text.replace("delivery:\n", "delivery:\n" + delivery)
     config.write_text(text, encoding="utf-8")  # for the worker processes
     with session_scope(runtime.engine) as session:
         session.connection().execute(
@@ -70,7 +76,7 @@ def world(programme_dir: Path, postgres_url: str, runtime_factory) -> Iterator[d
                     "roles": ["ambassador"],
                     "opted_in": False,  # no scheduled lesson of their own: only ours go out
                 }
-                for n in range(ROWS)
+                for n in range(rows)
             ],
         )
         ids = session.execute(select(Member.id).order_by(Member.id)).scalars().all()
@@ -133,7 +139,9 @@ def wait_for(check: Callable[[], Any], what: str, seconds: float = 180) -> Any:
     raise AssertionError(f"gave up waiting for {what}")
 
 
-def queue(world: dict[str, Any]) -> set[int]:
+def queue(world: dict[str, Any], members: list[int] | None = None, **fields: Any) -> set[int]:
+    """One message to every member (or to ``members``), operational unless ``fields`` say otherwise."""
+    settings = {"kind": "reply", "purpose": "operational", **fields}
     with session_scope(world["engine"]) as session:
         enqueue_many(
             session,
@@ -142,15 +150,18 @@ def queue(world: dict[str, Any]) -> set[int]:
                     member_id=member,
                     platform="slack",
                     dedupe_key="crash-test",
-                    kind="reply",
                     message=simple(f"Message {n}"),
-                    purpose="operational",
+                    **settings,
                 )
-                for n, member in enumerate(world["members"])
+                for n, member in enumerate(world["members"] if members is None else members)
             ],
         )
     with world["engine"].connect() as connection:
-        return set(connection.execute(select(Delivery.id)).scalars())
+        return set(  # only these: the programme's own jobs may have queued others
+            connection.execute(
+                select(Delivery.id).where(Delivery.dedupe_key == "crash-test")
+            ).scalars()
+        )
 
 
 def accepted(standin: SlackStandIn) -> Counter[int]:

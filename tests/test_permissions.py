@@ -36,76 +36,101 @@ COLUMNS = (
     p.CRISIS_BOARD,
     p.MEMBERS,
     p.CHARTER_REMIND,
+    p.DELIVERY,
+    p.CHARTER_DRAFT,
+    p.CHARTER_SIGN_OFF,
 )
 
 # - not allowed; O own things only; D departments; B business units; P the whole programme.
-#                    use shr rep sta res lst ack ras rsv dig brd sub apr rev cri crb mem chr
+#                    use shr rep sta res lst ack ras rsv dig brd sub apr rev cri crb mem chr del drf sgn
 EXPECTED = {
     "centralized": """
-        member        O   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -
-        ambassador    O   O   O   O   -   -   -   -   -   -   -   -   -   -   -   -   -   -
-        relay         O   O   O   D   -   D   D   D   D   -   -   -   -   -   -   D   -   -
-        hub           O   O   O   B   -   B   B   B   B   -   -   -   -   -   -   B   -   -
-        manager       O   O   O   D   -   -   -   -   -   D   -   -   -   -   -   D   -   -
-        coordinator   O   O   O   P   P   P   P   P   P   P   P   P   P   -   P   P   P   P
-        crisis_cell   O   O   O   O   -   -   O   O   O   -   -   -   -   -   P   P   -   -
-        legal         O   O   O   O   -   -   -   -   -   -   -   -   -   P   -   -   -   -
-        operator      P   P   P   P   P   P   P   P   P   P   P   P   P   P   P   P   P   P
-        nobody        -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -
+        member        O   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -
+        ambassador    O   O   O   O   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -
+        relay         O   O   O   D   -   D   D   D   D   -   -   -   -   -   -   D   -   -   -   -   -
+        hub           O   O   O   B   -   B   B   B   B   -   -   -   -   -   -   B   -   -   -   -   -
+        manager       O   O   O   D   -   -   -   -   -   D   -   -   -   -   -   D   -   -   -   -   -
+        coordinator   O   O   O   P   P   P   P   P   P   P   P   P   P   -   P   P   P   P   -   P   -
+        crisis_cell   O   O   O   O   -   -   O   O   O   -   -   -   -   -   P   P   -   -   -   -   -
+        legal         O   O   O   O   -   -   -   -   -   -   -   -   -   P   -   -   -   -   -   -   -
+        charter_signatory -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   P   P
+        operator      P   P   P   P   P   P   P   P   P   P   P   P   P   P   P   P   P   P   P   P   P
+        nobody        -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -
     """,
     # Any relay broadcasts to, and approves for, its own department; the central team does not broadcast.
     "organic": """
-        member        O   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -
-        ambassador    O   O   O   O   -   -   -   -   -   -   -   -   -   -   -   -   -   -
-        relay         O   O   O   D   -   D   D   D   D   -   D   D   D   -   -   D   -   -
-        hub           O   O   O   B   -   B   B   B   B   -   -   -   -   -   -   B   -   -
-        manager       O   O   O   D   -   -   -   -   -   D   -   -   -   -   -   D   -   -
-        coordinator   O   O   O   P   P   P   P   P   P   P   -   P   P   -   P   P   P   P
-        crisis_cell   O   O   O   O   -   -   O   O   O   -   -   -   -   -   P   P   -   -
-        legal         O   O   O   O   -   -   -   -   -   -   -   -   -   P   -   -   -   -
-        operator      P   P   P   P   P   P   P   P   P   P   P   P   P   P   P   P   P   P
-        nobody        -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -
+        member        O   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -
+        ambassador    O   O   O   O   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -
+        relay         O   O   O   D   -   D   D   D   D   -   D   D   D   -   -   D   -   -   -   -   -
+        hub           O   O   O   B   -   B   B   B   B   -   -   -   -   -   -   B   -   -   -   -   -
+        manager       O   O   O   D   -   -   -   -   -   D   -   -   -   -   -   D   -   -   -   -   -
+        coordinator   O   O   O   P   P   P   P   P   P   P   -   P   P   -   P   P   P   P   -   P   -
+        crisis_cell   O   O   O   O   -   -   O   O   O   -   -   -   -   -   P   P   -   -   -   -   -
+        legal         O   O   O   O   -   -   -   -   -   -   -   -   -   P   -   -   -   -   -   -   -
+        charter_signatory -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   P   P
+        operator      P   P   P   P   P   P   P   P   P   P   P   P   P   P   P   P   P   P   P   P   P
+        nobody        -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -
     """,
     # The central team broadcasts; relays too, inside their department, but they do not approve.
     "hub_and_spoke": """
-        member        O   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -
-        ambassador    O   O   O   O   -   -   -   -   -   -   -   -   -   -   -   -   -   -
-        relay         O   O   O   D   -   D   D   D   D   -   D   D   -   -   -   D   -   -
-        hub           O   O   O   B   -   B   B   B   B   -   -   -   -   -   -   B   -   -
-        manager       O   O   O   D   -   -   -   -   -   D   -   -   -   -   -   D   -   -
-        coordinator   O   O   O   P   P   P   P   P   P   P   P   P   P   -   P   P   P   P
-        crisis_cell   O   O   O   O   -   -   O   O   O   -   -   -   -   -   P   P   -   -
-        legal         O   O   O   O   -   -   -   -   -   -   -   -   -   P   -   -   -   -
-        operator      P   P   P   P   P   P   P   P   P   P   P   P   P   P   P   P   P   P
-        nobody        -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -
+        member        O   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -
+        ambassador    O   O   O   O   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -
+        relay         O   O   O   D   -   D   D   D   D   -   D   D   -   -   -   D   -   -   -   -   -
+        hub           O   O   O   B   -   B   B   B   B   -   -   -   -   -   -   B   -   -   -   -   -
+        manager       O   O   O   D   -   -   -   -   -   D   -   -   -   -   -   D   -   -   -   -   -
+        coordinator   O   O   O   P   P   P   P   P   P   P   P   P   P   -   P   P   P   P   -   P   -
+        crisis_cell   O   O   O   O   -   -   O   O   O   -   -   -   -   -   P   P   -   -   -   -   -
+        legal         O   O   O   O   -   -   -   -   -   -   -   -   -   P   -   -   -   -   -   -   -
+        charter_signatory -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   P   P
+        operator      P   P   P   P   P   P   P   P   P   P   P   P   P   P   P   P   P   P   P   P   P
+        nobody        -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -
     """,
     # Each business unit's hub broadcasts to and approves for its unit; the central team for all.
     "dandelion": """
-        member        O   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -
-        ambassador    O   O   O   O   -   -   -   -   -   -   -   -   -   -   -   -   -   -
-        relay         O   O   O   D   -   D   D   D   D   -   -   -   -   -   -   D   -   -
-        hub           O   O   O   B   -   B   B   B   B   -   B   B   B   -   -   B   -   -
-        manager       O   O   O   D   -   -   -   -   -   D   -   -   -   -   -   D   -   -
-        coordinator   O   O   O   P   P   P   P   P   P   P   P   P   P   -   P   P   P   P
-        crisis_cell   O   O   O   O   -   -   O   O   O   -   -   -   -   -   P   P   -   -
-        legal         O   O   O   O   -   -   -   -   -   -   -   -   -   P   -   -   -   -
-        operator      P   P   P   P   P   P   P   P   P   P   P   P   P   P   P   P   P   P
-        nobody        -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -
+        member        O   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -
+        ambassador    O   O   O   O   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -
+        relay         O   O   O   D   -   D   D   D   D   -   -   -   -   -   -   D   -   -   -   -   -
+        hub           O   O   O   B   -   B   B   B   B   -   B   B   B   -   -   B   -   -   -   -   -
+        manager       O   O   O   D   -   -   -   -   -   D   -   -   -   -   -   D   -   -   -   -   -
+        coordinator   O   O   O   P   P   P   P   P   P   P   P   P   P   -   P   P   P   P   -   P   -
+        crisis_cell   O   O   O   O   -   -   O   O   O   -   -   -   -   -   P   P   -   -   -   -   -
+        legal         O   O   O   O   -   -   -   -   -   -   -   -   -   P   -   -   -   -   -   -   -
+        charter_signatory -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   P   P
+        operator      P   P   P   P   P   P   P   P   P   P   P   P   P   P   P   P   P   P   P   P   P
+        nobody        -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -
     """,
     # The central team and the relays broadcast; relays approve for their department.
     "honeycomb": """
-        member        O   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -
-        ambassador    O   O   O   O   -   -   -   -   -   -   -   -   -   -   -   -   -   -
-        relay         O   O   O   D   -   D   D   D   D   -   D   D   D   -   -   D   -   -
-        hub           O   O   O   B   -   B   B   B   B   -   -   -   -   -   -   B   -   -
-        manager       O   O   O   D   -   -   -   -   -   D   -   -   -   -   -   D   -   -
-        coordinator   O   O   O   P   P   P   P   P   P   P   P   P   P   -   P   P   P   P
-        crisis_cell   O   O   O   O   -   -   O   O   O   -   -   -   -   -   P   P   -   -
-        legal         O   O   O   O   -   -   -   -   -   -   -   -   -   P   -   -   -   -
-        operator      P   P   P   P   P   P   P   P   P   P   P   P   P   P   P   P   P   P
-        nobody        -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -
+        member        O   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -
+        ambassador    O   O   O   O   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -
+        relay         O   O   O   D   -   D   D   D   D   -   D   D   D   -   -   D   -   -   -   -   -
+        hub           O   O   O   B   -   B   B   B   B   -   -   -   -   -   -   B   -   -   -   -   -
+        manager       O   O   O   D   -   -   -   -   -   D   -   -   -   -   -   D   -   -   -   -   -
+        coordinator   O   O   O   P   P   P   P   P   P   P   P   P   P   -   P   P   P   P   -   P   -
+        crisis_cell   O   O   O   O   -   -   O   O   O   -   -   -   -   -   P   P   -   -   -   -   -
+        legal         O   O   O   O   -   -   -   -   -   -   -   -   -   P   -   -   -   -   -   -   -
+        charter_signatory -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   P   P
+        operator      P   P   P   P   P   P   P   P   P   P   P   P   P   P   P   P   P   P   P   P   P
+        nobody        -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -
     """,
 }
+
+# Relays' community (#14): the same grid in every organisation model.
+COMMUNITY_COLUMNS = (p.DIRECTORY, p.PRACTICE_SHARE, p.PRACTICE_APPROVE, p.MEETING)
+#                    dir prs pra mtg
+COMMUNITY = """
+        member        -   -   -   -
+        ambassador    -   -   -   -
+        relay         P   D   -   -
+        hub           P   B   -   -
+        manager       -   -   -   -
+        coordinator   P   P   P   P
+        crisis_cell   -   -   -   -
+        legal         -   -   -   -
+        charter_signatory -   -   -   -
+        operator      P   P   P   P
+        nobody        -   -   -   -
+"""
 
 ME = 1
 SOMEONE_ELSE = 2
@@ -130,12 +155,12 @@ def principal(name: str) -> Actor:
     )
 
 
-def parse(grid: str) -> dict[str, dict[str, str]]:
+def parse(grid: str, columns: tuple[str, ...] = COLUMNS) -> dict[str, dict[str, str]]:
     table = {}
     for line in grid.strip().splitlines():
         name, *cells = line.split()
-        assert len(cells) == len(COLUMNS), line
-        table[name] = dict(zip(COLUMNS, cells, strict=True))
+        assert len(cells) == len(columns), line
+        table[name] = dict(zip(columns, cells, strict=True))
     return table
 
 
@@ -153,17 +178,54 @@ def config_for(model: str, tmp_path: Path) -> AppConfig:
     return config
 
 
+# The trust actions (audit log, personal data) are the same in every organisation model.
+TRUST_COLUMNS = (p.AUDIT, p.PRIVACY, p.ERASE)
+#                    aud prv era
+TRUST = """
+        member        -   O   -
+        ambassador    -   O   -
+        relay         -   O   -
+        hub           -   O   -
+        manager       -   O   -
+        coordinator   P   O   -
+        crisis_cell   -   O   -
+        legal         -   O   -
+        charter_signatory  -   -   -
+        operator      P   P   P
+        nobody        -   -   -
+"""
+
+
 def test_the_grids_cover_every_action_and_principal() -> None:
-    assert set(COLUMNS) == set(p.ACTIONS)
+    assert set(COLUMNS) | set(COMMUNITY_COLUMNS) | set(TRUST_COLUMNS) == set(p.ACTIONS)
+    assert not set(COLUMNS) & set(COMMUNITY_COLUMNS)
+    assert not (set(COLUMNS) | set(COMMUNITY_COLUMNS)) & set(TRUST_COLUMNS)
     for grid in EXPECTED.values():
         assert set(parse(grid)) == (set(p.PRINCIPALS) | {"nobody"})
+    assert set(parse(COMMUNITY, COMMUNITY_COLUMNS)) == (set(p.PRINCIPALS) | {"nobody"})
+    assert set(parse(TRUST, TRUST_COLUMNS)) == (set(p.PRINCIPALS) | {"nobody"})
+
+
+@pytest.mark.parametrize("model", sorted(EXPECTED))
+def test_trust_matrix(model: str, tmp_path: Path) -> None:
+    rules = Permissions(config_for(model, tmp_path))
+    wrong = [
+        f"{name} {action}: expected {cell}, found {found}"
+        for name, row in parse(TRUST, TRUST_COLUMNS).items()
+        for action, cell in row.items()
+        if (found := describe(rules, principal(name), action)) != cell
+    ]
+    assert not wrong, "\n".join(wrong)
 
 
 @pytest.mark.parametrize("model", sorted(EXPECTED))
 def test_permission_matrix(model: str, tmp_path: Path) -> None:
     rules = Permissions(config_for(model, tmp_path))
     wrong = []
-    for name, row in parse(EXPECTED[model]).items():
+    rows = parse(EXPECTED[model])
+    for name, row in parse(COMMUNITY, COMMUNITY_COLUMNS).items():
+        rows[name] = {**rows[name], **row}
+    for name, row in rows.items():
         actor = principal(name)
         for action, cell in row.items():
             found = describe(rules, actor, action)

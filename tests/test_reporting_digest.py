@@ -13,6 +13,7 @@ import time_machine
 from sqlmodel import Session, select
 
 from bot.delivery.models import Delivery
+from bot.delivery.outbox import message_of
 from bot.members.models import Member
 from bot.messages import Attachment, Message
 from bot.participation.models import record
@@ -44,7 +45,7 @@ def digest_of(runtime, email: str) -> Message:  # type: ignore[no-untyped-def]
             .join(Member, Member.id == Delivery.member_id)
             .where(Member.email == email, Delivery.kind == "digest")
         ).one()
-        return Message.from_payload(row.payload)
+        return message_of(row, session)
 
 
 def text_of(message: Message) -> str:

@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime
 from sqlmodel import Session, select
 
 from bot.charter.models import CharterAcknowledgement
+from bot.crisis.models import Crisis, CrisisAlert
 from bot.members.models import Member
 from bot.participation.models import record
 from bot.reporting import measures, periods
@@ -69,9 +70,42 @@ def hand_built(runtime) -> int:  # type: ignore[no-untyped-def]
         add(session, "case_escalated", None, MIDWEEK, "c2", department="sales", step=2)  # type: ignore[arg-type]
         add(session, "case_resolved", thomas, MIDWEEK, "c1", department="sales")
         add(session, "mention_reported", noah, MIDWEEK, "1")
-        add(session, "crisis_declared", claire, MIDWEEK, "k1")
+        # A crisis this week alerted three people in Sales and one in HR; two read it (Emma
+        # pressed twice: one alert, one acknowledgement). Last week's alerted Emma, unread.
+        this_week = Crisis(playbook="x", title="x", declared_via="console", declared_at=MIDWEEK)
+        last_week = Crisis(
+            playbook="x", title="x", declared_via="console", declared_at=LAST_WEEK, status="ended"
+        )
+        session.add_all([this_week, last_week])
+        session.flush()
+        for member, department, read in (
+            (emma, "sales", True),
+            (thomas, "sales", True),
+            (julien, "sales", False),
+            (noah, "hr", False),
+        ):
+            session.add(
+                CrisisAlert(
+                    crisis_id=this_week.id,
+                    member_id=member,
+                    role="ambassador",
+                    department=department,
+                    alerted_at=MIDWEEK,
+                    acknowledged_at=MIDWEEK if read else None,
+                )
+            )
+        session.add(
+            CrisisAlert(
+                crisis_id=last_week.id,
+                member_id=emma,
+                role="ambassador",
+                department="sales",
+                alerted_at=LAST_WEEK,
+            )
+        )
+        add(session, "crisis_declared", claire, MIDWEEK, str(this_week.id))
         for member in (emma, thomas, emma):
-            add(session, "crisis_alert_acknowledged", member, MIDWEEK, "k1", department="sales")
+            add(session, "crisis_alert_acknowledged", member, MIDWEEK, str(this_week.id))
         session.add(
             CharterAcknowledgement(
                 member_id=emma, version=version or 0, language="en", platform="console"
@@ -102,7 +136,8 @@ def check_sales(found: dict) -> None:  # type: ignore[type-arg]
     assert found["ack_median"][0] == 75
     assert found["cases_escalated"][0] == 1  # one case, two steps
     assert found["cases_resolved"][0] == 1
-    assert found["crisis_ack_rate"][0] == 2 / 3  # Emma once, however often she pressed
+    # Of the three people alerted in Sales, two read it; last week, Emma did not.
+    assert found["crisis_ack_rate"] == (2 / 3, 0.0)
 
 
 def test_measures_on_a_hand_built_week_before_and_after_the_rollup(runtime) -> None:  # type: ignore[no-untyped-def]
@@ -113,11 +148,13 @@ def test_measures_on_a_hand_built_week_before_and_after_the_rollup(runtime) -> N
     assert report.total(["sales"]).ack_late == 1  # 120 minutes against a 60-minute target
     hr, _ = figures(runtime, ["hr"])
     assert hr["mentions_reported"][0] == 1 and hr["cases_received"][0] == 0
+    assert hr["crisis_ack_rate"] == (0.0, None)  # Noah did not read it; nobody alerted before
     london, _ = figures(runtime, None, "London")
     assert london["active"][0] == 1 and london["share_clicks"][0] == 3
     everyone, _ = figures(runtime)
     # Noah (HR) is active too: he reported a mention and opened the cases.
     assert everyone["opted_in"][0] == 15 and everyone["active"][0] == 3
+    assert everyone["crisis_ack_rate"][0] == 2 / 4
 
     # The job folds everything older than five minutes: the same figures, now from the rollups.
     run_scheduled(runtime, "reporting_rollup", LATER)
@@ -150,6 +187,7 @@ def test_one_members_own_figures(runtime) -> None:  # type: ignore[no-untyped-de
     own = report.figures()
     assert own["lessons_answered"] == (3, 1) and own["share_clicks"][0] == 3
     assert own["charter_accepted"][0] == 1.0 and own["cases_received"][0] == 0
+    assert own["crisis_ack_rate"] == (1.0, 0.0)
 
 
 def test_periods_are_calendar_weeks_months_and_quarters_in_the_programme_zone() -> None:

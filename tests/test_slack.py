@@ -261,6 +261,24 @@ def test_person_not_in_programme_is_told_so(slack: SlackWorld) -> None:
     assert "coordinat" in all_text(answer)
 
 
+def test_a_member_known_by_their_slack_id_costs_no_users_info_call(slack: SlackWorld) -> None:
+    """The e-mail is asked of Slack only for someone the programme does not know by id."""
+    from bot.members.service import link_platform_id
+
+    with Session(slack.runtime.engine) as session:
+        hugo = session.exec(select(Member).where(Member.email == "hugo.lambert@example.com")).one()
+        link_platform_id(session, hugo.id or 0, "slack", "U0HUGO001")
+        session.commit()
+    slack.command("U0HUGO001", "help")
+    slack.wait_for(lambda: slack.dms("U0HUGO001"), "the help DM")
+    slack.command("U0EMMA001", "help")  # imported without a Slack id: linked by e-mail once
+    slack.wait_for(lambda: slack.dms("U0EMMA001"), "Emma's help DM")
+    assert [call.get("user") for call in slack.standin.called("users.info")] == ["U0EMMA001"]
+    slack.command("U0EMMA001", "help")  # now known by id
+    slack.wait_for(lambda: len(slack.dms("U0EMMA001")) == 2, "Emma's second help DM")
+    assert len(slack.standin.called("users.info")) == 1
+
+
 def test_retried_event_is_handled_once_and_own_messages_ignored(slack: SlackWorld) -> None:
     event = {
         "type": "message",

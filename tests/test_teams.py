@@ -930,6 +930,34 @@ def test_a_report_in_teams_reaches_the_relay_as_a_card_they_act_on(
         run_scheduled(teams.runtime, "case_escalations", datetime.now(UTC) + timedelta(hours=1))
         == 0
     )
+    # Resolve asks for the note in a card; its submission closes the case and tells Emma.
     resolve = activity(teams.connector, KARIM, value=actions["case.resolve"], replyToId="1:1")
     assert teams.post(resolve).status_code == 201
-    assert teams.rows(Case)[0].status == "resolved"
+    form = teams.wait_for(
+        lambda: [
+            c
+            for c in teams.connector.cards_to(personal(KARIM))
+            if any(e.get("id") == "relais_field_note" for e in c["body"])
+        ],
+        "the note form",
+    )[0]
+    assert teams.rows(Case)[0].status == "acknowledged"
+    submit = next(
+        a
+        for e in form["body"]
+        if e["type"] == "ActionSet"
+        for a in e["actions"]
+        if a["type"] == "Action.Submit"
+    )
+    note = {**submit["data"], "relais_field_note": "We called the cyclist and apologised."}
+    assert teams.post(activity(teams.connector, KARIM, value=note)).status_code == 201
+    (case,) = teams.rows(Case)
+    assert case.status == "resolved" and case.note == "We called the cyclist and apologised."
+    teams.wait_for(
+        lambda: [
+            c
+            for c in teams.connector.cards_to(personal(EMMA))
+            if "We called the cyclist and apologised." in runs(c)
+        ],
+        "Emma told how it was resolved",
+    )

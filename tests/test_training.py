@@ -87,14 +87,14 @@ def test_tracks_follow_the_audience(runtime) -> None:  # type: ignore[no-untyped
     with Session(runtime.engine) as session:
         karim = session.exec(select(Member).where(Member.email == KARIM)).one()
         emma = session.exec(select(Member).where(Member.email == EMMA)).one()
-    assert service.tracks_for(karim, runtime.config) == ["basics", "relay"]
+    assert service.tracks_for(karim, runtime.config) == ["basics", "relay"]  # at once
     assert service.tracks_for(emma, runtime.config) == ["basics"]
     content = runtime.relais.content
     now = datetime(2026, 11, 24, tzinfo=UTC)
     views = [service.ProgressView(lid, True, None, True, now) for lid in content.track("basics")]
     assert service.next_lesson(karim, views, content, runtime.config, now) == (
         content.track("relay")[0],
-        False,
+        service.NEW,
     )
     assert service.next_lesson(emma, views, content, runtime.config, now) is None
 

@@ -46,7 +46,7 @@ def test_healthz_reports_database_content_and_scheduler(served: str) -> None:
     body = response.json()
     assert body["status"] == "ok"
     assert body["checks"] == {"database": True, "content": True, "scheduler": True}
-    assert body["content"]["lessons"] == 13 and body["platforms"] == {"console": {"ok": True}}
+    assert body["content"]["lessons"] == 26 and body["platforms"] == {"console": {"ok": True}}
     assert body["outbox"] == {  # from indexes only, capped: O(1) however large the outbox
         "pending": 0,
         "sending": 0,

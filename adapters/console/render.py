@@ -19,6 +19,7 @@ from bot.messages import (
     Image,
     Link,
     Message,
+    People,
     Section,
 )
 
@@ -110,6 +111,12 @@ def render(message: Message, first: int = 1) -> Rendered:
             out.lines.append(f"  ({block.text})")
         elif isinstance(block, Divider):
             out.lines.append("—" * 20)
+        elif isinstance(block, People):
+            if block.title:
+                out.lines.append(f"== {block.title} ==")
+            for person in block.people:
+                who = f"{person.name} <{person.email}>" if person.email else person.name
+                out.lines.append(f"• {who}" + (f" — {person.note}" if person.note else ""))
         elif isinstance(block, Form):
             out.lines.append(f"== {block.title} ==")
             out.lines.extend(f"  • {entry.label}" for entry in block.fields)

@@ -68,6 +68,8 @@ def check(body: str, content_type: str | None) -> dict[str, Any]:
             raise Malformed("slash command without command or user_id")
         return parsed
     kind_of = parsed.get("type")
+    if kind_of is not None and not isinstance(kind_of, str):
+        raise Malformed("type is not a string")
     if kind_of == "url_verification":
         if not _is_text(parsed.get("challenge")):
             raise Malformed("url_verification without challenge")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import random
 import re
@@ -190,8 +191,14 @@ class SlackPlatform(Platform):
 
     # --- inbound ---------------------------------------------------------------
 
-    async def _who(self, user_id: str) -> Who:
-        """The Slack user as the core sees them; the e-mail links members imported without an id."""
+    async def _who(self, user_id: str, lookup: bool = True) -> Who:
+        """The Slack user as the core sees them; the e-mail links members imported without an id.
+
+        ``lookup=False``: no users.info call (a member is found by their Slack id;
+        ``_handle`` asks for the e-mail only if the core does not know the id).
+        """
+        if user_id not in self._emails and not lookup:
+            return Who(platform=NAME, user_id=user_id)
         if user_id not in self._emails:
             email = None
             try:
@@ -206,6 +213,14 @@ class SlackPlatform(Platform):
 
     async def _handle(self, event: InboundEvent) -> Outcome:
         outcome = await asyncio.to_thread(self.relais.handle, event)
+        user_id = event.who.user_id
+        if outcome.stranger and user_id and event.who.email is None and user_id not in self._emails:
+            # Not known by their Slack id: perhaps imported by e-mail only. Ask Slack once.
+            who = await self._who(user_id)
+            if who.email:
+                outcome = await asyncio.to_thread(
+                    self.relais.handle, dataclasses.replace(event, who=who)
+                )
         if outcome.queued:
             self.wake()
         for message in outcome.direct:  # people not (yet) in the programme
@@ -240,7 +255,7 @@ class SlackPlatform(Platform):
         async def slash(ack: Any, command: dict[str, Any]) -> None:
             await ack()
             name, args = parse_command(command.get("text", ""))
-            who = await self._who(command["user_id"])
+            who = await self._who(command["user_id"], lookup=False)
             key = f"command:{command.get('trigger_id') or command.get('user_id')}:{command.get('text', '')}"
             await self._handle(CommandEvent(who, key, name=name, args=args))
 
@@ -250,10 +265,11 @@ class SlackPlatform(Platform):
             for action in body.get("actions", []):
                 if action.get("url"):
                     continue  # a link button: nothing to do
-                who = await self._who(body["user"]["id"])
                 if parse_action_id(action.get("action_id", "")) == FORM_OPEN:
+                    who = await self._who(body["user"]["id"])
                     await self._open_form(who, action.get("value", ""), body.get("trigger_id"))
                     continue
+                who = await self._who(body["user"]["id"], lookup=False)
                 key = f"action:{body['user']['id']}:{action.get('action_ts')}:{action.get('action_id')}"
                 await self._handle(
                     ActionEvent(
@@ -272,7 +288,7 @@ class SlackPlatform(Platform):
             if submitted is None:
                 return
             action_id, value, fields = submitted
-            who = await self._who(body["user"]["id"])
+            who = await self._who(body["user"]["id"], lookup=False)
             key = f"view:{view.get('id')}:{view.get('hash')}"
             await self._handle(
                 ActionEvent(who, key, action_id=action_id, value=value, fields=fields)
@@ -292,7 +308,7 @@ class SlackPlatform(Platform):
                     link = found.get("permalink")
                 except SlackApiError as exc:
                     log.warning("chat.getPermalink failed: %s", exc.response.get("error"))
-            who = await self._who(body["user"]["id"])
+            who = await self._who(body["user"]["id"], lookup=False)
             text = " ".join((message.get("text") or "").split())
             key = f"shortcut:{body.get('trigger_id') or message.get('ts')}"
             await self._handle(
@@ -303,7 +319,7 @@ class SlackPlatform(Platform):
         async def direct_message(event: dict[str, Any], body: dict[str, Any]) -> None:
             if event.get("channel_type") != "im" or event.get("bot_id") or event.get("subtype"):
                 return  # channels, edits, joins and our own messages are not for us
-            who = await self._who(event["user"])
+            who = await self._who(event["user"], lookup=False)
             key = f"event:{body.get('event_id') or event.get('client_msg_id') or event.get('ts')}"
             await self._handle(MessageEvent(who, key, text=event.get("text", "")))
 
@@ -353,6 +369,12 @@ class SlackPlatform(Platform):
             client = self._senders.pop(asyncio.get_running_loop(), None)
             if client is not None and client.session is not None:
                 await client.session.close()
+
+    def share_limits(self, share: float) -> None:
+        self.bucket.set_share(share)
+
+    def hold(self, seconds: float) -> None:
+        self.bucket.hold(seconds)
 
     async def _post(
         self, channel: str, payload: dict[str, Any], attempt: Attempt, position: int

@@ -30,6 +30,8 @@ from bot.messages import (
     Image,
     Link,
     Message,
+    People,
+    Person,
     Section,
 )
 
@@ -53,10 +55,14 @@ MAX_INPUT_LABEL = 2000
 MAX_PLACEHOLDER = 150
 MAX_OPTION_TEXT = 75
 MAX_OPTIONS = 100
+MAX_CHECKBOXES = 10  # more options than this: a multi-select menu
 MAX_INPUT_LENGTH = 3000
 MAX_METADATA = 3000
 
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
+# A Slack user id as Slack writes it (U… or W…): only such an id is ever put in a mention.
+_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,20}$")
+PLATFORM = "slack"
 
 
 def escape(text: str) -> str:
@@ -118,6 +124,16 @@ def _sections(text: str) -> list[dict[str, Any]]:
     return [{"type": "section", "text": {"type": "mrkdwn", "text": chunk}} for chunk in chunks]
 
 
+def _plain_sections(text: str) -> list[dict[str, Any]]:
+    """What a person wrote, as plain_text sections: Slack formats and links nothing in them."""
+    chunks = [text[i : i + MAX_SECTION] for i in range(0, len(text), MAX_SECTION)]
+    return [
+        {"type": "section", "text": {"type": "plain_text", "text": chunk, "emoji": False}}
+        for chunk in chunks
+        if chunk.strip()
+    ] or _sections(" ")
+
+
 def action_id(button: Button, index: int) -> str:
     return clip(f"{button.action_id}{ACTION_SEPARATOR}{index}", MAX_ACTION_ID)
 
@@ -175,6 +191,10 @@ def blocks_of(message: Message, delivery_id: int | None = None) -> list[dict[str
                     label=block.title, action_id=FORM_OPEN, value=f"{delivery_id}:{index}"
                 )
                 blocks += _actions([opener.model_copy(update={"style": "primary"})])
+        elif isinstance(block, Section) and block.plain:
+            if block.title:
+                blocks += _sections(f"*{escape(block.title)}*")
+            blocks += _plain_sections(block.text)
         elif isinstance(block, Section):
             title = f"*{escape(block.title)}*\n" if block.title else ""
             blocks += _sections(title + mrkdwn(block.text))
@@ -219,7 +239,22 @@ def blocks_of(message: Message, delivery_id: int | None = None) -> list[dict[str
                 blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": text}]})
         elif isinstance(block, Divider):
             blocks.append({"type": "divider"})
+        elif isinstance(block, People):
+            title = f"*{escape(block.title)}*\n" if block.title else ""
+            lines = "\n".join(_person(person) for person in block.people)
+            blocks += _sections(title + lines)
     return blocks
+
+
+def _person(person: Person) -> str:
+    """One line: a mention Slack renders as the person's name (a click opens their profile),
+    or their escaped name and e-mail when their Slack id is not known."""
+    user_id = person.ids.get(PLATFORM, "")
+    if _USER_ID.match(user_id):
+        who = f"<@{user_id}>"
+    else:
+        who = escape(f"{person.name} ({person.email})" if person.email else person.name)
+    return f"• {who}" + (f" — {mrkdwn(person.note)}" if person.note else "")
 
 
 def render(message: Message, delivery_id: int | None = None) -> list[dict[str, Any]]:
@@ -260,7 +295,8 @@ def _input(field: FormField) -> dict[str, Any]:
             if chosen:
                 element["initial_option"] = chosen[0]
         else:
-            element = {"type": "checkboxes", "options": options}
+            many = len(options) > MAX_CHECKBOXES
+            element = {"type": "multi_static_select" if many else "checkboxes", "options": options}
             if chosen:
                 element["initial_options"] = chosen
     else:
@@ -320,7 +356,7 @@ def form_values(view: dict[str, Any]) -> tuple[str, str, dict[str, str]] | None:
             if kind == "static_select":
                 option = element.get("selected_option") or {}
                 fields[name] = str(option.get("value", "")) if isinstance(option, dict) else ""
-            elif kind == "checkboxes":
+            elif kind in ("checkboxes", "multi_static_select"):
                 chosen = element.get("selected_options") or []
                 fields[name] = ",".join(
                     str(o.get("value", "")) for o in chosen if isinstance(o, dict)

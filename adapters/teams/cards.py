@@ -40,6 +40,8 @@ from bot.messages import (
     Image,
     Link,
     Message,
+    People,
+    Person,
     Section,
 )
 
@@ -69,6 +71,12 @@ _INLINE = re.compile(
     r"|(?P<url_bare>https?://[^\s<>()]+[^\s<>().,;:!?»\"'])"
 )
 _BULLET = re.compile(r"^\s*(?:[-*•])\s+")
+# A Teams id Relais keeps for a person (Entra object id, or a Bot Framework "29:" id):
+# only such an id is ever put in a mention.
+_TEAMS_ID = re.compile(r"^(?:29:[A-Za-z0-9_\-]{1,200}|[0-9a-fA-F]{8}-[0-9a-fA-F-]{27})$")
+# What a mention's name may not carry: Teams reads a TextBlock as Markdown and <at>…</at> tags.
+_UNSAFE_NAME = re.compile(r"[<>*_\[\]()`#~|\\]")
+PLATFORM = "teams"
 _HEADING = re.compile(r"^\s*#{1,6}\s+")
 
 
@@ -160,14 +168,25 @@ def text_elements(text: str, **base: Any) -> list[dict[str, Any]]:
     return elements
 
 
+def plain_elements(text: str) -> list[dict[str, Any]]:
+    """What a person wrote, one TextRun per line, as typed: no Markdown, no links."""
+    return [
+        _rich([_run(line.rstrip())], spacing="None")
+        for line in text.strip().splitlines()
+        if line.strip()
+    ]
+
+
 @dataclass
 class _Unit:
     """Card elements that must stay together (a question and its answers)."""
 
     elements: list[dict[str, Any]] = field(default_factory=list)
+    # The people mentioned in these elements (``msteams.entities`` of the card they go in).
+    mentions: list[dict[str, Any]] = field(default_factory=list)
 
     def size(self) -> int:
-        return sent_size(self.elements)
+        return sent_size(self.elements) + (sent_size(self.mentions) if self.mentions else 0)
 
 
 def _submit(button: Button) -> dict[str, Any]:
@@ -288,18 +307,55 @@ def _form(block: Form, tr: Tr) -> list[dict[str, Any]]:
     return elements
 
 
+def _person(person: Person, taken: dict[str, str]) -> _Unit:
+    """One person: a Teams mention when their Teams id is known (a TextBlock holding only
+    ``<at>name</at>``, the name stripped of Markdown), else their name and e-mail as text;
+    the note below, as plain runs. ``taken``: mention texts already used, by the id they name."""
+    teams_id = person.ids.get(PLATFORM, "")
+    name = " ".join(_UNSAFE_NAME.sub("", person.name).split())
+    tag = f"<at>{name}</at>"
+    elements: list[dict[str, Any]] = []
+    mentions: list[dict[str, Any]] = []
+    if _TEAMS_ID.match(teams_id) and name and taken.get(tag, teams_id) == teams_id:
+        taken[tag] = teams_id
+        elements.append({"type": "TextBlock", "text": f"• {tag}", "wrap": True, "spacing": "Small"})
+        mentions.append(
+            {"type": "mention", "text": tag, "mentioned": {"id": teams_id, "name": name}}
+        )
+    else:
+        who = f"{person.name} ({person.email})" if person.email else person.name
+        elements.append(_rich([_run(f"• {who}")], spacing="Small"))
+    if person.note:
+        elements.append(_rich([_run(person.note, isSubtle=True)], spacing="None"))
+    return _Unit(elements, mentions)
+
+
 def _units(message: Message, tr: Tr) -> list[_Unit]:
     units: list[_Unit] = []
     separate = False
+    taken: dict[str, str] = {}
     for index, block in enumerate(message.blocks):
         elements: list[dict[str, Any]] = []
+        if isinstance(block, People):
+            people = [_person(person, taken) for person in block.people]
+            if block.title:
+                heading = _rich(
+                    inline_runs(block.title, weight="Bolder", size="Medium"), spacing="Medium"
+                )
+                people.insert(0, _Unit(_shown([heading])))
+            people = [unit for unit in people if unit.elements]
+            if people and separate:
+                people[0].elements[0]["separator"] = True
+                separate = False
+            units.extend(people)
+            continue
         if isinstance(block, Section):
             heading = (
                 [_rich(inline_runs(block.title, weight="Bolder", size="Medium"), spacing="Medium")]
                 if block.title
                 else []
             )
-            body = text_elements(block.text)
+            body = plain_elements(block.text) if block.plain else text_elements(block.text)
             # The title stays with the first line; a long section may then be
             # split between cards, line by line.
             first, rest = _shown(heading) + body[:1], body[1:]
@@ -371,13 +427,18 @@ def _units(message: Message, tr: Tr) -> list[_Unit]:
     return units
 
 
-def _card(elements: list[dict[str, Any]], fallback: str) -> dict[str, Any]:
+def _card(
+    elements: list[dict[str, Any]], fallback: str, mentions: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    msteams: dict[str, Any] = {"width": "Full"}
+    if mentions:
+        msteams["entities"] = mentions
     return {
         "type": "AdaptiveCard",
         "$schema": CARD_SCHEMA,
         "version": CARD_VERSION,
         "fallbackText": fallback,
-        "msteams": {"width": "Full"},
+        "msteams": msteams,
         "body": elements,
     }
 
@@ -394,7 +455,7 @@ def _shorten(unit: _Unit, budget: int, tr: Tr) -> _Unit:
         for run in element.get("inlines", []):
             if len(run["text"]) > MAX_TEXT:
                 run["text"] = run["text"][:MAX_TEXT] + "…"
-    shortened = _Unit(elements)
+    shortened = _Unit(elements, unit.mentions)
     while shortened.size() > budget - 400:
         runs = [run for element in shortened.elements for run in element.get("inlines", [])]
         longest = max(runs, key=lambda run: len(run["text"]), default=None)
@@ -414,6 +475,7 @@ def render_cards(message: Message, lang: str, budget: int = CARD_BUDGET) -> list
     if not units:
         units = [_Unit(text_elements(message.text) or [_rich([_run(message.text or " ")])])]
     cards: list[list[dict[str, Any]]] = [[]]
+    mentions: list[list[dict[str, Any]]] = [[]]
     used = empty
     for unit in units:
         size = unit.size() + 1
@@ -422,12 +484,18 @@ def render_cards(message: Message, lang: str, budget: int = CARD_BUDGET) -> list
             size = unit.size() + 1
         if cards[-1] and used + size > budget:
             cards.append([])
+            mentions.append([])
             used = empty
             if unit.elements and unit.elements[0].get("separator"):
                 unit.elements[0].pop("separator")
         cards[-1].extend(unit.elements)
+        mentions[-1].extend(m for m in unit.mentions if m not in mentions[-1])
         used += size
-    return [_card(elements, fallback) for elements in cards if elements]
+    return [
+        _card(elements, fallback, mentioned)
+        for elements, mentioned in zip(cards, mentions, strict=True)
+        if elements
+    ]
 
 
 def to_activity_payloads(message: Message, lang: str) -> list[dict[str, Any]]:

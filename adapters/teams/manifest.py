@@ -67,7 +67,7 @@ def _commands(config: AppConfig, lang: str) -> list[dict[str, str]]:
 
     rules = Permissions(config)
     ambassador = rules.actor(None, "", None, (), opted_in=True)
-    specs = build_registry().visible_to(ambassador, rules)
+    specs = [spec for spec in build_registry().visible_to(ambassador, rules) if spec.suggest]
     return [
         {
             # Teams types the title into the compose box when it is picked: the bare command.

@@ -27,6 +27,7 @@ import asyncio
 import ipaddress
 import json
 import logging
+import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -127,6 +128,8 @@ class TeamsPlatform(Platform):
         self.adapter.on_turn_error = self._on_turn_error
         self.handler = RelaisActivityHandler(self)
         self.pacer = pacer or Pacer()
+        self.tenant_limits = TENANT_LIMITS  # this replica's share of them (``share_limits``)
+        self._held_until = 0.0
         self.send_timeout = send_timeout
         self.auth_timeout = auth_timeout
         self._emails: OrderedDict[str, str | None] = OrderedDict()
@@ -414,12 +417,17 @@ class TeamsPlatform(Platform):
         reference.activity_id = None  # a new message, not a reply to the member's last one
         keys = {
             f"conversation:{reference.conversation.id}": CONVERSATION_LIMITS,
-            f"tenant:{reference.conversation.tenant_id or '-'}": TENANT_LIMITS,
+            f"tenant:{reference.conversation.tenant_id or '-'}": self.tenant_limits,
         }
         return reference, keys
 
     async def _slot(self, keys: dict[str, Any]) -> SendResult | None:
         """Wait for a paced slot; a result (retry later) when the wait would be too long."""
+        held = self._held_until - time.monotonic()
+        if held > 0:
+            return SendResult.throttled(
+                held, "the fleet holds Teams sends (429 to a replica)", local=True
+            )
         wait = self.pacer.delay(keys)
         if wait > MAX_INLINE_WAIT:
             return later(wait, "paced to stay within Teams' limits")
@@ -428,6 +436,14 @@ class TeamsPlatform(Platform):
             await asyncio.sleep(wait)
         return None
 
+    def share_limits(self, share: float) -> None:
+        self.tenant_limits = tuple(
+            (window, max(1, int(most * min(1.0, share)))) for window, most in TENANT_LIMITS
+        )
+
+    def hold(self, seconds: float) -> None:
+        self._held_until = max(self._held_until, time.monotonic() + max(0.0, seconds))
+
     def _refused(self, exc: Exception, conversation: str, delivery_id: int) -> SendResult:
         """What a failed call to the Bot Connector means for the operation."""
         if isinstance(exc, HttpOperationError):
@@ -435,7 +451,11 @@ class TeamsPlatform(Platform):
             result = classify(status, retry_after, detail)
             if status == 429:
                 self.pacer.pause(f"conversation:{conversation}", result.retry_after or 1.0)
-                result = SendResult.throttled(result.retry_after or 1.0, result.error or "")
+                # Teams does not say whether the conversation or the tenant was over:
+                # the conversation waits here; the tenant's pace is the fleet's share.
+                result = SendResult.throttled(
+                    result.retry_after or 1.0, result.error or "", local=True
+                )
             elif status == 401:
                 result = SendResult.outage(result.retry_after or 300.0, result.error or "")
             log.info(

@@ -19,6 +19,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlmodel import Session, select
 
+from bot import audit
 from bot.campaigns import service
 from bot.campaigns.models import Campaign
 from bot.cli import ConfigOption, fail, fail_problems, out, tr
@@ -28,6 +29,10 @@ from bot.problems import ProblemsError
 from bot.runtime import Runtime, StartupError, build_runtime
 
 POLL = 0.5  # seconds between two looks at the figures while waiting
+# `send --wait` queues this many members, then sends while it queues the rest (chunk by chunk):
+# the first messages leave within a second, whatever the audience's size.
+FIRST_CHUNK = 200
+NEXT_CHUNK = 1000
 CampaignId = Annotated[int, typer.Argument(help=tr("The campaign's number."))]
 
 
@@ -46,11 +51,22 @@ def _title(runtime: Runtime, post_id: str) -> str:
     return post.title if post else post_id
 
 
-async def _follow(runtime: Runtime, figures, done) -> None:  # type: ignore[no-untyped-def]
-    """Run a delivery worker here while a progress bar shows ``figures()`` until ``done()``."""
+async def _follow(runtime: Runtime, figures, done, queue_rest=None) -> None:  # type: ignore[no-untyped-def]
+    """Run a delivery worker here while a progress bar shows ``figures()`` until ``done()``.
+
+    ``queue_rest``: queues one more chunk and says whether more remain; run in a thread
+    meanwhile, the worker woken after each chunk, so sending never waits for the queueing.
+    """
     logging.getLogger("relais").setLevel(logging.ERROR)
     worker = runtime.worker
     task = asyncio.create_task(worker.run())
+
+    async def queue_in_background() -> None:
+        while await asyncio.to_thread(queue_rest):
+            worker.kick()
+        worker.kick()
+
+    queueing = asyncio.create_task(queue_in_background()) if queue_rest else None
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
@@ -68,18 +84,26 @@ async def _follow(runtime: Runtime, figures, done) -> None:  # type: ignore[no-u
                     break
                 if task.done():
                     task.result()  # the worker failed: say why
+                if queueing is not None and queueing.done():
+                    queueing.result()  # the queueing failed: say why
                 await asyncio.sleep(POLL)
     finally:
         worker.stop()
+        if queueing is not None and not queueing.done():
+            await asyncio.wait_for(queueing, timeout=60)
         await asyncio.wait_for(task, timeout=30)
 
 
-def _campaign_figures(runtime: Runtime, campaign_id: int):  # type: ignore[no-untyped-def]
+def _campaign_figures(runtime: Runtime, campaign_id: int, queues: bool = True):  # type: ignore[no-untyped-def]
+    """``figures()`` and ``done()`` of a campaign; ``queues``: ``done()`` queues what is left
+    (a campaign queued elsewhere, in the background, says False)."""
+    last: dict[str, service.Progress] = {}
+
     def figures() -> tuple[int, int, str]:
         with Session(runtime.engine) as session:
             campaign = session.get(Campaign, campaign_id)
             assert campaign is not None
-            found = service.progress(session, campaign)
+            found = last["figures"] = service.progress(session, campaign)
         text = tr(
             "delivered {delivered} · failed {failed} · remaining {remaining}",
             delivered=found.delivered,
@@ -94,9 +118,11 @@ def _campaign_figures(runtime: Runtime, campaign_id: int):  # type: ignore[no-un
             campaign = session.get(Campaign, campaign_id)
             assert campaign is not None
             if campaign.queued_at is None:
-                service.queue_chunk(session, runtime.config, runtime.relais.content, campaign)
+                if queues:
+                    service.queue_chunk(session, runtime.config, runtime.relais.content, campaign)
                 return False
-            found = service.progress(session, campaign)
+            # The figures were just read (the same poll): no second count of every row.
+            found = last.pop("figures", None) or service.progress(session, campaign)
             return found.remaining == 0 or campaign.status not in (service.RUNNING,)
 
     return figures, done
@@ -157,9 +183,20 @@ def register(app: typer.Typer) -> None:
                     local_hhmm=local,
                 )
                 campaign_id = campaign.id or 0
+                audit.record(session, None, "campaign.started", campaign_id, {"post": post_id})
         except service.CampaignError as problem:
             fail(str(problem))
-        service.queue(runtime.engine, runtime.config, relais.content, campaign_id)
+        if wait:  # the first members only: the rest is queued while they are sent
+            service.queue(
+                runtime.engine,
+                runtime.config,
+                relais.content,
+                campaign_id,
+                chunks=1,
+                limit=FIRST_CHUNK,
+            )
+        else:
+            service.queue(runtime.engine, runtime.config, relais.content, campaign_id)
         with Session(runtime.engine) as session:
             campaign = session.get(Campaign, campaign_id)
             assert campaign is not None
@@ -178,7 +215,22 @@ def register(app: typer.Typer) -> None:
                 style="dim",
             )
             return
-        figures, done = _campaign_figures(runtime, campaign_id)
+        figures, done = _campaign_figures(runtime, campaign_id, queues=False)
+
+        def queue_rest() -> bool:
+            """One more chunk of members; False once every member is queued."""
+            service.queue(
+                runtime.engine,
+                runtime.config,
+                relais.content,
+                campaign_id,
+                chunks=1,
+                limit=NEXT_CHUNK,
+            )
+            with Session(runtime.engine) as session:
+                campaign = session.get(Campaign, campaign_id)
+                return campaign is not None and campaign.queued_at is None
+
         with Session(runtime.engine) as session:
             campaign = session.get(Campaign, campaign_id)
             assert campaign is not None
@@ -194,7 +246,7 @@ def register(app: typer.Typer) -> None:
                 highlight=False,
             )
         try:
-            asyncio.run(_follow(runtime, figures, done))
+            asyncio.run(_follow(runtime, figures, done, queue_rest))
         except KeyboardInterrupt:
             fail(
                 tr(
@@ -248,11 +300,13 @@ def register(app: typer.Typer) -> None:
             )
         out.print(table)
 
-    def _one(runtime: Runtime, campaign_id: int, change) -> None:  # type: ignore[no-untyped-def]
+    def _one(runtime: Runtime, campaign_id: int, change, audited: str = "") -> None:  # type: ignore[no-untyped-def]
         try:
             with session_scope(runtime.engine) as session:
                 campaign = service.find(session, campaign_id, tr)
                 message = change(session, campaign)
+                if audited:
+                    audit.record(session, None, audited, campaign_id)
                 found = service.progress(session, campaign)
                 text = service.progress_text(found, tr, _title(runtime, campaign.post_id))
         except service.CampaignError as problem:
@@ -278,6 +332,7 @@ def register(app: typer.Typer) -> None:
                 service.pause(session, campaign, tr)
                 or tr("Campaign {id} is paused.", id=campaign_id)
             ),
+            "campaign.paused",
         )
 
     @campaign_app.command("resume", help=tr("Let a paused campaign go on."))
@@ -289,6 +344,7 @@ def register(app: typer.Typer) -> None:
                 service.resume(session, campaign, tr)
                 or tr("Campaign {id} goes on.", id=campaign_id)
             ),
+            "campaign.resumed",
         )
 
     @campaign_app.command(
@@ -305,7 +361,7 @@ def register(app: typer.Typer) -> None:
                 count=count,
             )
 
-        _one(_runtime(config), campaign_id, change)
+        _one(_runtime(config), campaign_id, change, "campaign.cancelled")
 
     @campaign_app.command(
         "withdraw",
@@ -329,15 +385,18 @@ def register(app: typer.Typer) -> None:
                 found = service.withdraw(
                     session, runtime.config, runtime.relais.content, post_id, tr
                 )
+                audit.record(session, None, "post.withdrawn", post_id)
         except service.CampaignError as problem:
             fail(str(problem))
         out.print(service.withdrawal_text(found, tr), highlight=False)
         if not wait:
             return
 
+        last: dict[str, service.Retraction] = {}
+
         def figures() -> tuple[int, int, str]:
             with Session(runtime.engine) as session:
-                found = service.retraction_of(session, post_id)
+                found = last["figures"] = service.retraction_of(session, post_id)
             text = tr(
                 "retracted {done} · could not {failed} · remaining {remaining}",
                 done=found.done,
@@ -347,8 +406,11 @@ def register(app: typer.Typer) -> None:
             return found.total, found.done + found.failed, text
 
         def done() -> bool:
-            with Session(runtime.engine) as session:
-                return service.retraction_of(session, post_id).remaining == 0
+            found = last.pop("figures", None)  # read by this poll's figures() already
+            if found is None:
+                with Session(runtime.engine) as session:
+                    found = service.retraction_of(session, post_id)
+            return found.remaining == 0
 
         asyncio.run(_follow(runtime, figures, done))
         with Session(runtime.engine) as session:

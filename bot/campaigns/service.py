@@ -523,6 +523,8 @@ def queue_chunk(
     base = config.web.public_url or ""
     outgoing: list[Outgoing] = []
     links: list[dict[str, Any]] = []
+    cache: dict[Any, Any] = {}  # what is the same for many members: built once per chunk
+    languages: dict[str, Tr] = {}
     for row in rows:
         if row.id in done:
             continue
@@ -538,7 +540,10 @@ def queue_chunk(
             chosen[network] = index
             if charter_ok:
                 token = new_token()
-                text = with_hashtags(variants[index], post.hashtags)
+                target_key = ("target", id(post), network, index)
+                if target_key not in cache:
+                    text = hashtagged(cache, post, network, index)
+                    cache[target_key] = share_target(network, post.link, text)
                 links.append(
                     {
                         "token": token,
@@ -547,12 +552,13 @@ def queue_chunk(
                         "post_id": campaign.post_id,
                         "network": network,
                         "variant": index,
-                        "target": share_target(network, post.link, text),
+                        "target": cache[target_key],
                         "created_at": now,
                     }
                 )
                 buttons[network] = f"{base}/s/{token}"
-        message = render(post, campaign, Tr(row.language), chosen, buttons, charter_ok)
+        tr = languages.get(row.language) or languages.setdefault(row.language, Tr(row.language))
+        message = render(post, campaign, tr, chosen, buttons, charter_ok, cache)
         outgoing.append(
             notify.to_member(
                 row,
@@ -581,8 +587,9 @@ def queue(
     campaign_id: int,
     now: datetime | None = None,
     chunks: int | None = None,
+    limit: int | None = None,
 ) -> int:
-    """Queue a campaign's members, chunk by chunk, each chunk in its own transaction."""
+    """Queue a campaign's members, chunk by chunk (of ``limit``), each in its own transaction."""
     from bot.db import session_scope
 
     total = 0
@@ -593,7 +600,7 @@ def queue(
             if campaign is None:
                 return total
             before = campaign.recipients
-            read = queue_chunk(session, config, content, campaign, now)
+            read = queue_chunk(session, config, content, campaign, now, limit)
             total += campaign.recipients - before
             if read == 0 or campaign.queued_at is not None:
                 return total
@@ -604,6 +611,35 @@ def queue(
 # --- what an ambassador receives -------------------------------------------------------------
 
 
+def _labels(tr: Tr, post: Any) -> dict[str, Any]:
+    """Everything a post's message says that is the same for every member of one language."""
+    return {
+        "fallback": tr("A post to share: {title}", title=post.title),
+        "head": Section(title=post.title, text=post.body.strip() or post.title),
+        "open": Link(url=post.link, label=tr("Open the page")),
+        "shared": tr("I shared it"),
+        "explain": ContextLine(
+            text=tr(
+                "The share buttons open the network's own page with the text ready; "
+                "Relais counts the click on its link, nothing else."
+            )
+        ),
+        "gate": [
+            Section(
+                text=tr(
+                    "Sharing comes with the programme's charter: read and accept it first, "
+                    "then “share” shows you the posts to share."
+                )
+            ),
+            Actions(buttons=[command_button(tr("Read and accept the charter first"), "charter")]),
+        ],
+        **{
+            f"share:{network}": tr("Share on {network}", network=name)
+            for network, name in NETWORK_NAMES.items()
+        },
+    }
+
+
 def render(
     post: Any,
     campaign: Campaign,
@@ -611,25 +647,36 @@ def render(
     variants: dict[str, int],
     links: dict[str, str],
     charter_ok: bool,
+    cache: dict[Any, Any] | None = None,
 ) -> Message:
-    """The post in the member's language: picture, suggested texts, share buttons."""
-    blocks: list[Any] = [Section(title=post.title, text=post.body.strip() or post.title)]
+    """The post in the member's language: picture, suggested texts, share buttons.
+
+    ``cache``: kept across the members of a chunk, so what does not depend on the member
+    (labels, the post's blocks, each variant's text) is built once per language.
+    """
+    cache = {} if cache is None else cache
+    key = (tr.lang, id(post))
+    if key not in cache:
+        cache[key] = _labels(tr, post)
+    labels = cache[key]
+    blocks: list[Any] = [labels["head"]]
     image = getattr(post, "image", None)
     if image:
         blocks.append(Image(url=image, alt=getattr(post, "image_alt", None) or post.title))
-    for network, variants_of in post.networks.items():
+    for network in post.networks:
         index = variants.get(network, 0)
-        blocks.append(
-            Section(
+        section_key = (tr.lang, id(post), network, index)
+        if section_key not in cache:
+            cache[section_key] = Section(
                 title=tr("Suggested text for {network}", network=NETWORK_NAMES[network]),
-                text=with_hashtags(variants_of[index], post.hashtags),
+                text=hashtagged(cache, post, network, index),
             )
-        )
-    blocks.append(Link(url=post.link, label=tr("Open the page")))
+        blocks.append(cache[section_key])
+    blocks.append(labels["open"])
     if charter_ok:
         buttons = [
             Button(
-                label=tr("Share on {network}", network=NETWORK_NAMES[network]),
+                label=labels[f"share:{network}"],
                 action_id=f"campaign.open_{network}",
                 url=links[network],
                 style="primary" if n == 0 else "default",
@@ -637,30 +684,21 @@ def render(
             for n, network in enumerate(network for network in NETWORKS if network in links)
         ]
         buttons.append(
-            Button(label=tr("I shared it"), action_id=SHARED_ACTION, value=str(campaign.id))
+            Button(label=labels["shared"], action_id=SHARED_ACTION, value=str(campaign.id))
         )
         blocks.append(Actions(buttons=buttons))
-        blocks.append(
-            ContextLine(
-                text=tr(
-                    "The share buttons open the network's own page with the text ready; "
-                    "Relais counts the click on its link, nothing else."
-                )
-            )
-        )
+        blocks.append(labels["explain"])
     else:
-        blocks.append(
-            Section(
-                text=tr(
-                    "Sharing comes with the programme's charter: read and accept it first, "
-                    "then “share” shows you the posts to share."
-                )
-            )
-        )
-        blocks.append(
-            Actions(buttons=[command_button(tr("Read and accept the charter first"), "charter")])
-        )
-    return Message(text=tr("A post to share: {title}", title=post.title), blocks=blocks)
+        blocks += labels["gate"]
+    return Message(text=labels["fallback"], blocks=blocks)
+
+
+def hashtagged(cache: dict[Any, Any], post: Any, network: str, index: int) -> str:
+    """A variant's text with the post's hashtags, computed once per chunk."""
+    key = ("text", id(post), network, index)
+    if key not in cache:
+        cache[key] = with_hashtags(post.networks[network][index], post.hashtags)
+    return cache[key]  # type: ignore[no-any-return]
 
 
 # --- progress -------------------------------------------------------------------------------------
@@ -1046,12 +1084,27 @@ class Retraction:
 
 
 def retraction_of(session: Session, post_id: str) -> Retraction:
-    """How far the retraction of a withdrawn post's messages has gone."""
+    """How far the retraction of a withdrawn post's messages has gone.
+
+    The retractions are found through what they retract (the post's campaigns' sends, by
+    the campaign and target indexes): never a scan of the whole outbox, which a follower
+    polling twice a second would otherwise read each time.
+    """
     found = Retraction()
+    campaign_ids = [
+        str(campaign_id)
+        for campaign_id in session.execute(
+            select(Campaign.id).where(Campaign.post_id == post_id)
+        ).scalars()
+    ]
+    if not campaign_ids:
+        return found
+    sent = aliased(Delivery)
     rows = session.execute(
         select(Delivery.status, func.count())
+        .join(sent, sent.id == Delivery.target_id)
         .where(
-            Delivery.subject == post_id,
+            sent.campaign.in_(campaign_ids),  # type: ignore[union-attr]
             Delivery.kind == KIND,
             Delivery.operation.in_((UPDATE, DELETE)),  # type: ignore[attr-defined]
         )

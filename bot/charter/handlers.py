@@ -5,14 +5,14 @@ from __future__ import annotations
 from sqlmodel import select
 
 from bot import notify, permissions
-from bot.charter import service
+from bot.charter import service, signoff
 from bot.charter.models import CharterAcknowledgement
 from bot.clock import utcnow
 from bot.delivery.models import PROMOTIONAL
 from bot.events import record_id
 from bot.i18n import N_, Tr
 from bot.members.models import Member
-from bot.messages import Actions, Button, Message, Section
+from bot.messages import Actions, Button, ContextLine, Form, FormField, Message, Section
 from bot.participation.models import record
 from bot.registry import Context, Registry, UserError
 from bot.reporting.measures import live_heads
@@ -55,6 +55,9 @@ def acceptance_message(ctx: Context) -> Message:
             text="\n".join(lines) or tr("No department to show."),
         )
     ]
+    signed = signoff.signed_line(ctx.session, version, tr, ctx.member.time_zone)
+    if signed:
+        blocks.append(ContextLine(text=signed))
     if missing and ctx.can(permissions.CHARTER_REMIND):
         blocks.append(
             Actions(
@@ -127,9 +130,63 @@ def remind(ctx: Context) -> None:
     )
 
 
+def show_draft(ctx: Context) -> None:
+    """The draft waiting for sign-off, whole, with its signatures so far."""
+    tr = ctx.tr
+    if not signoff.required(ctx.config):
+        raise UserError(
+            tr(
+                "Charter versions need no sign-off in this programme: they are published as written."
+            )
+        )
+    version = signoff.draft_version(ctx.session, ctx.content, ctx.config)
+    if version is None:
+        current = ctx.content.current_charter(ctx.member.language)
+        raise UserError(
+            tr(
+                "No charter draft is waiting: version {version} is signed off and in force.",
+                version=current[1].version,
+            )
+            if current
+            else tr("The programme has no charter yet.")
+        )
+    found = ctx.content.charter_version(version, ctx.member.language)
+    assert found is not None
+    text = signoff.text_checksum(ctx.content, version)
+    seats, objections = signoff.signatures(ctx.session, ctx.config, version, text)
+    ctx.reply(
+        signoff.draft_message(
+            found[1], text, seats, ctx.config, tr, objections, ctx.can(permissions.CHARTER_SIGN_OFF)
+        )
+    )
+
+
+def decide(ctx: Context, decision: str, note: str | None) -> None:
+    try:
+        done = signoff.decide(
+            ctx.session,
+            ctx.config,
+            ctx.content,
+            ctx.member,
+            getattr(ctx.event, "value", ""),
+            decision,
+            note,
+            ctx.event.who.platform,
+            ctx.key,
+            utcnow(),
+        )
+    except signoff.SignOffRefused as refused:
+        raise UserError(str(refused)) from None
+    ctx.enqueue(done.outgoing)
+    ctx.reply(done.reply)
+
+
 def register(registry: Registry) -> None:
     @registry.command(
-        "charter", N_("read the programme's charter of conduct and accept it"), aliases=("charte",)
+        "charter",
+        N_("read the programme's charter of conduct and accept it"),
+        usage="[status | remind | draft]",
+        aliases=("charte",),
     )
     def charter(ctx: Context) -> None:
         wanted = getattr(ctx.event, "args", "").strip().lower()
@@ -140,15 +197,66 @@ def register(registry: Registry) -> None:
         if wanted in ("remind", "relancer"):
             remind(ctx)
             return
+        if wanted in ("draft", "brouillon"):
+            ctx.require(permissions.CHARTER_DRAFT)
+            show_draft(ctx)
+            return
+        if wanted:
+            raise UserError(
+                ctx.tr(
+                    "“charter {word}” is not something I know. Type “charter”, “charter status”, "
+                    "“charter remind” or “charter draft”.",
+                    word=wanted,
+                )
+            )
         found = ctx.content.current_charter(ctx.member.language)
         if found is None:
             raise UserError(ctx.tr("The programme has no charter yet."))
         charter_id, charter = found
         accepted = service.acknowledgement(ctx.session, ctx.member.id or 0, charter.version)
         record(ctx.session, "charter_viewed", ctx.member.id, charter_id, ctx.event.who.platform)
+        signed = signoff.signed_line(ctx.session, charter.version, ctx.tr, ctx.member.time_zone)
         ctx.reply(
-            service.full_message(charter, ctx.tr, accepted.acknowledged_at if accepted else None)
+            service.full_message(
+                charter, ctx.tr, accepted.acknowledged_at if accepted else None, signed
+            )
         )
+
+    @registry.action(signoff.READ_DRAFT_ACTION, permission=permissions.CHARTER_DRAFT)
+    def read_draft(ctx: Context) -> None:
+        show_draft(ctx)
+
+    @registry.action(signoff.APPROVE_ACTION, permission=permissions.CHARTER_SIGN_OFF)
+    def approve(ctx: Context) -> None:
+        decide(ctx, signoff.APPROVED, None)
+
+    @registry.action(signoff.CHANGES_ACTION, permission=permissions.CHARTER_SIGN_OFF)
+    def request_changes(ctx: Context) -> None:
+        """A click asks what should change (a form); the form's submission decides."""
+        fields = getattr(ctx.event, "fields", None)
+        if fields is not None:
+            note = (fields.get("note") or "").strip()
+            if not note:
+                raise UserError(ctx.tr("Say what should change, so the coordinators can do it."))
+            decide(ctx, signoff.CHANGES_REQUESTED, note)
+            return
+        tr = ctx.tr
+        form = Form(
+            title=tr("Request changes"),
+            action_id=signoff.CHANGES_ACTION,
+            value=getattr(ctx.event, "value", ""),
+            submit_label=tr("Send"),
+            fields=[
+                FormField(
+                    name="note",
+                    label=tr("What should change?"),
+                    kind="multiline",
+                    required=True,
+                    max_length=1000,
+                )
+            ],
+        )
+        ctx.reply(Message(text=form.title, blocks=[form]))
 
     @registry.action(REMIND_ACTION, permission=permissions.CHARTER_REMIND)
     def remind_button(ctx: Context) -> None:

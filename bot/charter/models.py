@@ -1,4 +1,4 @@
-"""Who acknowledged which version of the charter, when and where."""
+"""Who acknowledged which version of the charter; which versions are signed off and published."""
 
 from __future__ import annotations
 
@@ -23,3 +23,44 @@ class CharterAcknowledgement(SQLModel, table=True):
     language: str = Field(max_length=8)
     platform: str = Field(max_length=16)
     acknowledged_at: datetime = Field(default_factory=utcnow)
+
+
+# A charter version's state when app.yaml names signatories (charter.sign_off).
+DRAFT = "draft"
+PUBLISHED = "published"
+# How a version came to be published.
+BY_SIGN_OFF = "sign_off"  # every signature was given in chat
+WITHOUT_SIGN_OFF = "direct"  # no signatories were configured when it appeared
+ACCEPTED_BEFORE = "accepted"  # members had already accepted it when sign-off was turned on
+
+APPROVED = "approved"
+CHANGES_REQUESTED = "changes_requested"
+
+
+class CharterRelease(SQLModel, table=True):
+    """Where a charter version stands: a draft waiting for its signatures, or published."""
+
+    version: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    status: str = Field(max_length=16)
+    # The text (all languages) the signatories were last asked about: a new text asks again.
+    checksum: str | None = Field(default=None, max_length=64)
+    first_seen_at: datetime = Field(default_factory=utcnow)
+    requested_at: datetime | None = None
+    published_at: datetime | None = None
+    published_how: str | None = Field(default=None, max_length=16)
+
+
+class CharterSignOff(SQLModel, table=True):
+    """A signatory's decision on one text of a charter version; the latest one counts."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    version: int = Field(index=True)
+    checksum: str = Field(max_length=64)
+    member_id: int = Field(foreign_key="member.id", index=True)
+    email: str = Field(max_length=320)
+    decision: str = Field(max_length=20)
+    note: str | None = Field(default=None, max_length=2000)
+    platform: str = Field(max_length=16)
+    decided_at: datetime = Field(default_factory=utcnow)
+    # The click's idempotency key: a platform's retry records nothing twice.
+    event_key: str = Field(max_length=300, unique=True)

@@ -1,13 +1,15 @@
-"""Charter reminders: at ``schedules.charter_reminders`` in each member's time, until accepted."""
+"""Charter reminders (at ``schedules.charter_reminders`` in each member's time, until accepted),
+and the sign-off of new versions: asking the signatories, publishing, keeping every replica told."""
 
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from sqlmodel import select
 
 from bot import notify
-from bot.charter import service
+from bot.charter import service, signoff
 from bot.charter.models import CharterAcknowledgement
 from bot.db import session_scope
 from bot.delivery.models import PROMOTIONAL
@@ -24,6 +26,26 @@ def register(registry: Registry) -> None:
     registry.job("charter_reminders", every=timedelta(minutes=1), serves="charter_reminders")(
         queue_charter_reminders
     )
+    registry.job("charter_sign_off", every=timedelta(minutes=1))(review_versions)
+    registry.job("charter_gate", every=timedelta(seconds=10), per_process=True)(refresh_gate)
+
+
+def review_versions(run: JobRun) -> int:
+    """Record each charter version's state; ask the signatories about a new draft text."""
+    with session_scope(run.engine) as session:
+        outgoing = signoff.review(session, run.config, run.content, run.now)
+        queued = len(enqueue_many(session, outgoing, run.now))
+        session.flush()
+        signoff.refresh_gate(session, run.content, run.config)
+    return queued
+
+
+def refresh_gate(run: JobRun) -> int:
+    """Each replica learns which versions are published (a sign-off given on another one)."""
+    if signoff.required(run.config):
+        with session_scope(run.engine) as session:
+            signoff.refresh_gate(session, run.content, run.config)
+    return 0
 
 
 def queue_charter_reminders(run: JobRun) -> int:
@@ -36,30 +58,36 @@ def queue_charter_reminders(run: JobRun) -> int:
     for zone, slot in due_zone_slots(run, cron, members.active_zones(engine)):
         with session_scope(engine) as session:
             outgoing = []
-            for member in session.exec(
-                select(Member).where(
-                    Member.time_zone == zone,
-                    Member.opted_in.is_(True),
-                    Member.left_at.is_(None),
-                )
-            ).all():
+            in_zone = (
+                Member.time_zone == zone,
+                Member.opted_in.is_(True),  # type: ignore[attr-defined]
+                Member.left_at.is_(None),  # type: ignore[union-attr]
+            )
+            # Two queries a zone, not one per member: who is there, and what they accepted.
+            accepted: dict[int, set[int]] = {}
+            for member_id, version in session.execute(
+                select(CharterAcknowledgement.member_id, CharterAcknowledgement.version)
+                .join(Member, Member.id == CharterAcknowledgement.member_id)  # type: ignore[arg-type]
+                .where(*in_zone)
+            ):
+                accepted.setdefault(member_id, set()).add(version)
+            # One message per language and case, shared by everyone it goes to.
+            messages: dict[tuple[str, bool], Any] = {}
+            for member in session.exec(select(Member).where(*in_zone)).all():
                 charter = service.current(content, member.language)
                 assert charter is not None
-                versions = set(
-                    session.exec(
-                        select(CharterAcknowledgement.version).where(
-                            CharterAcknowledgement.member_id == member.id
-                        )
-                    ).all()
-                )
+                versions = accepted.get(member.id or 0, set())
                 if charter.version in versions:
                     continue
-                message = service.reminder_message(
-                    charter,
-                    Tr(member.language),
-                    new_version=bool(versions),
-                    what_changed=service.what_changed(content, charter, member.language),
-                )
+                wording = (member.language, bool(versions))
+                message = messages.get(wording)
+                if message is None:
+                    message = messages[wording] = service.reminder_message(
+                        charter,
+                        Tr(member.language),
+                        new_version=bool(versions),
+                        what_changed=service.what_changed(content, charter, member.language),
+                    )
                 outgoing.append(
                     notify.to_member(
                         member,

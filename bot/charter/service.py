@@ -51,8 +51,13 @@ def accept_button(charter: Charter, tr: Tr) -> Actions:
     )
 
 
-def full_message(charter: Charter, tr: Tr, accepted_at: datetime | None) -> Message:
-    """The whole charter, with where the member stands and, if needed, the accept button."""
+def full_message(
+    charter: Charter, tr: Tr, accepted_at: datetime | None, signed: str | None = None
+) -> Message:
+    """The whole charter, with where the member stands and, if needed, the accept button.
+
+    ``signed``: who signed this version off and when (see bot/charter/signoff.py).
+    """
     blocks: list = [
         Section(title=charter.title, text=charter.summary or ""),
         ContextLine(
@@ -61,6 +66,7 @@ def full_message(charter: Charter, tr: Tr, accepted_at: datetime | None) -> Mess
                 version=charter.version,
                 date=format_day(charter.effective, tr.lang, "long"),
             )
+            + (f" · {signed}" if signed else "")
         ),
     ]
     blocks += [Section(title=section.title, text=section.text) for section in charter.sections]
@@ -91,11 +97,13 @@ class Changes:
 
 
 def previous(content: ContentLibrary, charter: Charter, lang: str) -> Charter | None:
-    """The version before ``charter`` (the highest lower version number), if any."""
+    """The version before ``charter`` (the highest lower published version), if any."""
+    gate = content.charter_published
     older = [
         found
         for cid in content.charters
         if (found := content._pick(content.charters, cid, lang)).version < charter.version
+        and (gate is None or found.version in gate)
     ]
     return max(older, key=lambda c: c.version) if older else None
 

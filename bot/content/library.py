@@ -58,6 +58,9 @@ class ContentLibrary:
     playbooks: dict[str, dict[str, Playbook]] = field(default_factory=dict)
     sources: dict[tuple[str, str, str], Source] = field(default_factory=dict)
     fingerprint: str = ""
+    # Charter versions that are published (signed off when app.yaml names signatories):
+    # None means every version. Set from the database by bot.charter.service.refresh_gate.
+    charter_published: frozenset[int] | None = None
     _tracks: dict[str, list[str]] = field(default_factory=dict, repr=False)
 
     def _pick(self, items: dict[str, dict[str, Any]], item_id: str, lang: str) -> Any:
@@ -92,13 +95,25 @@ class ContentLibrary:
         return self._tracks[track_id]
 
     def current_charter(self, lang: str) -> tuple[str, Charter] | None:
-        """The charter with the highest version number."""
-        if not self.charters:
+        """The published charter with the highest version number (a draft is never current)."""
+        gate = self.charter_published
+        candidates = [
+            cid
+            for cid in self.charters
+            if gate is None or self._pick(self.charters, cid, lang).version in gate
+        ]
+        if not candidates:
             return None
-        charter_id = max(
-            self.charters, key=lambda cid: self._pick(self.charters, cid, lang).version
-        )
+        charter_id = max(candidates, key=lambda cid: self._pick(self.charters, cid, lang).version)
         return charter_id, self._pick(self.charters, charter_id, lang)
+
+    def charter_version(self, version: int, lang: str) -> tuple[str, Charter] | None:
+        """A charter version, published or not."""
+        for charter_id in self.charters:
+            charter = self._pick(self.charters, charter_id, lang)
+            if charter.version == version:
+                return charter_id, charter
+        return None
 
     def counts(self) -> dict[str, int]:
         return {

@@ -9,9 +9,10 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from sqlmodel import Session, select
 
+from bot.audit import service as audit
 from bot.clock import utcnow
 from bot.config import AppConfig
 from bot.content.library import ContentLibrary, checksum, fingerprint, load_library
@@ -30,6 +31,9 @@ def load_checked(root: Path, config: AppConfig, lang: str | None = None) -> Cont
     return library
 
 
+SYNC_LOCK = 0x52454C41  # 'RELA': the content sync's advisory lock
+
+
 def sync(
     session: Session, library: ContentLibrary, config: AppConfig | None = None
 ) -> dict[str, int]:
@@ -38,8 +42,13 @@ def sync(
     Posts are also brought into the posts table, where their approval lives
     (``bot.posts.service.sync_files``).
     """
+    from bot.charter.signoff import refresh_gate  # the charter builds on content too
     from bot.posts.service import sync_files  # posts build on content, not the reverse
 
+    if session.get_bind().dialect.name == "postgresql":
+        # Replicas start (and reload) with the same files: one syncs at a time, the
+        # next finds the rows already there instead of inserting them twice.
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SYNC_LOCK})
     now = utcnow()
     existing = {
         (row.kind, row.item_id, row.language): row
@@ -78,6 +87,8 @@ def sync(
             row.retired_at = now
             counts["retired"] += 1
     sync_files(session, library, config)
+    if config is not None:
+        refresh_gate(session, library, config)  # before the library goes live: no draft shows
     return counts
 
 
@@ -111,6 +122,7 @@ class ContentWatcher:
         self.last_problems = []
         with session_scope(self.engine) as session:
             counts = sync(session, library, self.config)
+            audit.content_synced(session, counts)
         log.info("content reloaded: %s (%s)", library.counts(), counts)
         self.library = library
         return library

@@ -1,4 +1,7 @@
-"""`relais crisis declare|end|status|export`: crisis mode from the server's command line.
+"""`relais crisis declare|end|status|export|drill`: crisis mode from the server's command line.
+
+`relais crisis drill PLAYBOOK [--audience …]` runs an exercise; `relais crisis drill status`,
+`relais crisis drill end` and `relais crisis drill report [N]` follow it.
 
 The command line runs as the operator principal; it still asks the permission
 model, like every entry point. It queues the alerts; `relais serve` sends them.
@@ -12,6 +15,7 @@ from typing import Annotated
 
 import typer
 
+from bot import audit
 from bot.cli import ConfigOption, _prepared_engine, fail, fail_problems, load_programme, out, tr
 from bot.permissions import CRISIS, CRISIS_BOARD, Actor, Permissions
 
@@ -79,6 +83,7 @@ def register(app: typer.Typer) -> None:
                     via="cli",
                 )
                 crisis_id = declared.crisis.id
+                audit.record(session, None, "crisis.declared", crisis_id, {"playbook": playbook})
         except service.CrisisRefused as refused:
             fail(str(refused))
         out.print(
@@ -119,6 +124,7 @@ def register(app: typer.Typer) -> None:
                 ended, told = service.end(
                     session, programme, library, tr, summary=summary, by=None, via="cli"
                 )
+                audit.record(session, None, "crisis.ended", ended.id, {"told": told})
         except service.CrisisRefused as refused:
             fail(str(refused))
         out.print(
@@ -173,6 +179,129 @@ def register(app: typer.Typer) -> None:
             )
 
     @crisis_app.command(
+        "drill",
+        help=tr(
+            "A crisis exercise: PLAYBOOK starts one (every message marked EXERCISE, nothing "
+            "paused); status shows who has read it; end closes it and prints its report; "
+            "report [N] prints a report again."
+        ),
+    )
+    def drill_command(
+        what: Annotated[str, typer.Argument(help=tr("A playbook's id, or status, end, report."))],
+        number: Annotated[
+            int | None, typer.Argument(help=tr("With report: the exercise's number."))
+        ] = None,
+        audience: Annotated[
+            list[str] | None,
+            typer.Option(
+                "--audience",
+                help=tr(
+                    "Who gets the statement besides the crisis cell: all, department:ID, "
+                    "business_unit:ID, location:NAME, language:CODE, role:ROLE (repeatable)."
+                ),
+            ),
+        ] = None,
+        config: ConfigOption = None,
+    ) -> None:
+        from sqlmodel import Session
+
+        from bot.crisis import drill, service
+        from bot.db import session_scope
+
+        programme = load_programme(config)
+        word = what.strip().lower()
+        _allowed(programme, CRISIS_BOARD if word == "status" else CRISIS)
+        library = _content(config, programme)
+        engine = _prepared_engine()
+        if word == "status":
+            with Session(engine) as session:
+                reach = Permissions(programme).reach(Actor.operator(), CRISIS_BOARD)
+                found = drill.board(session, programme, library, reach, tr.lang)
+            if found is None:
+                fail(tr("No exercise is running."))
+            out.print(
+                tr.plural(
+                    "Exercise {id}: {title}. {read} of {alerted} person has read it.",
+                    "Exercise {id}: {title}. {read} of {alerted} people have read it.",
+                    found.alerted,
+                    id=found.crisis.id,
+                    title=found.title,
+                    read=found.read,
+                    alerted=found.alerted,
+                ),
+                highlight=False,
+                markup=False,
+            )
+            for line in found.lines:
+                out.print(
+                    f"  {line.name}: {line.read}/{line.alerted} ({line.percent}%)",
+                    highlight=False,
+                    markup=False,
+                )
+            return
+        try:
+            with session_scope(engine) as session:
+                if word == "end":
+                    ended, told = drill.end(session, programme, library, tr, by=None, via="cli")
+                    out.print(
+                        service.exercise(
+                            tr,
+                            tr.plural(
+                                "The exercise is over; {count} person is told. Its report:",
+                                "The exercise is over; {count} people are told. Its report:",
+                                told,
+                                count=told,
+                            ),
+                        ),
+                        highlight=False,
+                        markup=False,
+                    )
+                    shown = ended
+                elif word == "report":
+                    shown = drill.find(session, number)
+                    if shown is None:
+                        fail(tr("No exercise has the number {id}.", id=number or "—"))
+                else:
+                    started = drill.start(
+                        session,
+                        programme,
+                        library,
+                        tr,
+                        playbook_id=word,
+                        audience=audience or [],
+                        by=None,
+                        via="cli",
+                    )
+                    out.print(
+                        service.exercise(
+                            tr,
+                            tr.plural(
+                                "Exercise {id} started: {title}. Nothing is paused; alerts "
+                                "queued for {count} person, the crisis cell first (relais "
+                                "serve sends them).",
+                                "Exercise {id} started: {title}. Nothing is paused; alerts "
+                                "queued for {count} people, the crisis cell first (relais "
+                                "serve sends them).",
+                                started.cell + started.ambassadors,
+                                id=started.crisis.id,
+                                title=service.title_of(library, started.crisis, tr.lang),
+                                count=started.cell + started.ambassadors,
+                            ),
+                        ),
+                        highlight=False,
+                        markup=False,
+                    )
+                    return
+                found = drill.report(session, programme, library, shown)
+                title = service.title_of(library, shown, tr.lang)
+                for heading, text in drill.report_lines(found, programme, tr, title):
+                    out.print(f"\n{heading}", highlight=False, markup=False)
+                    for line in text.splitlines():
+                        out.print(f"  {line}", highlight=False, markup=False)
+        except service.CrisisRefused as refused:
+            fail(str(refused))
+
+    @crisis_app.command(
         "export",
         help=tr("The crisis timeline for the post-mortem, as Markdown or CSV."),
     )
@@ -205,6 +334,8 @@ def register(app: typer.Typer) -> None:
                 if format is Format.md
                 else exporting.csv_text(found)
             )
+            audit.record(session, None, "crisis.exported", crisis_id, {"format": format.value})
+            session.commit()
         if output is None:
             sys.stdout.write(text)
             return

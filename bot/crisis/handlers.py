@@ -1,10 +1,16 @@
-"""`crisis` (the statement, the board, declare, end), "I have read it" and "Declare the crisis"."""
+"""`crisis` (the statement, the board, declare, end, drill), "I have read it" and "Declare the crisis".
+
+`crisis drill PLAYBOOK [--audience department:ID …]` runs the crisis flow as an exercise
+(bot/crisis/drill.py); `crisis drill status`, `crisis drill end` and `crisis drill report [N]`
+follow it. Who may declare a crisis may run a drill (the same permission).
+"""
 
 from __future__ import annotations
 
-from bot import permissions
+from bot import audit, permissions
 from bot.clock import utcnow
-from bot.crisis import service
+from bot.crisis import drill, service
+from bot.crisis.models import Crisis
 from bot.events import record_id
 from bot.i18n import N_
 from bot.messages import Actions, Button, Message, Section
@@ -13,6 +19,118 @@ from bot.registry import Context, Registry, UserError
 DECLARE_WORDS = ("declare", "declarer", "déclarer")
 END_WORDS = ("end", "fin", "terminer")
 STATUS_WORDS = ("status", "etat", "état", "board", "tableau")
+DRILL_WORDS = ("drill", "exercise", "exercice")
+REPORT_WORDS = ("report", "rapport")
+AUDIENCE_FLAGS = ("--audience", "--to", "--public")
+
+
+def _drill(ctx: Context, rest: str) -> None:
+    """`crisis drill PLAYBOOK [--audience …]`, `… status`, `… end`, `… report [N]`."""
+    tr = ctx.tr
+    words = rest.split()
+    first = words[0].lower() if words else ""
+    if first in STATUS_WORDS:
+        ctx.require(permissions.CRISIS_BOARD)
+        found = drill.board(
+            ctx.session,
+            ctx.config,
+            ctx.content,
+            ctx.reach(permissions.CRISIS_BOARD),
+            ctx.member.language,
+        )
+        if found is None:
+            raise UserError(tr("No exercise is running."))
+        ctx.reply(service.board_message(found, tr, ctx.member.time_zone))
+        return
+    ctx.require(permissions.CRISIS)
+    if first in END_WORDS:
+        try:
+            ended, told = drill.end(
+                ctx.session,
+                ctx.config,
+                ctx.content,
+                tr,
+                by=ctx.member,
+                via=ctx.event.who.platform,
+                now=utcnow(),
+            )
+        except service.CrisisRefused as refused:
+            raise UserError(str(refused)) from None
+        ctx.queued += told
+        ctx.reply(
+            service.exercise(
+                tr,
+                tr.plural(
+                    "The exercise is over; {count} person is told. Its report:",
+                    "The exercise is over; {count} people are told. Its report:",
+                    told,
+                    count=told,
+                ),
+            )
+        )
+        _report(ctx, ended)
+        return
+    if first in REPORT_WORDS:
+        number = words[1].lstrip("#") if len(words) > 1 else ""
+        found = drill.find(ctx.session, record_id(number) if number else None)
+        if found is None or (number and record_id(number) is None):
+            raise UserError(tr("No exercise has the number {id}.", id=number or "—"))
+        _report(ctx, found)
+        return
+    if not first:
+        raise UserError(
+            tr(
+                "Write: crisis drill PLAYBOOK [--audience department:ID …], then "
+                "“crisis drill status” and “crisis drill end”. The playbooks: {ids}.",
+                ids=", ".join(sorted(ctx.content.playbooks)) or "—",
+            )
+        )
+    audience = []  # "--audience department:sales", "--audience=language:fr" or just the words
+    for word in words[1:]:
+        flag, _, value = word.partition("=")
+        if flag.lower() in AUDIENCE_FLAGS:
+            audience += [value] if value else []
+            continue
+        audience.append(word)
+    try:
+        started = drill.start(
+            ctx.session,
+            ctx.config,
+            ctx.content,
+            tr,
+            playbook_id=first,
+            audience=audience,
+            by=ctx.member,
+            via=ctx.event.who.platform,
+            now=utcnow(),
+        )
+    except service.CrisisRefused as refused:
+        raise UserError(str(refused)) from None
+    count = started.cell + started.ambassadors
+    ctx.queued += count
+    ctx.reply(
+        service.exercise(
+            tr,
+            tr.plural(
+                "Exercise {id} started: {title}. Nothing is paused. The exercise alert is on "
+                "its way to {count} person, the crisis cell first; follow it with “crisis drill "
+                "status” and end it with “crisis drill end”.",
+                "Exercise {id} started: {title}. Nothing is paused. The exercise alert is on "
+                "its way to {count} people, the crisis cell first; follow it with “crisis drill "
+                "status” and end it with “crisis drill end”.",
+                count,
+                id=started.crisis.id,
+                title=service.title_of(ctx.content, started.crisis, ctx.member.language),
+                count=count,
+            ),
+        )
+    )
+
+
+def _report(ctx: Context, found: Crisis) -> None:
+    report = drill.report(ctx.session, ctx.config, ctx.content, found)
+    title = service.title_of(ctx.content, found, ctx.member.language)
+    ctx.reply(drill.report_message(report, ctx.config, ctx.tr, title))
 
 
 def _declare(ctx: Context, playbook_id: str, note: str) -> None:
@@ -34,6 +152,7 @@ def _declare(ctx: Context, playbook_id: str, note: str) -> None:
         )
     except service.CrisisRefused as refused:
         raise UserError(str(refused)) from None
+    audit.in_context(ctx, "crisis.declared", declared.crisis.id, playbook=playbook_id)
     ctx.queued += declared.cell + declared.ambassadors
     ctx.reply(
         tr.plural(
@@ -78,7 +197,7 @@ def register(registry: Registry) -> None:
     @registry.command(
         "crisis",
         N_("the crisis in progress: the official statement and what to do"),
-        usage="[status | declare PLAYBOOK [note] | end SUMMARY]",
+        usage="[status | declare PLAYBOOK [note] | end SUMMARY | drill PLAYBOOK | drill end]",
         aliases=("crise",),
         while_opted_out=True,  # the crisis cell's duty does not depend on the programme
     )
@@ -86,6 +205,9 @@ def register(registry: Registry) -> None:
         tr = ctx.tr
         word, _, rest = getattr(ctx.event, "args", "").strip().partition(" ")
         word = word.lower()
+        if word in DRILL_WORDS:
+            _drill(ctx, rest)
+            return
         if word in DECLARE_WORDS:
             playbook_id, _, note = rest.strip().partition(" ")
             _declare(ctx, playbook_id.strip().lower(), note)
@@ -105,6 +227,7 @@ def register(registry: Registry) -> None:
                 )
             except service.CrisisRefused as refused:
                 raise UserError(str(refused)) from None
+            audit.in_context(ctx, "crisis.ended", ended.id, told=told)
             ctx.queued += told
             ctx.reply(
                 tr.plural(
@@ -123,7 +246,8 @@ def register(registry: Registry) -> None:
             raise UserError(
                 tr(
                     "“crisis {word}” is not something I know. Type “crisis”, “crisis status”, "
-                    "“crisis declare PLAYBOOK [note]” or “crisis end SUMMARY”.",
+                    "“crisis declare PLAYBOOK [note]”, “crisis end SUMMARY” or "
+                    "“crisis drill PLAYBOOK”.",
                     word=word,
                 )
             )

@@ -11,10 +11,17 @@ from sqlmodel import Field, SQLModel
 from bot.clock import utcnow
 
 ACTIVE, ENDED = "active", "ended"
+# A drill (a crisis exercise) while it runs: never "active", so nothing real sees it.
+DRILLING = "drilling"
 
 
 class Crisis(SQLModel, table=True):
-    """A crisis declared from a playbook; at most one is active at a time (a unique index)."""
+    """A crisis declared from a playbook; at most one is active at a time (a unique index).
+
+    A drill is a crisis row too (``drill``): its alerts, acknowledgements and timeline are
+    kept the same way, but it runs as "drilling", never "active", pauses nothing, and at
+    most one runs at a time (its own unique index).
+    """
 
     __table_args__ = (
         Index(
@@ -23,6 +30,13 @@ class Crisis(SQLModel, table=True):
             unique=True,
             sqlite_where=text("status = 'active'"),
             postgresql_where=text("status = 'active'"),
+        ),
+        Index(
+            "uq_crisis_drilling",
+            "status",
+            unique=True,
+            sqlite_where=text("status = 'drilling'"),
+            postgresql_where=text("status = 'drilling'"),
         ),
     )
 
@@ -40,6 +54,9 @@ class Crisis(SQLModel, table=True):
     ended_via: str | None = Field(default=None, max_length=16)
     ended_at: datetime | None = None
     summary: str = Field(default="", max_length=4000)
+    drill: bool = False
+    # A drill's audience (campaign words: department:ID, language:CODE…); empty: everyone.
+    audience: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
 
 
 class CrisisAlert(SQLModel, table=True):

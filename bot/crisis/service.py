@@ -26,7 +26,7 @@ from bot.clock import as_utc, local, utcnow
 from bot.config import AppConfig
 from bot.content.library import ContentLibrary
 from bot.content.schema import Playbook
-from bot.crisis.models import ACTIVE, ENDED, Crisis, CrisisAlert, CrisisStep
+from bot.crisis.models import ACTIVE, DRILLING, ENDED, Crisis, CrisisAlert, CrisisStep
 from bot.delivery.models import (
     OPERATIONAL,
     PENDING,
@@ -185,15 +185,38 @@ def alert_message(
     declared_by: str,
     reminder: bool = False,
 ) -> Message:
-    """The alert: holding statement and do/don't for all; the role and the plan for the cell."""
-    title = (
-        tr("Reminder: crisis in progress, {title}", title=playbook.title)
-        if reminder
-        else tr("Crisis declared: {title}", title=playbook.title)
-    )
-    blocks: list[Any] = [Section(title="🚨 " + title, text=playbook.scenario)]
+    """The alert: holding statement and do/don't for all; the role and the plan for the cell.
+
+    A drill's alert says EXERCISE in its title, its first line and its fallback text.
+    """
+    drill = crisis.drill
+    if drill:
+        title = exercise(
+            tr,
+            tr("Reminder: exercise in progress, {title}", title=playbook.title)
+            if reminder
+            else tr("Crisis exercise: {title}", title=playbook.title),
+        )
+    else:
+        title = "🚨 " + (
+            tr("Reminder: crisis in progress, {title}", title=playbook.title)
+            if reminder
+            else tr("Crisis declared: {title}", title=playbook.title)
+        )
+    blocks: list[Any] = []
+    if drill:
+        blocks.append(
+            Section(
+                title=title,
+                text=tr(
+                    "This is an exercise: nothing has happened. Act as you would in a real "
+                    "crisis, and say you have read it."
+                ),
+            )
+        )
+    blocks.append(Section(title=None if drill else title, text=playbook.scenario))
     if crisis.note:
-        blocks.append(Section(text=crisis.note))
+        blocks.append(Section(text=crisis.note, plain=True))
     roles = playbook.role_of(person.targets) if person and person.in_cell else []
     if roles:
         blocks.append(Section(title=tr("Your role"), text="\n\n".join(roles)))
@@ -214,6 +237,13 @@ def alert_message(
     blocks.append(
         ContextLine(
             text=tr(
+                "An exercise started by {name} at {time}. Nothing is paused: this is not a real "
+                "crisis.",
+                name=declared_by,
+                time=_time(crisis.declared_at, zone, tr),
+            )
+            if drill
+            else tr(
                 "Declared by {name} at {time}. Promotional messages are paused until the crisis "
                 "ends.",
                 name=declared_by,
@@ -230,9 +260,16 @@ def alert_message(
         )
     ]
     if person and person.in_cell:
-        buttons.append(command_button(tr("Who has read it"), "crisis"))
+        buttons.append(
+            command_button(tr("Who has read it"), "crisis drill status" if drill else "crisis")
+        )
     blocks.append(Actions(buttons=buttons))
-    return Message(text="🚨 " + title, blocks=blocks)
+    return Message(text=title, blocks=blocks)
+
+
+def exercise(tr: Tr, text: str) -> str:
+    """A drill's words, marked so nobody takes them for a real crisis."""
+    return "🧪 " + tr("EXERCISE") + " — " + text
 
 
 def ended_message(crisis: Crisis, title: str, tr: Tr) -> Message:
@@ -356,17 +393,21 @@ def declare(
     declared_by = by.name if by else tr("the programme's operator")
     reached = people(session, config, playbook)
     alerts, outgoing = [], []
+    messages: dict[tuple[Any, ...], Message] = {}  # one per language, zone and role, not per person
     for person in reached:
         row = person.member
         lang = row.language
-        message = alert_message(
-            crisis,
-            playbook_of(content, playbook_id, lang) or playbook,
-            Tr(lang),
-            row.time_zone,
-            person,
-            declared_by,
-        )
+        shape = (lang, row.time_zone, person.role, tuple(person.targets))
+        if shape not in messages:
+            messages[shape] = alert_message(
+                crisis,
+                playbook_of(content, playbook_id, lang) or playbook,
+                Tr(lang),
+                row.time_zone,
+                person,
+                declared_by,
+            )
+        message = messages[shape]
         alerts.append(
             {
                 "crisis_id": crisis.id,
@@ -468,7 +509,7 @@ def acknowledge(
     minutes = int((now - as_utc(alert.alerted_at)).total_seconds() // 60)
     record(
         session,
-        "crisis_alert_acknowledged",
+        "drill_alert_acknowledged" if crisis.drill else "crisis_alert_acknowledged",
         member.id,
         str(crisis_id),
         platform,
@@ -486,6 +527,16 @@ def acknowledge(
         role=alert.role,
         minutes=minutes,
     )
+    if crisis.drill:
+        return exercise(
+            tr,
+            tr("Thank you, noted: this exercise is over already.")
+            if crisis.status == ENDED
+            else tr(
+                "Thank you, noted. In a real crisis you would now share only the official "
+                "statement, word for word, and report any worrying post."
+            ),
+        )
     if crisis.status == ENDED:
         return tr("Thank you. This crisis is over already.")
     return tr(
@@ -581,10 +632,22 @@ def end(
 
 
 def remind(session: Session, config: AppConfig, content: ContentLibrary, now: datetime) -> int:
-    """Remind those who have not said "I have read it", as often as the playbook says."""
-    crisis = active(session)
-    if crisis is None:
-        return 0
+    """Remind those who have not said "I have read it", as often as the playbook says:
+    for the crisis in progress and for a drill running (each its own)."""
+    found = 0
+    for crisis in (active(session), running_drill(session)):
+        if crisis is not None:
+            found += remind_for(session, config, content, crisis, now)
+    return found
+
+
+def running_drill(session: Session) -> Crisis | None:
+    return session.execute(select(Crisis).where(Crisis.status == DRILLING)).scalars().first()
+
+
+def remind_for(
+    session: Session, config: AppConfig, content: ContentLibrary, crisis: Crisis, now: datetime
+) -> int:
     playbook = playbook_of(content, crisis.playbook, config.languages.default)
     if playbook is None or playbook.reminders == 0:
         return 0
@@ -635,7 +698,7 @@ def remind(session: Session, config: AppConfig, content: ContentLibrary, now: da
                 config,
                 message,
                 key=f"crisis:{crisis.id}:reminder:{alert.reminders + 1}",
-                kind="crisis_reminder",
+                kind="drill_reminder" if crisis.drill else "crisis_reminder",
                 purpose=OPERATIONAL,
                 subject=str(crisis.id),
                 priority=PRIORITY_URGENT,
@@ -754,9 +817,10 @@ def board(
 def board_message(found: Board, tr: Tr, zone: str) -> Message:
     crisis = found.crisis
     title = tr("Who has read the crisis alert: {title}", title=found.title)
+    title = exercise(tr, title) if crisis.drill else "🚨 " + title
     blocks: list[Any] = [
         Section(
-            title="🚨 " + title,
+            title=title,
             text=tr.plural(
                 "{read} of {alerted} person has read it.",
                 "{read} of {alerted} people have read it.",
@@ -798,10 +862,17 @@ def board_message(found: Board, tr: Tr, zone: str) -> Message:
     blocks.append(
         ContextLine(
             text=tr(
+                "Exercise started at {time}. Type “crisis drill status” again for the latest "
+                "figures.",
+                time=_time(crisis.declared_at, zone, tr),
+            )
+            if crisis.drill
+            else tr(
                 "Declared at {time}. Type “crisis status” again for the latest figures.",
                 time=_time(crisis.declared_at, zone, tr),
             )
         )
     )
-    blocks.append(Actions(buttons=[command_button(tr("Refresh"), "crisis")]))
-    return Message(text="🚨 " + title, blocks=blocks)
+    refresh = "crisis drill status" if crisis.drill else "crisis"
+    blocks.append(Actions(buttons=[command_button(tr("Refresh"), refresh)]))
+    return Message(text=title, blocks=blocks)

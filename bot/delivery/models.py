@@ -23,6 +23,22 @@ PROMOTIONAL_PAUSE = "promotional"
 _PENDING_ONLY = text("status = 'pending'")
 
 
+class DeliveryBody(SQLModel, table=True):
+    """What a message says, stored once however many members it goes to.
+
+    Keyed by the SHA-256 of the message's canonical JSON: a broadcast of one post
+    to 10,000 members stores one body and 10,000 deliveries pointing to it, and
+    each delivery still says exactly what its member was sent. Bodies never
+    change (same content, same key), so a process may cache them. ``used_at`` is
+    touched whenever a delivery is queued with the body: housekeeping removes
+    only bodies no delivery uses and nobody queued with lately.
+    """
+
+    hash: str = Field(primary_key=True, max_length=64)
+    payload: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    used_at: datetime = Field(default_factory=utcnow)
+
+
 class Delivery(SQLModel, table=True):
     """One operation (send, update, delete) on one message to one member on one platform.
 
@@ -49,7 +65,8 @@ class Delivery(SQLModel, table=True):
     priority: int = Field(default=PRIORITY_SCHEDULED)
     operation: str = Field(default=SEND, max_length=8)
     target_id: int | None = Field(default=None, foreign_key="delivery.id", index=True)
-    payload: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    # What the member was sent: read it with ``bot.delivery.outbox.message_of``.
+    body_hash: str = Field(foreign_key="deliverybody.hash", max_length=64, index=True)
     status: str = Field(default=PENDING, max_length=16)
     attempts: int = 0
     not_before: datetime = Field(default_factory=utcnow)

@@ -14,6 +14,10 @@ programme cannot hand out a promotional row, on any replica.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -22,9 +26,7 @@ from typing import Any
 from sqlalchemy import (
     Connection,
     Engine,
-    Text,
     and_,
-    cast,
     delete,
     exists,
     func,
@@ -54,6 +56,7 @@ from bot.delivery.models import (
     SENDING,
     SENT,
     Delivery,
+    DeliveryBody,
     DeliveryPart,
     DeliveryPause,
 )
@@ -64,7 +67,7 @@ LEASE = timedelta(seconds=60)
 # (``WHERE status = 'pending'``), also in PostgreSQL's generic plans of prepared statements.
 _IS_PENDING = text("delivery.status = 'pending'")
 # /healthz counts at most this many rows per status (an index range scan, never the table).
-COUNT_CAP = 10_000
+COUNT_CAP = 1_000
 
 
 @dataclass(frozen=True)
@@ -97,7 +100,7 @@ class Outgoing:
         if (self.operation == SEND) != (self.target_id is None):
             raise ValueError("update and delete need target_id; send takes none")
 
-    def row(self, now: datetime) -> dict[str, Any]:
+    def row(self, now: datetime, body: str) -> dict[str, Any]:
         return {
             "member_id": self.member_id,
             "platform": self.platform,
@@ -109,7 +112,7 @@ class Outgoing:
             "priority": self.priority,
             "operation": self.operation,
             "target_id": self.target_id,
-            "payload": self.message.to_payload(),
+            "body_hash": body,
             "status": PENDING,
             "attempts": 0,
             "not_before": self.not_before or now,
@@ -122,14 +125,56 @@ def _insert(session: Session):  # type: ignore[no-untyped-def]
     return (pg_insert if dialect == "postgresql" else sqlite_insert)(Delivery)
 
 
+def body_hash(payload: dict[str, Any]) -> str:
+    """The key of a message body: SHA-256 of its canonical JSON (same content, same key)."""
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _store_bodies(session: Session, bodies: dict[str, dict[str, Any]], now: datetime) -> None:
+    """Each body once; one already stored only has its ``used_at`` touched.
+
+    The touch (an upsert, not "do nothing") is what keeps housekeeping from
+    removing a body while a delivery is being queued with it. Sorted by key, so
+    two writers queuing the same bodies lock them in the same order.
+    """
+    dialect = session.get_bind().dialect.name
+    table = DeliveryBody.__table__  # type: ignore[attr-defined]
+    statement = (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
+    statement = statement.on_conflict_do_update(
+        index_elements=["hash"], set_={"used_at": statement.excluded.used_at}
+    )
+    session.connection().execute(
+        statement,
+        [
+            {"hash": key, "payload": payload, "used_at": now}
+            for key, payload in sorted(bodies.items())
+        ],
+    )
+
+
 def enqueue_many(
     session: Session, items: Iterable[Outgoing], now: datetime | None = None
 ) -> set[tuple[int, str]]:
-    """Queue operations; return the (member_id, dedupe_key) pairs actually inserted."""
+    """Queue operations; return the (member_id, dedupe_key) pairs actually inserted.
+
+    Identical messages share one stored body (``DeliveryBody``): a broadcast of
+    one post to 10,000 members stores its content once.
+    """
     now = now or utcnow()
-    rows = [item.row(now) for item in items]
+    rows: list[dict[str, Any]] = []
+    bodies: dict[str, dict[str, Any]] = {}
+    keys: dict[int, str] = {}  # a message object queued for many members is hashed once
+    for item in items:
+        key = keys.get(id(item.message))
+        if key is None:
+            payload = item.message.to_payload()
+            key = keys[id(item.message)] = body_hash(payload)
+            bodies.setdefault(key, payload)
+        rows.append(item.row(now, key))
     if not rows:
         return set()
+    _store_bodies(session, bodies, now)
     table = Delivery.__table__  # type: ignore[attr-defined]
     statement = (
         _insert(session)
@@ -177,7 +222,7 @@ class Claimed:
     """A delivery as a worker holds it: what the send needs, without its payload.
 
     Plain values, not an ORM object: a worker claims thousands a minute. The
-    payload is read separately (``payloads_of``), once per distinct body.
+    payload is its body (``load_bodies``), read once per distinct body and cached.
     """
 
     id: int
@@ -194,6 +239,7 @@ class Claimed:
     attempts: int
     error: str | None
     dedupe_key: str
+    body_hash: str
 
 
 _CLAIMED_COLUMNS = [
@@ -324,27 +370,60 @@ def parts_of(connection: Session | Connection, delivery_ids: list[int]) -> dict[
     return found
 
 
-def payloads_of(connection: Session | Connection, ids: list[int]) -> dict[int, str]:
-    """The rendered payload each of these deliveries sends, as stored (JSON text), by id.
+# Bodies never change (the key is their content's hash): a process keeps the latest ones.
+BODY_CACHE = 4096
+_bodies: OrderedDict[str, Message] = OrderedDict()
+_bodies_lock = threading.Lock()
 
-    The one place the worker reads what a delivery says, for a whole claimed
-    batch at once: identical texts (a campaign) are parsed once by the caller, and
-    how payloads are stored (in the row, or once per distinct body) stays the
-    outbox's business.
+
+def _cached(key: str) -> Message | None:
+    with _bodies_lock:
+        message = _bodies.get(key)
+        if message is not None:
+            _bodies.move_to_end(key)
+        return message
+
+
+def load_bodies(connection: Session | Connection, keys: Iterable[str]) -> dict[str, Message]:
+    """The messages stored under these body keys (from the cache, else in one query)."""
+    found: dict[str, Message] = {}
+    missing = []
+    for key in set(keys):
+        message = _cached(key)
+        if message is None:
+            missing.append(key)
+        else:
+            found[key] = message
+    if missing:
+        rows = connection.execute(
+            select(DeliveryBody.hash, DeliveryBody.payload).where(
+                DeliveryBody.hash.in_(missing)  # type: ignore[attr-defined]
+            )
+        ).all()
+        with _bodies_lock:
+            for key, payload in rows:
+                message = found[key] = Message.from_payload(payload)
+                _bodies[key] = message
+            while len(_bodies) > BODY_CACHE:
+                _bodies.popitem(last=False)
+    return found
+
+
+def message_of(row: Delivery, bind: Engine | Session | Connection | None = None) -> Message:
+    """The message a delivery carries: every reader of a delivery's content goes through here.
+
+    ``claim`` loads the bodies of what it hands out, so a worker finds them in
+    the cache; otherwise ``bind`` is read.
     """
-    if not ids:
-        return {}
-    rows = connection.execute(
-        select(Delivery.id, cast(Delivery.payload, Text)).where(  # type: ignore[call-overload]
-            Delivery.id.in_(ids)  # type: ignore[union-attr]
-        )
-    )
-    return {row[0]: row[1] for row in rows}
-
-
-def message_of(row: Delivery, bind: Any = None) -> Message:
-    """The message a delivery carries: every reader of a delivery's content goes through here."""
-    return Message.from_payload(row.payload)
+    message = _cached(row.body_hash)
+    if message is not None:
+        return message
+    if bind is None:
+        raise LookupError(f"the body of delivery {row.id} is not loaded and no database was given")
+    if isinstance(bind, Engine):
+        with bind.connect() as connection:
+            return load_bodies(connection, [row.body_hash])[row.body_hash]
+    return load_bodies(bind, [row.body_hash])[row.body_hash]
 
 
 # --- pause, cancel -----------------------------------------------------------------
@@ -399,7 +478,7 @@ def cancel(
 def queue_health(session: Session, now: datetime | None = None) -> dict[str, Any]:
     """Queue depth and the oldest due row's age, from indexes only (O(1) in the table size).
 
-    Counts are capped at ``COUNT_CAP`` (reported as ``"10000+"``): health must stay
+    Counts are capped at ``COUNT_CAP`` (reported as ``"1000+"``): health must stay
     cheap at a million rows.
     """
     now = now or utcnow()
@@ -436,16 +515,17 @@ __all__ = [
     "SENT",
     "Claimed",
     "Outgoing",
+    "body_hash",
     "cancel",
     "claim",
     "enqueue",
     "enqueue_many",
     "finish",
+    "load_bodies",
     "message_of",
     "parts_of",
     "pause_campaign",
     "pause_promotional",
-    "payloads_of",
     "promotional_paused",
     "queue_health",
     "release_expired",

@@ -36,6 +36,8 @@ class TokenBucket:
     ) -> None:
         self.rate = rate
         self.ceiling = ceiling if ceiling is not None else rate
+        self.configured = rate  # the workspace's whole limit; ``share`` scales it
+        self.share = 1.0
         self._clock = clock
         self._next_slot = 0.0
         self.paused_until = 0.0
@@ -84,6 +86,30 @@ class TokenBucket:
                 self._next_slot = max(now, self._next_slot) + 1.0 / self.rate
             else:
                 await asyncio.sleep(0)
+
+    # --- the fleet ---------------------------------------------------------------------
+
+    def set_share(self, share: float) -> None:
+        """Send at ``share`` of the configured rate: the other replicas take the rest.
+
+        A learned rate (no configured one) is this replica's own measure and stays.
+        """
+        share = min(1.0, max(0.01, share))
+        if share == self.share or self.configured is None:
+            self.share = share
+            return
+        # Keep what was learned below the configured rate, in proportion.
+        learned = (self.rate or self.configured) / (self.configured * self.share)
+        self.share = share
+        self.ceiling = self.configured * share
+        self.rate = min(self.ceiling, self.ceiling * learned)
+
+    def hold(self, seconds: float) -> None:
+        """Another replica was told 'too many': nobody here sends for ``seconds`` either."""
+        until = self._clock() + max(0.0, seconds)
+        if until > self.paused_until:
+            self.paused_until = until
+            self._next_slot = max(self._next_slot, until)
 
     # --- learning ----------------------------------------------------------------------
 

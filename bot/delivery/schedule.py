@@ -1,4 +1,4 @@
-"""Housekeeping of the core's own tables: handled-event keys and slot records."""
+"""Housekeeping of the core's own tables: handled-event keys, slot records, finished deliveries."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from datetime import timedelta
 from sqlalchemy import delete
 
 from bot.db import session_scope
+from bot.delivery import service
 from bot.delivery.models import HandledEvent
 from bot.jobs import JobRun, SlotRun
 from bot.registry import Registry
@@ -17,6 +18,13 @@ SLOT_RUNS_KEPT = timedelta(days=60)  # a catch-up window is hours; two months te
 
 def register(registry: Registry) -> None:
     registry.job("prune_handled_events", every=timedelta(hours=6))(prune)
+    registry.job("prune_deliveries", every=timedelta(hours=6))(prune_deliveries)
+
+
+def prune_deliveries(run: JobRun) -> int:
+    """Finished deliveries older than ``delivery.retention_days`` go; participation events stay."""
+    before = run.now - timedelta(days=run.config.delivery.retention_days)
+    return service.prune_finished(run.engine, before)
 
 
 def prune(run: JobRun) -> int:

@@ -26,12 +26,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import random
 import time
 import uuid
-from collections import OrderedDict, deque
+from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -39,8 +38,10 @@ from typing import Any
 from sqlalchemy import Engine, bindparam, delete, insert, select, update
 from sqlmodel import Session
 
+from bot import logs, metrics
 from bot.clock import utcnow
 from bot.config import DeliverySettings
+from bot.delivery import fleet
 from bot.delivery.models import (
     CANCELLED,
     DELETE,
@@ -57,8 +58,8 @@ from bot.delivery.outbox import (
     Claimed,
     claim,
     finish,
+    load_bodies,
     parts_of,
-    payloads_of,
     promotional_paused,
     renew,
 )
@@ -111,6 +112,10 @@ class _Lane:
         self.claiming: asyncio.Task[int] | None = None
         self.slot_freed = asyncio.Event()
         self.wake = asyncio.Event()
+        # The main lane keeps a lane's worth claimed ahead (one claim per ~capacity rows:
+        # each claim is a database trip); the priority lane claims what it can send now.
+        self.ahead = 0 if urgent else capacity
+        self.low_water = 1 if urgent else capacity
 
 
 class DeliveryWorker:
@@ -127,6 +132,7 @@ class DeliveryWorker:
         self.platforms = platforms
         self.settings = settings
         self.worker_id = worker_id or f"worker-{uuid.uuid4().hex[:12]}"
+        self.fleet_size = 1  # live replicas sharing the platforms' limits (PostgreSQL)
         self._wake: asyncio.Event | None = None
         self._stopping = False
         self.last_cycle_at: datetime | None = None  # shown by /healthz
@@ -141,7 +147,6 @@ class DeliveryWorker:
         self._released_at = 0.0
         self.lease = timedelta(seconds=settings.lease_seconds)
         self._lanes: list[_Lane] = []
-        self._messages: OrderedDict[str, Message] = OrderedDict()
 
     # --- control ---------------------------------------------------------------------
 
@@ -188,19 +193,50 @@ class DeliveryWorker:
                 return
 
     async def run(self) -> None:
-        """Both lanes, the recorder and the heartbeat, until ``stop()``."""
+        """Both lanes, the recorder, the heartbeat and the fleet's share, until ``stop()``."""
         self._prepare()
-        heartbeat = asyncio.create_task(self._heartbeat())
+        background = [asyncio.create_task(self._heartbeat())]
+        if fleet.shared(self.engine):
+            await self._beat()  # a replica knows its share and the holds before it sends
+            background.append(asyncio.create_task(self._fleet()))
         try:
             await asyncio.gather(
                 self._lane(_Lane("urgent", self.settings.priority_concurrency, True), False),
                 self._lane(_Lane("main", self.settings.concurrency, False), False),
             )
         finally:
-            heartbeat.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await heartbeat
+            for task in background:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await self.flush_all()
+            if fleet.shared(self.engine):
+                try:
+                    await asyncio.to_thread(fleet.leave, self.engine, self.worker_id)
+                except Exception:
+                    log.exception("could not leave the fleet; the others count it out shortly")
+
+    async def _fleet(self) -> None:
+        while True:
+            await asyncio.sleep(fleet.BEAT)
+            await self._beat()
+
+    async def _beat(self) -> None:
+        """Say this replica is alive, take its share of each platform's limits, and hold
+        a platform another replica was throttled on."""
+        try:
+            live, holds = await asyncio.to_thread(fleet.beat, self.engine, self.worker_id)
+        except Exception:
+            log.exception("could not reach the fleet's table; keeping the last share")
+            return
+        if live != self.fleet_size:
+            log.info("%d replica(s) share the platforms' limits", live)
+        self.fleet_size = live
+        now = utcnow()
+        for name, platform in self.platforms.items():
+            platform.share_limits(1.0 / live)
+            if name in holds:
+                platform.hold((holds[name] - now).total_seconds())
 
     async def drain(self, member_id: int | None = None) -> int:
         """Send everything due now, then return how many operations were handled."""
@@ -284,19 +320,23 @@ class DeliveryWorker:
         return claimed
 
     def _done(self, lane: _Lane, task: asyncio.Task[None]) -> None:
+        """A slot is free: the next claimed row starts at once, without a trip through
+        the lane's loop; the loop wakes only to claim more or to notice it is idle."""
         lane.tasks.discard(task)
-        lane.slot_freed.set()
+        if not self._stopping:
+            self._start(lane)
+        if len(lane.ready) < lane.low_water or not lane.tasks or self._stopping:
+            lane.slot_freed.set()
 
     async def _lane(self, lane: _Lane, until_idle: bool, member_id: int | None = None) -> None:
         """Keep up to ``capacity`` operations in flight and the next ones claimed ahead.
 
         The next claim runs while sends are in flight (a claim is a trip to the
         database: waiting for it with empty slots would idle them), in batches of
-        half the capacity or more for the main lane (one claim per operation would
+        a lane's capacity or more for the main lane (one claim per operation would
         cost more than the operation); the priority lane claims as soon as it can.
         """
         self._lanes.append(lane)
-        low_water = 1 if lane.urgent else max(1, lane.capacity // 2)
         dry = False  # the last claim found nothing due: wait for a kick or the poll
         try:
             while not self._stopping:
@@ -312,8 +352,8 @@ class DeliveryWorker:
                             raise
                         dry = True
                     continue
-                if claiming is None and not dry and len(lane.ready) < low_water:
-                    want = lane.capacity - len(lane.ready)
+                if claiming is None and not dry and len(lane.ready) < lane.low_water:
+                    want = lane.capacity + lane.ahead - len(lane.ready)
                     lane.claiming = asyncio.create_task(self._fetch(lane, want, member_id))
                     continue
                 if until_idle and dry and claiming is None and not lane.tasks and not lane.ready:
@@ -425,24 +465,9 @@ class DeliveryWorker:
                         select(Delivery.id, Delivery.status).where(Delivery.id.in_(targets))  # type: ignore[union-attr]
                     )
                 }
-            payloads = payloads_of(connection, [row.id for row in rows])
-        return _Batch(found, addresses, parts, statuses, self._messages_of(payloads))
-
-    def _messages_of(self, payloads: dict[int, str]) -> dict[int, Message]:
-        """Stored payloads as Messages; a campaign's identical payloads become one Message.
-
-        Validating and rendering a message costs more than sending it: done once per
-        distinct payload (and the adapters may cache their rendering of that object).
-        """
-        messages: dict[int, Message] = {}
-        for delivery_id, stored in payloads.items():
-            message = self._messages.get(stored)
-            if message is None:
-                message = self._messages[stored] = Message.from_payload(json.loads(stored))
-                while len(self._messages) > 256:
-                    self._messages.popitem(last=False)
-            messages[delivery_id] = message
-        return messages
+            bodies = load_bodies(connection, {row.body_hash for row in rows})
+        messages = {row.id: bodies[row.body_hash] for row in rows}
+        return _Batch(found, addresses, parts, statuses, messages)
 
     async def promotional_allowed(self) -> bool:
         """Whether promotional work may go on now (the stored pause, at most 0.5 s old)."""
@@ -467,6 +492,8 @@ class DeliveryWorker:
             return promotional_paused(session)
 
     async def _one(self, row: Claimed, batch: _Batch) -> None:
+        logs.DELIVERY_ID.set(row.id)  # this task's log lines name the delivery
+        began = time.monotonic()
         platform = self.platforms[row.platform]
         delivery_id = row.id
         member = batch.members.get(row.member_id)
@@ -519,6 +546,7 @@ class DeliveryWorker:
                 log.exception("adapter %s raised on delivery %s", row.platform, row.id)
                 result = SendResult.retry(backoff(row.attempts), f"{type(exc).__name__}: {exc}")
         self._note_platform(row.platform, result)
+        metrics.delivery_done(row.platform, result.status, time.monotonic() - began)
         self._results.append((row, result, stored_count))
         self.handled += 1
         if len(self._results) >= 4 * self.settings.record_batch:
@@ -746,10 +774,20 @@ class DeliveryWorker:
             for row, result, _ in batch:
                 if result.status != "sent":
                     self._record_other(connection, row, result, now, events)
+            # A platform's 429 holds the whole fleet (one row per platform, the longest wait).
+            holds: dict[str, tuple[float, str]] = {}
+            for row, result, _ in batch:
+                if result.status == "throttled" and not result.local:
+                    wait = result.retry_after or 1.0
+                    if wait >= holds.get(row.platform, (0.0, ""))[0]:
+                        holds[row.platform] = (wait, result.error or "")
+            for platform, (wait, reason) in holds.items():
+                fleet.hold(connection, platform, wait, reason, now)
 
     def _record_other(
         self, connection: Any, row: Claimed, result: SendResult, now: datetime, events: Any
     ) -> None:
+        logs.DELIVERY_ID.set(row.id)  # in the recorder's thread: its log lines name the delivery
         if result.status in ("paused", "throttled", "outage"):
             # Not the message's fault: back in the queue, the attempt given back.
             delay = result.retry_after or 0.0

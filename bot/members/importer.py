@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import Engine, update
 from sqlmodel import Session, select
 
-from bot import platforms
+from bot import audit, platforms
 from bot.clock import utcnow
 from bot.config import ROLES, AppConfig
 from bot.db import session_scope
@@ -293,6 +293,14 @@ def import_members(
                     new_rows.append(
                         {**row.values, "opted_in": True, "created_at": now, "updated_at": now}
                     )
+                    if set(row.values.get("roles") or ()) - {"ambassador"}:  # beyond the default
+                        audit.record(
+                            session,
+                            None,
+                            "member.roles_changed",
+                            row.values["email"],
+                            {"source": [], "to": row.values["roles"]},
+                        )
                     continue
                 changed = False
                 if member.left_at is not None:  # listed again: back in the company
@@ -300,6 +308,14 @@ def import_members(
                     report.returned += 1
                     changed = True
                 for key, value in row.values.items():
+                    if key == "roles" and sorted(member.roles) != value:
+                        audit.record(
+                            session,
+                            None,
+                            "member.roles_changed",
+                            member.email,
+                            {"source": sorted(member.roles), "to": value},
+                        )
                     if getattr(member, key) != value:
                         setattr(member, key, value)
                         changed = True

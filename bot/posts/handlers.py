@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
-from bot import permissions
+from bot import audit, permissions
 from bot.clock import local, utcnow
 from bot.delivery.models import OPERATIONAL
 from bot.events import ActionEvent
@@ -259,7 +259,7 @@ def tell_author(ctx: Context, post: Post, decision: str, note: str) -> None:
         text = tr("{name} asks for changes to your post “{title}”.", name=by, title=content.title)
         blocks = [
             Section(text=text),
-            Section(title=tr("Note"), text=note),
+            Section(title=tr("Note"), text=note, plain=True),
             Actions(
                 buttons=[
                     Button(
@@ -273,7 +273,7 @@ def tell_author(ctx: Context, post: Post, decision: str, note: str) -> None:
         ]
     else:
         text = tr("{name} rejected your post “{title}”.", name=by, title=content.title)
-        blocks = [Section(text=text), Section(title=tr("Reason"), text=note)]
+        blocks = [Section(text=text), Section(title=tr("Reason"), text=note, plain=True)]
     ctx.enqueue(
         [
             to_member(
@@ -398,6 +398,7 @@ def register(registry: Registry) -> None:
             )
         except service.PostError as error:
             raise UserError(_problem(tr, error)) from None
+        audit.in_context(ctx, f"post.{decision}", post.id, round=post.round)
         content = _content(ctx.session, post, ctx.member.language, ctx.config.languages.default)
         if decision == APPROVE:
             if post.status == APPROVED:

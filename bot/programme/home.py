@@ -11,6 +11,7 @@ from sqlmodel import Session
 
 from bot.charter import service as charter_service
 from bot.clock import local, utcnow
+from bot.community.messages import home_blocks as contacts
 from bot.config import AppConfig
 from bot.content.library import ContentLibrary
 from bot.crisis import service as crisis_service
@@ -93,6 +94,7 @@ def home_message(
             f"• {live.content(member.language, default).title}" for live in posts[:3]
         )
         blocks.append(Section(title=tr("To share now ({count})", count=len(posts)), text=titles))
+    blocks += contacts(session, member, content, config)  # who's who: who to turn to first
     blocks.append(Divider())
     blocks.append(
         Actions(

@@ -12,13 +12,6 @@ import io
 import threading
 from functools import lru_cache
 
-import matplotlib
-
-matplotlib.use("Agg")  # before anything draws: never a display
-
-from matplotlib.figure import Figure
-from PIL import Image
-
 from bot.i18n import Tr
 from bot.reporting.periods import Period
 
@@ -38,6 +31,14 @@ def trend_png(points: list[tuple[Period, int, int]], opted_in: int, tr: Tr, titl
 @lru_cache(maxsize=256)
 def _draw(rows: tuple[tuple[str, int], ...], shares: tuple[str, ...], title: str) -> bytes:
     """The PNG for these figures (the same figures are drawn once per process)."""
+    # Imported on the first chart, not at start-up: matplotlib, numpy and Pillow weigh
+    # about 40 MB, which a replica that never draws (no digest due) need not carry.
+    import matplotlib
+
+    matplotlib.use("Agg")  # before anything draws: never a display
+    from matplotlib.figure import Figure
+    from PIL import Image
+
     labels = [label for label, _ in rows]
     active = [count for _, count in rows]
     with _LOCK:

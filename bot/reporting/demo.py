@@ -1,8 +1,8 @@
 """`relais demo seed`: invented participation for the demo programme, clearly labelled.
 
 Every event it writes has the platform ``demo`` and ``"demo": true`` in its
-data, and its charter acceptances the platform ``demo``; seeding again replaces
-them. It refuses a database holding anyone outside example.com (the domain
+data, its charter acceptances the platform ``demo``, its crisis (and the alerts
+it recorded) was declared "via demo"; seeding again replaces them. It refuses a database holding anyone outside example.com (the domain
 reserved for examples): a real programme's figures are never mixed with
 invented ones.
 """
@@ -19,6 +19,7 @@ from sqlmodel import Session, select
 from bot.charter.models import CharterAcknowledgement
 from bot.clock import utcnow
 from bot.config import AppConfig
+from bot.crisis.models import ENDED, Crisis, CrisisAlert, CrisisStep
 from bot.i18n import Tr, cli_language
 from bot.members.models import Member
 from bot.participation.models import ParticipationEvent
@@ -67,6 +68,10 @@ def seed(
         session.execute(
             delete(CharterAcknowledgement).where(CharterAcknowledgement.platform == DEMO)
         )  # type: ignore[arg-type]
+        invented = select(Crisis.id).where(Crisis.declared_via == DEMO)
+        session.execute(delete(CrisisAlert).where(CrisisAlert.crisis_id.in_(invented)))  # type: ignore[attr-defined]
+        session.execute(delete(CrisisStep).where(CrisisStep.crisis_id.in_(invented)))  # type: ignore[attr-defined]
+        session.execute(delete(Crisis).where(Crisis.declared_via == DEMO))  # type: ignore[arg-type]
         rollup.reset(session)
         events: list[ParticipationEvent] = []
 
@@ -174,18 +179,45 @@ def seed(
             coordinator = (
                 by_email.get(config.people.coordinators[0]) if config.people.coordinators else None
             )
-            add("crisis_declared", coordinator, crisis_at, "demo-crisis")
+            crisis = Crisis(
+                playbook=DEMO,
+                title="Demo crisis (invented)",
+                status=ENDED,
+                declared_by_id=coordinator.id if coordinator else None,
+                declared_via=DEMO,
+                declared_at=crisis_at,
+                ended_via=DEMO,
+                ended_at=crisis_at + timedelta(hours=6),
+            )
+            session.add(crisis)
+            session.flush()
+            subject = str(crisis.id)
+            add("crisis_declared", coordinator, crisis_at, subject)
             for member in people:
-                if member.opted_in and rng.random() < 0.8:
+                if not member.opted_in:
+                    continue
+                read = None
+                if rng.random() < 0.8:
+                    read = crisis_at + timedelta(minutes=rng.randrange(3, 50))
                     add(
                         "crisis_alert_acknowledged",
                         member,
-                        crisis_at + timedelta(minutes=rng.randrange(3, 50)),
-                        "demo-crisis",
+                        read,
+                        subject,
                         department=member.department,
                         role="ambassador",
                     )
-            add("crisis_ended", coordinator, crisis_at + timedelta(hours=6), "demo-crisis")
+                session.add(
+                    CrisisAlert(
+                        crisis_id=crisis.id or 0,
+                        member_id=member.id or 0,
+                        role="ambassador",
+                        department=member.department,
+                        alerted_at=crisis_at,
+                        acknowledged_at=read,
+                    )
+                )
+            add("crisis_ended", coordinator, crisis_at + timedelta(hours=6), subject)
         session.add_all(events)
         version = charter_version
         for member in people:

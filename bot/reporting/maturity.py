@@ -14,13 +14,16 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func
 from sqlmodel import Session, select
 
 from bot.charter.models import CharterAcknowledgement
+from bot.clock import as_utc
 from bot.config import AppConfig
-from bot.i18n import N_, Tr
+from bot.crisis import drill as drills
+from bot.i18n import N_, Tr, format_day
 from bot.members.models import Member
 from bot.participation.models import ParticipationEvent
 from bot.reporting import measures, periods
@@ -114,7 +117,7 @@ def _charter(session: Session, content: object, opted_in: int) -> Practice:
     )
 
 
-def _response(session: Session, config: AppConfig, now: datetime) -> Practice:
+def _response(session: Session, config: AppConfig, content: Any, now: datetime) -> Practice:
     routes = len(config.escalation.routing)
     target = config.escalation.deadline_minutes.normal
     since = now - RECENT
@@ -132,16 +135,19 @@ def _response(session: Session, config: AppConfig, now: datetime) -> Practice:
     handled = len(minutes)
     in_time = sum(1 for m in minutes if m <= target)
     share = in_time / handled if handled else 0.0
+    # The crisis plan exercised: the last drill (its report is `crisis drill report`).
+    last = drills.last_ended(session)
+    drilled = last is not None and last.ended_at is not None and as_utc(last.ended_at) >= since
+    drill_report = drills.report(session, config, content, last) if last is not None else None
     if not routes:
         score = 0
-    elif not handled:
+    elif not handled and not drilled:
         score = 1
     else:
-        score = 3 if share >= 0.8 else 2
-    return Practice(
-        N_("A response process, defined and exercised"),
-        score,
-        lambda tr: tr(
+        score = 3 if share >= 0.8 and drilled else 2
+
+    def evidence(tr: Tr) -> str:
+        said = tr(
             "{routes} routing rules, a {target}-minute deadline and an escalation chain of "
             "{steps} steps; in the last 90 days {handled} reports or cases were taken in "
             "charge, {in_time} within the deadline.",
@@ -150,14 +156,38 @@ def _response(session: Session, config: AppConfig, now: datetime) -> Practice:
             steps=len(config.escalation.chain),
             handled=handled,
             in_time=in_time,
-        ),
+        )
+        if drill_report is None:
+            return said + " " + tr("No crisis exercise yet.")
+        return (
+            said
+            + " "
+            + tr(
+                "Last crisis exercise ({number}) on {date}: {share:.0%} of {alerted} people "
+                "acknowledged, the crisis cell {cell} of {cell_alerted} within {minutes} minutes.",
+                number=drill_report.drill.id,
+                date=format_day(as_utc(drill_report.drill.declared_at).date(), tr.lang, "long"),
+                share=drill_report.share,
+                alerted=drill_report.alerted,
+                cell=drill_report.cell_in_time,
+                cell_alerted=drill_report.cell_alerted,
+                minutes=drill_report.cell_target,
+            )
+        )
+
+    return Practice(
+        N_("A response process, defined and exercised"),
+        score,
+        evidence,
         lambda tr: (
             tr("Add routing rules (escalation.routing) for each kind of mention.")
             if not routes
             else tr("Exercise the process: have a relay report a test mention and time the answer.")
-            if not handled
+            if not handled and not drilled
             else tr("Name backup relays where answers come late, and review the slowest cases.")
-            if share < 0.8
+            if handled and share < 0.8
+            else tr("Run a crisis exercise with the crisis cell: crisis drill PLAYBOOK.")
+            if not drilled
             else tr("Run a crisis exercise with the crisis cell once a quarter.")
         ),
     )
@@ -302,7 +332,7 @@ def assess(session: Session, config: AppConfig, content: object, now: datetime) 
     ).one()
     practices = [
         _charter(session, content, opted_in),
-        _response(session, config, now),
+        _response(session, config, content, now),
         _training(session, config, now, opted_in),
         _centre(config),
     ]

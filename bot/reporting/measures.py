@@ -7,8 +7,9 @@ belongs to exactly one cell, so even distinct counts add up).
 
 Sources: member rows (head counts), charter acknowledgements of the current
 version, the rollups plus the tail of events not folded yet (lessons, posts,
-shares, active members), and participation events of the rarer kinds read
-directly through the (kind, occurred_at) index (cases, crises, mentions).
+shares, active members), participation events of the rarer kinds read
+directly through the (kind, occurred_at) index (cases, mentions), and the
+crisis alerts Relais recorded for each person it alerted.
 """
 
 from __future__ import annotations
@@ -20,17 +21,23 @@ from dataclasses import dataclass, field, fields
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import ARRAY, Integer, and_, any_, case, cast, func, select
 from sqlmodel import Session
 
 from bot.charter.models import CharterAcknowledgement
 from bot.clock import as_utc, utcnow
 from bot.config import AppConfig
+from bot.crisis.models import Crisis, CrisisAlert
 from bot.i18n import N_, Tr
 from bot.members.models import Member
 from bot.participation.models import ParticipationEvent
 from bot.reporting import rollup
-from bot.reporting.models import ReportingActive, ReportingCount, ReportingHeads
+from bot.reporting.models import (
+    ReportingActive,
+    ReportingCount,
+    ReportingCrisis,
+    ReportingHeads,
+)
 from bot.reporting.periods import Period
 
 
@@ -144,8 +151,8 @@ MEASURES: tuple[Measure, ...] = (
         "crisis_ack_rate",
         N_("Crisis alerts acknowledged"),
         N_(
-            "For the crises declared in the period, the share of ambassadors opted in who "
-            "acknowledged the alert."
+            "For the crises declared in the period, the share of the people Relais alerted "
+            "who said they had read the alert."
         ),
         unit="share",
     ),
@@ -174,14 +181,23 @@ class Tally:
     ack_late: int = 0
     cases_escalated: int = 0
     cases_resolved: int = 0
+    crisis_alerted: int = 0
     crisis_acks: int = 0
 
     def __add__(self, other: Tally) -> Tally:
         total = Tally()
-        for item in fields(Tally):
-            a, b = getattr(self, item.name), getattr(other, item.name)
-            setattr(total, item.name, a + b)
+        total.add(self)
+        total.add(other)
         return total
+
+    def add(self, other: Tally) -> None:
+        """Add ``other``'s figures to these, in place (summing hundreds of cells stays cheap)."""
+        for name in _ADDED:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        if other.clicks:
+            self.clicks.update(other.clicks)
+        if other.ack_minutes:
+            self.ack_minutes.extend(other.ack_minutes)
 
     @property
     def lessons_answered(self) -> int:
@@ -192,7 +208,10 @@ class Tally:
         return self.first_right + self.first_wrong
 
 
-def value(tally: Tally, key: str, crises: int = 0) -> float | int | None:
+_ADDED = tuple(item.name for item in fields(Tally) if item.name not in ("clicks", "ack_minutes"))
+
+
+def value(tally: Tally, key: str) -> float | int | None:
     """The figure of measure ``key`` for ``tally``; None when it has no meaning (nothing to divide)."""
     if key == "active_share":
         return tally.active / tally.opted_in if tally.opted_in else None
@@ -207,8 +226,7 @@ def value(tally: Tally, key: str, crises: int = 0) -> float | int | None:
     if key == "ack_median":
         return statistics.median(tally.ack_minutes) if tally.ack_minutes else None
     if key == "crisis_ack_rate":
-        expected = tally.opted_in * crises
-        return min(1.0, tally.crisis_acks / expected) if expected else None
+        return tally.crisis_acks / tally.crisis_alerted if tally.crisis_alerted else None
     return getattr(tally, key)
 
 
@@ -244,8 +262,6 @@ class Report:
     period: Period
     now: dict[Cell, Tally]
     before: dict[Cell, Tally]
-    crises_now: int = 0
-    crises_before: int = 0
     charter_version: int | None = None
 
     def total(
@@ -263,7 +279,7 @@ class Report:
                 continue
             if location is not None and place != location:
                 continue
-            result = result + tally
+            result.add(tally)
         return result
 
     def figures(
@@ -276,10 +292,7 @@ class Report:
         # Head counts are today's: the share active before is read against them too.
         before.members, before.opted_in = now.members, now.opted_in
         return {
-            m.key: (
-                value(now, m.key, self.crises_now),
-                value(before, m.key, self.crises_before) if m.compared else None,
-            )
+            m.key: (value(now, m.key), value(before, m.key) if m.compared else None)
             for m in MEASURES
         }
 
@@ -291,7 +304,11 @@ class Report:
 
 
 def _cell(cells: dict[Cell, Tally], department: str | None, location: str | None) -> Tally:
-    return cells.setdefault((department or "", location or ""), Tally())
+    key = (department or "", location or "")
+    tally = cells.get(key)
+    if tally is None:
+        tally = cells[key] = Tally()
+    return tally
 
 
 def _add_counts(
@@ -313,21 +330,24 @@ def _add_counts(
         tally.clicks[detail] += n
     elif kind == "share_declared":
         tally.shares_declared += n
+    elif kind == rollup.ACTIVE_COUNT:
+        tally.active += n
 
 
 def _in(column: Any, departments: list[str] | None) -> Any:
     return column.in_(departments) if departments is not None else True
 
 
-RARE = (
+# Read straight from the events (a period holds few of them).
+CASES = (
     "mention_reported",
     "case_opened",
     "case_acknowledged",
     "case_escalated",
     "case_resolved",
-    "crisis_declared",
-    "crisis_alert_acknowledged",
 )
+# What the dashboard's timeline lists.
+RARE = (*CASES, "crisis_declared", "crisis_alert_acknowledged")
 
 
 # The whole programme reads the heads the rollup job refreshed, when they are this fresh.
@@ -370,22 +390,28 @@ def heads(
     charter_version: int | None,
     member_id: int | None = None,
 ) -> list[tuple[str | None, str | None, int, int, int]]:
-    if departments is None and member_id is None:
-        rows = session.execute(
-            select(
+    if member_id is None:
+        # The job rewrites every row at once: one row says how fresh the snapshot is.
+        snapshot = session.execute(
+            select(ReportingHeads.computed_at, ReportingHeads.charter_version).limit(1)
+        ).first()
+        if (
+            snapshot is not None
+            and snapshot[1] == charter_version
+            and as_utc(snapshot[0]) >= utcnow() - HEADS_FRESH
+        ):
+            statement = select(
                 ReportingHeads.department,
                 ReportingHeads.location,
                 ReportingHeads.members,
                 ReportingHeads.opted_in,
                 ReportingHeads.charter_accepted,
-                ReportingHeads.charter_version,
-                ReportingHeads.computed_at,
             )
-        ).all()
-        if rows and all(
-            row[5] == charter_version and as_utc(row[6]) >= utcnow() - HEADS_FRESH for row in rows
-        ):
-            return [tuple(row[:5]) for row in rows]  # type: ignore[misc]
+            if departments is not None:
+                statement = statement.where(
+                    _in(ReportingHeads.department, [d or "" for d in departments])
+                )
+            return [tuple(row) for row in session.execute(statement)]  # type: ignore[misc]
     return live_heads(session, departments, charter_version, member_id)
 
 
@@ -410,6 +436,138 @@ def refresh_heads(session: Session, charter_version: int | None) -> None:
                 for department, location, members, opted, accepted in rows
             ],
         )
+
+
+# A crisis ended this long ago gets no more acknowledgements worth counting: its snapshot is final.
+CRISIS_SETTLED = timedelta(days=1)
+
+CrisisRow = tuple[int, str | None, str | None, int, int]
+
+
+def live_crisis_alerts(
+    session: Session,
+    crisis_ids: list[int],
+    departments: list[str] | None,
+    member_id: int | None = None,
+) -> list[CrisisRow]:
+    """(crisis, department, location, alerted, acknowledged), counted now from the alerts."""
+    if not crisis_ids:
+        return []
+    statement = (
+        select(
+            CrisisAlert.crisis_id,
+            CrisisAlert.department,
+            Member.location,
+            func.count(),
+            func.count(CrisisAlert.acknowledged_at),
+        )
+        .join(Member, Member.id == CrisisAlert.member_id)  # type: ignore[arg-type]
+        .where(CrisisAlert.crisis_id.in_(crisis_ids))  # type: ignore[attr-defined]
+        .group_by(CrisisAlert.crisis_id, CrisisAlert.department, Member.location)
+    )
+    if member_id is not None:
+        statement = statement.where(CrisisAlert.member_id == member_id)
+    elif departments is not None:
+        statement = statement.where(_in(CrisisAlert.department, departments))
+    return [tuple(row) for row in session.execute(statement)]  # type: ignore[misc]
+
+
+def crisis_alerts(
+    session: Session,
+    crisis_ids: list[int],
+    departments: list[str] | None,
+    member_id: int | None = None,
+) -> list[CrisisRow]:
+    """The same figures, from the job's snapshot where it is fresh or final, live elsewhere."""
+    if not crisis_ids or member_id is not None:
+        return live_crisis_alerts(session, crisis_ids, departments, member_id)
+    now = utcnow()
+    found: list[CrisisRow] = []
+    usable = set()
+    for crisis_id, computed_at, ended_at in session.execute(
+        select(ReportingCrisis.crisis_id, func.min(ReportingCrisis.computed_at), Crisis.ended_at)
+        .join(Crisis, Crisis.id == ReportingCrisis.crisis_id)  # type: ignore[arg-type]
+        .where(ReportingCrisis.crisis_id.in_(crisis_ids))  # type: ignore[attr-defined]
+        .group_by(ReportingCrisis.crisis_id, Crisis.ended_at)
+    ):
+        computed_at = as_utc(computed_at)
+        settled = ended_at is not None and computed_at >= as_utc(ended_at) + CRISIS_SETTLED
+        if settled or computed_at >= now - HEADS_FRESH:
+            usable.add(crisis_id)
+    if usable:
+        statement = select(
+            ReportingCrisis.crisis_id,
+            ReportingCrisis.department,
+            ReportingCrisis.location,
+            ReportingCrisis.alerted,
+            ReportingCrisis.acknowledged,
+        ).where(ReportingCrisis.crisis_id.in_(sorted(usable)))  # type: ignore[attr-defined]
+        if departments is not None:
+            statement = statement.where(
+                _in(ReportingCrisis.department, [d or "" for d in departments])
+            )
+        found += [tuple(row) for row in session.execute(statement)]  # type: ignore[misc]
+    rest = [crisis_id for crisis_id in crisis_ids if crisis_id not in usable]
+    return found + live_crisis_alerts(session, rest, departments)
+
+
+def refresh_crises(session: Session) -> None:
+    """Count again the alerts of every crisis still collecting acknowledgements (the job)."""
+    now = utcnow()
+    done = select(ReportingCrisis.crisis_id)
+    open_ = [
+        crisis_id
+        for (crisis_id,) in session.execute(
+            select(Crisis.id).where(
+                (Crisis.ended_at.is_(None))  # type: ignore[union-attr]
+                | (Crisis.ended_at >= now - CRISIS_SETTLED)  # type: ignore[operator]
+                | Crisis.id.not_in(done)  # type: ignore[union-attr]
+            )
+        )
+    ]
+    if not open_:
+        return
+    rows = live_crisis_alerts(session, open_, None)
+    table = ReportingCrisis.__table__  # type: ignore[attr-defined]
+    session.execute(table.delete().where(table.c.crisis_id.in_(open_)))
+    if rows:
+        session.execute(
+            table.insert(),
+            [
+                {
+                    "crisis_id": crisis_id,
+                    "department": department or "",
+                    "location": location or "",
+                    "alerted": alerted,
+                    "acknowledged": read,
+                    "computed_at": now,
+                }
+                for crisis_id, department, location, alerted, read in rows
+            ],
+        )
+
+
+def places_of(session: Session, ids: set[int]) -> dict[int, tuple[str | None, str | None]]:
+    """Member id -> (department, location), read by primary key in chunks."""
+    found: dict[int, tuple[str | None, str | None]] = {}
+    chosen = sorted(ids)
+    if chosen and session.get_bind().dialect.name == "postgresql":
+        # One array parameter: thousands of separate ones cost more to send than to look up.
+        for member, department, location in session.execute(
+            select(Member.id, Member.department, Member.location).where(
+                Member.id == any_(cast(chosen, ARRAY(Integer)))  # type: ignore[arg-type]
+            )
+        ):
+            found[member] = (department, location)
+        return found
+    for chunk in range(0, len(chosen), 1000):
+        for member, department, location in session.execute(
+            select(Member.id, Member.department, Member.location).where(
+                Member.id.in_(chosen[chunk : chunk + 1000])  # type: ignore[union-attr]
+            )
+        ):
+            found[member] = (department, location)
+    return found
 
 
 def build(
@@ -440,41 +598,32 @@ def build(
             tally.charter_accepted += accepted
 
     if member_id is None:
-        # The rollups, for both periods.
-        for which, cells in target:
-            counts = (
-                select(
-                    ReportingCount.department,
-                    ReportingCount.location,
-                    ReportingCount.kind,
-                    ReportingCount.detail,
-                    func.sum(ReportingCount.events),
-                )
-                .where(
-                    ReportingCount.grain == which.grain,
-                    ReportingCount.start == which.start,
-                    _in(ReportingCount.department, wanted),
-                )
-                .group_by(
-                    ReportingCount.department,
-                    ReportingCount.location,
-                    ReportingCount.kind,
-                    ReportingCount.detail,
-                )
+        # The rollups, for both periods, in one read (active members are count rows too).
+        counts = (
+            select(
+                ReportingCount.start,
+                ReportingCount.department,
+                ReportingCount.location,
+                ReportingCount.kind,
+                ReportingCount.detail,
+                func.sum(ReportingCount.events),
             )
-            for department, location, kind, detail, n in session.execute(counts):
-                _add_counts(cells, department, location, kind, detail, int(n))
-            active = (
-                select(ReportingActive.department, ReportingActive.location, func.count())
-                .where(
-                    ReportingActive.grain == which.grain,
-                    ReportingActive.start == which.start,
-                    _in(ReportingActive.department, wanted),
-                )
-                .group_by(ReportingActive.department, ReportingActive.location)
+            .where(
+                ReportingCount.grain == period.grain,
+                ReportingCount.start.in_([period.start, previous.start]),  # type: ignore[attr-defined]
+                _in(ReportingCount.department, wanted),
             )
-            for department, location, n in session.execute(active):
-                _cell(cells, department, location).active += n
+            .group_by(
+                ReportingCount.start,
+                ReportingCount.department,
+                ReportingCount.location,
+                ReportingCount.kind,
+                ReportingCount.detail,
+            )
+        )
+        for start, department, location, kind, detail, n in session.execute(counts):
+            cells = now if start == period.start else before
+            _add_counts(cells, department, location, kind, detail, int(n))
         # The tail: events not folded yet, read by id (the primary key serves it) and
         # picked here, so no index on kind or time tempts the planner into a long scan.
         mark = rollup.mark(session)
@@ -521,41 +670,49 @@ def build(
             _cell(cells, department, location).active += 1
 
     # The rarer kinds, straight from the events.
-    rare = (
+    # The events first, then their members by id: a join would hash the whole member table
+    # for a few thousand events.
+    rare = session.execute(
         select(
             ParticipationEvent.kind,
             ParticipationEvent.subject,
             ParticipationEvent.member_id,
             ParticipationEvent.data,
             ParticipationEvent.occurred_at,
-            Member.department,
-            Member.location,
-        )
-        .outerjoin(Member, Member.id == ParticipationEvent.member_id)  # type: ignore[arg-type]
-        .where(
-            ParticipationEvent.kind.in_(RARE),  # type: ignore[attr-defined]
+        ).where(
+            ParticipationEvent.kind.in_(CASES),  # type: ignore[attr-defined]
             ParticipationEvent.occurred_at >= previous.start_utc,  # type: ignore[operator]
             ParticipationEvent.occurred_at < period.end_utc,  # type: ignore[operator]
         )
+    ).all()
+
+    def needs_member(kind: str, data: Any) -> bool:
+        """Whether the event's member's department or location matters for this scope."""
+        routed = (data or {}).get("department")
+        return (
+            kind == "mention_reported"
+            or not isinstance(routed, str)
+            or wanted is None
+            or (routed in wanted)
+        )
+
+    places = places_of(
+        session, {row[2] for row in rare if row[2] is not None and needs_member(row[0], row[3])}
     )
     target_minutes = config.escalation.deadline_minutes.normal
-    crises: dict[bool, set[str]] = {True: set(), False: set()}
     escalated: set[tuple[bool, str | None]] = set()
-    acknowledged: set[tuple[bool, str | None, int | None]] = set()
-    for kind, subject, member, data, occurred_at, department, location in session.execute(rare):
+    for kind, subject, member, data, occurred_at in rare:
+        department, location = places.get(member, (None, None))
         data = data or {}
         current = period.contains(as_utc(occurred_at))
         cells = now if current else before
-        if kind == "crisis_declared":
-            crises[current].add(subject or "")
-            continue
         if member_id is not None and member != member_id:
             continue
         if kind == "mention_reported":
             if wanted is None or department in wanted:
                 _cell(cells, department, location).mentions_reported += 1
             continue
-        # Cases and crisis acknowledgements belong to the department the data names.
+        # Cases belong to the department they were routed to (the data names it).
         place = data.get("department") if isinstance(data.get("department"), str) else department
         if wanted is not None and place not in wanted:
             continue
@@ -574,17 +731,25 @@ def build(
                 tally.cases_escalated += 1
         elif kind == "case_resolved":
             tally.cases_resolved += 1
-        elif kind == "crisis_alert_acknowledged" and (current, subject, member) not in acknowledged:
-            acknowledged.add((current, subject, member))
-            tally.crisis_acks += 1
-    return Report(
-        period,
-        now,
-        before,
-        crises_now=len(crises[True]),
-        crises_before=len(crises[False]),
-        charter_version=charter_version,
-    )
+
+    # Crisis alerts: the people each crisis declared in either period alerted, and who read it.
+    declared = {
+        crisis_id: when
+        for crisis_id, when in session.execute(
+            select(Crisis.id, Crisis.declared_at).where(
+                Crisis.declared_at >= previous.start_utc,  # type: ignore[operator]
+                Crisis.declared_at < period.end_utc,  # type: ignore[operator]
+            )
+        )
+    }
+    for crisis_id, department, location, alerted, read in crisis_alerts(
+        session, list(declared), wanted, member_id
+    ):
+        cells = now if period.contains(as_utc(declared[crisis_id])) else before
+        tally = _cell(cells, department, location)
+        tally.crisis_alerted += alerted
+        tally.crisis_acks += read
+    return Report(period, now, before, charter_version=charter_version)
 
 
 def charter_version(content: Any) -> int | None:
@@ -601,7 +766,7 @@ def trend(
 ) -> list[tuple[Period, int, int]]:
     """(period, active ambassadors, lessons answered) for ``count`` periods ending with ``last``.
 
-    Two grouped reads of the rollups plus the tail: cheap enough for every digest.
+    One grouped read of the rollups plus the tail: cheap enough for every digest.
     """
     wanted = None if departments is None else sorted(set(departments))
     chosen = [last]
@@ -610,27 +775,17 @@ def trend(
     starts = [p.start for p in chosen]
     active: Counter[Any] = Counter()
     answered: Counter[Any] = Counter()
-    for start, n in session.execute(
-        select(ReportingActive.start, func.count())
-        .where(
-            ReportingActive.grain == last.grain,
-            ReportingActive.start.in_(starts),  # type: ignore[attr-defined]
-            _in(ReportingActive.department, wanted),
-        )
-        .group_by(ReportingActive.start)
-    ):
-        active[start] += n
-    for start, n in session.execute(
-        select(ReportingCount.start, func.sum(ReportingCount.events))
+    for start, kind, n in session.execute(
+        select(ReportingCount.start, ReportingCount.kind, func.sum(ReportingCount.events))
         .where(
             ReportingCount.grain == last.grain,
             ReportingCount.start.in_(starts),  # type: ignore[attr-defined]
-            ReportingCount.kind == "lesson_answered",
+            ReportingCount.kind.in_(("lesson_answered", rollup.ACTIVE_COUNT)),  # type: ignore[attr-defined]
             _in(ReportingCount.department, wanted),
         )
-        .group_by(ReportingCount.start)
+        .group_by(ReportingCount.start, ReportingCount.kind)
     ):
-        answered[start] += int(n)
+        (active if kind == rollup.ACTIVE_COUNT else answered)[start] += int(n)
     mark = rollup.mark(session)
     tail = [
         row

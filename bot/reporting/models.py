@@ -89,3 +89,20 @@ class DashboardSecret(SQLModel, table=True):
 
     id: int = Field(default=1, primary_key=True)
     value: str = Field(max_length=128)
+
+
+class ReportingCrisis(SQLModel, table=True):
+    """The alerts a crisis recorded per department × location, and how many were read.
+
+    The rollup job refreshes them each minute while acknowledgements can still come
+    (the crisis is active or recent); readers count live what is not fresh here.
+    """
+
+    __tablename__ = "reporting_crisis"
+
+    crisis_id: int = Field(primary_key=True)
+    department: str = Field(default="", max_length=100, primary_key=True)
+    location: str = Field(default="", max_length=100, primary_key=True)
+    alerted: int = 0
+    acknowledged: int = 0
+    computed_at: datetime

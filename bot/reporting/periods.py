@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cached_property
 from zoneinfo import ZoneInfo
 
 from bot.clock import as_utc
@@ -66,11 +67,11 @@ class Period:
     def _utc(self, day: date) -> datetime:
         return datetime.combine(day, time(0), ZoneInfo(self.zone)).astimezone(UTC)
 
-    @property
+    @cached_property
     def start_utc(self) -> datetime:
         return self._utc(self.start)
 
-    @property
+    @cached_property
     def end_utc(self) -> datetime:
         return self._utc(self.end)
 

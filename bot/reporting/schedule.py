@@ -12,13 +12,15 @@ from bot.reporting.digest import queue_digests
 
 
 def fold_events(run: JobRun) -> int:
-    """Fold the events older than a few minutes into the rollups and count the heads again.
+    """Fold the events older than a few minutes into the rollups; count the heads and the
+    alerts of recent crises again.
 
     It queues no message.
     """
     rollup.catch_up(run.engine, run.config.time.zone, run.now)
     with session_scope(run.engine) as session:
         measures.refresh_heads(session, measures.charter_version(run.content))
+        measures.refresh_crises(session)
     return 0
 
 

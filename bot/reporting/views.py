@@ -13,7 +13,8 @@ from __future__ import annotations
 import csv
 import io
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from html import escape
 from typing import Any
 from urllib.parse import urlencode
@@ -24,7 +25,7 @@ from sqlmodel import Session, select
 
 from bot import permissions
 from bot.clock import local, utcnow
-from bot.i18n import Tr
+from bot.i18n import N_, Tr
 from bot.members.models import Member
 from bot.participation.models import ParticipationEvent
 from bot.reporting import access, maturity, measures, periods, service
@@ -63,32 +64,172 @@ def _page(title: str, body: str, tr: Tr, status: int = 200) -> HTMLResponse:
     return HTMLResponse(html, status_code=status)
 
 
-def _table(headers: list[str], rows: Iterable[list[str]], numeric: set[int] | None = None) -> str:
-    numeric = numeric or set()
-    head = "".join(f"<th>{escape(h)}</th>" for h in headers)
-    body = "".join(
-        "<tr>"
-        + "".join(
-            f'<td class="n">{cell}</td>' if index in numeric else f"<td>{cell}</td>"
-            for index, cell in enumerate(row)
+@dataclass(frozen=True)
+class Figure:
+    """A measure's figure in a table: written for people on the page, raw in the CSV."""
+
+    key: str
+    value: Any
+
+
+Cell = str | Figure
+
+
+@dataclass
+class Grid:
+    """A table, rendered as HTML for the page and as CSV for its export, from the same rows."""
+
+    headers: list[str]
+    rows: list[list[Cell]]
+    # Per row, a sentence shown under the first cell on the page and as a last CSV column.
+    notes: list[str] | None = None
+    notes_header: str = ""
+    # Per column, a sentence shown when the pointer rests on the header.
+    hints: list[str] = field(default_factory=list)
+
+    def html(self, tr: Tr) -> str:
+        hints = self.hints + [""] * (len(self.headers) - len(self.hints))
+        head = "".join(
+            f'<th title="{escape(hint)}">{escape(h)}</th>' if hint else f"<th>{escape(h)}</th>"
+            for h, hint in zip(self.headers, hints, strict=True)
         )
-        + "</tr>"
-        for row in rows
-    )
-    return f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
+        body = []
+        for index, row in enumerate(self.rows):
+            cells = []
+            for position, cell in enumerate(row):
+                if isinstance(cell, Figure):
+                    cells.append(
+                        f'<td class="n">{escape(formatted(cell.key, cell.value, tr))}</td>'
+                    )
+                elif position == 0 and self.notes is not None:
+                    cells.append(
+                        f"<td><strong>{escape(cell)}</strong>"
+                        f"<div class='def'>{escape(self.notes[index])}</div></td>"
+                    )
+                else:
+                    cells.append(f"<td>{escape(cell)}</td>")
+            body.append("<tr>" + "".join(cells) + "</tr>")
+        return (
+            f'<div class="scroll"><table><thead><tr>{head}</tr></thead>'
+            f"<tbody>{''.join(body)}</tbody></table></div>"
+        )
+
+    def csv(self, name: str) -> Response:
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(self.headers + ([self.notes_header] if self.notes is not None else []))
+        for index, row in enumerate(self.rows):
+            line = [_raw(cell.value) if isinstance(cell, Figure) else cell for cell in row]
+            writer.writerow(line + ([self.notes[index]] if self.notes is not None else []))
+        return Response(
+            out.getvalue(),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
 
 
-def _csv(headers: list[str], rows: Iterable[list[Any]], name: str) -> Response:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(headers)
-    for row in rows:
-        writer.writerow(row)
-    return Response(
-        out.getvalue(),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+# The columns of the tables that break the figures down (by department, unit, location).
+BREAKDOWN = (
+    "opted_in",
+    "active",
+    "active_share",
+    "lessons_answered",
+    "right_first_try",
+    "share_clicks",
+    "shares_declared",
+    "charter_accepted",
+    "cases_received",
+    "ack_median",
+)
+
+
+def _breakdown(tr: Tr, first: list[str], rows: list[tuple[list[str], dict[str, Any]]]) -> Grid:
+    """A row per part of the scope: its name (and what else ``first`` heads), then its figures."""
+    measures_shown = [measures.BY_KEY[key] for key in BREAKDOWN]
+    return Grid(
+        first + [tr(m.label) for m in measures_shown],
+        [names + [Figure(key, figures[key][0]) for key in BREAKDOWN] for names, figures in rows],
+        hints=[""] * len(first) + [tr(m.definition) for m in measures_shown],
     )
+
+
+@dataclass
+class View:
+    """One request's reader, period, scope and report: what every table is built from."""
+
+    reader: Reader
+    period: Period
+    scope: service.Scope
+    report: Report
+
+    @property
+    def tr(self) -> Tr:
+        return self.reader.tr
+
+    @property
+    def ids(self) -> list[str] | None:
+        """The departments the figures are summed over; None for the whole programme or oneself."""
+        return self.scope.department_ids if self.scope.departments else None
+
+    def measures(self) -> Grid:
+        tr, figures = self.tr, self.report.figures(self.ids)
+        return Grid(
+            [tr("Measure"), self.period.label(tr), self.period.previous.label(tr)],
+            [
+                [
+                    tr(m.label),
+                    Figure(m.key, figures[m.key][0]),
+                    Figure(m.key, figures[m.key][1]) if m.compared else "",
+                ]
+                for m in MEASURES
+            ],
+            notes=[tr(m.definition) for m in MEASURES],
+            notes_header=tr("Definition"),
+        )
+
+    def networks(self) -> Grid:
+        tr = self.tr
+        clicks = self.report.networks(self.ids)
+        return Grid(
+            [tr("Network"), tr("Clicks")],
+            [[n.capitalize(), Figure("share_clicks", c)] for n, c in sorted(clicks.items())],
+            hints=["", tr(measures.BY_KEY["share_clicks"].definition)],
+        )
+
+    def departments(self) -> Grid:
+        tr = self.tr
+        return _breakdown(
+            tr,
+            [tr("Department")],
+            [
+                ([service.name_of(d, tr)], self.report.figures([d.id]))
+                for d in self.scope.departments
+            ],
+        )
+
+    def business_units(self) -> Grid:
+        """Each business unit, summed over the departments of it the reader may see (only those)."""
+        tr, config = self.tr, self.reader.config
+        seen = {d.id for d in self.scope.departments}
+        rows = []
+        for unit in [*config.business_units, None]:
+            inside = [
+                d.id for d in config.departments if d.business_unit == (unit.id if unit else None)
+            ]
+            mine = [d for d in inside if d in seen]
+            if not mine or (unit is None and not rows):
+                continue
+            name = (unit.name.get(tr.lang) or unit.id) if unit else tr("No business unit")
+            rows.append(([name, f"{len(mine)}/{len(inside)}"], self.report.figures(mine)))
+        return _breakdown(tr, [tr("Business unit"), tr("Departments seen")], rows)
+
+    def locations(self) -> Grid:
+        rows = []
+        for place in self.report.locations():
+            figures = self.report.figures(self.ids, place)
+            if figures["opted_in"][0] or figures["active"][0]:
+                rows.append(([place], figures))
+        return _breakdown(self.tr, [self.tr("Location")], rows)
 
 
 class Reader:
@@ -213,69 +354,53 @@ def mount(app: FastAPI, runtime: Runtime) -> None:
             + "</p>"
         )
 
-    def measure_rows(report: Report, tr: Tr, departments: list[str] | None) -> list[list[str]]:
-        figures = report.figures(departments)
-        rows = []
-        for m in MEASURES:
-            now, before = figures[m.key]
-            rows.append(
-                [
-                    f"<strong>{escape(tr(m.label))}</strong><div class='def'>{escape(tr(m.definition))}</div>",
-                    escape(formatted(m.key, now, tr)),
-                    escape(formatted(m.key, before, tr)) if m.compared else "",
-                ]
-            )
-        return rows
+    @dataclass
+    class Asked:
+        """What a request asks for, once its reader is known and its filters read."""
 
-    def department_rows(report: Report, reader: Reader, scope: service.Scope) -> list[list[Any]]:
-        tr = reader.tr
-        keys = (
-            "opted_in",
-            "active",
-            "active_share",
-            "lessons_answered",
-            "right_first_try",
-            "share_clicks",
-            "shares_declared",
-            "charter_accepted",
-            "cases_received",
-            "ack_median",
-        )
-        rows = []
-        for department in scope.departments:
-            figures = report.figures([department.id])
-            rows.append(
-                [service.name_of(department, tr)]
-                + [formatted(key, figures[key][0], tr) for key in keys]
-            )
-        return rows
+        reader: Reader
+        period: Period
+        scope: service.Scope
+        department: str
+        query: dict[str, str]
 
-    def department_headers(tr: Tr) -> list[str]:
-        keys = (
-            "opted_in",
-            "active",
-            "active_share",
-            "lessons_answered",
-            "right_first_try",
-            "share_clicks",
-            "shares_declared",
-            "charter_accepted",
-            "cases_received",
-            "ack_median",
-        )
-        return [tr("Department")] + [tr(measures.BY_KEY[k].label) for k in keys]
-
-    def location_rows(report: Report, tr: Tr, departments: list[str] | None) -> list[list[Any]]:
-        rows = []
-        for place in report.locations():
-            figures = report.figures(departments, place)
-            if not figures["opted_in"][0] and not figures["active"][0]:
-                continue
-            rows.append(
-                [place]
-                + [formatted(k, figures[k][0], tr) for k in ("opted_in", "active", "active_share")]
+        def view(self) -> View:
+            return View(
+                self.reader, self.period, self.scope, build(self.reader, self.period, self.scope)
             )
-        return rows
+
+    def asked(request: Request, refused: Callable[[Tr, str], Response]) -> Asked | Response:
+        """The reader and their filters; the sign-in page, or ``refused``'s answer to a bad filter."""
+        reader = reader_of(request)
+        if reader is None:
+            return signed_out(request)
+        try:
+            period, scope, department = choose(reader, request)
+        except (PeriodError, ValueError) as exc:
+            return refused(reader.tr, str(exc))
+        query = {"period": request.query_params.get("period") or "week"}
+        if department:
+            query["department"] = department
+        return Asked(reader, period, scope, department, query)
+
+    def refused_page(title: str) -> Callable[[Tr, str], Response]:
+        return lambda tr, reason: _page(tr(title), f"<p>{escape(reason)}</p>", tr, 400)
+
+    def refused_text(tr: Tr, reason: str) -> Response:
+        return Response(reason, status_code=400, media_type="text/plain; charset=utf-8")
+
+    def tables(view: View) -> list[tuple[str, str, Callable[[], Grid]]]:
+        """The overview's tables, each exportable: (name in the URL, title, how to build it)."""
+        tr = view.tr
+        found = [("measures", tr("Measures"), view.measures)]
+        if view.report.networks(view.ids):
+            found.append(("networks", tr("Share link clicks"), view.networks))
+        if view.scope.departments:
+            found.append(("departments", tr("By department"), view.departments))
+            if view.reader.config.business_units:
+                found.append(("business-units", tr("By business unit"), view.business_units))
+            found.append(("locations", tr("By location"), view.locations))
+        return found
 
     @app.get("/dashboard/signin/{token}")
     def sign_in(token: str, request: Request) -> Response:
@@ -308,19 +433,12 @@ def mount(app: FastAPI, runtime: Runtime) -> None:
 
     @app.get("/dashboard")
     def overview(request: Request) -> Response:
-        reader = reader_of(request)
-        if reader is None:
-            return signed_out(request)
-        tr = reader.tr
-        try:
-            period, scope, department = choose(reader, request)
-        except (PeriodError, ValueError) as exc:
-            return _page(tr("Participation figures"), f"<p>{escape(str(exc))}</p>", tr, 400)
-        report = build(reader, period, scope)
-        query = {"period": request.query_params.get("period") or "week"}
-        if department:
-            query["department"] = department
-        body = [filters(reader, query["period"], department, "/dashboard")]
+        found = asked(request, refused_page(N_("Participation figures")))
+        if isinstance(found, Response):
+            return found
+        view = found.view()
+        tr, period, scope = view.tr, view.period, view.scope
+        body = [filters(found.reader, found.query["period"], found.department, "/dashboard")]
         body.append(
             '<p class="note">'
             + escape(
@@ -332,85 +450,43 @@ def mount(app: FastAPI, runtime: Runtime) -> None:
             )
             + "</p>"
         )
-        ids = scope.department_ids
-        title = (
+        scope_title = (
             tr("The whole programme")
-            if scope.programme and not department
+            if scope.programme and not found.department
             else ", ".join(service.name_of(d, tr) for d in scope.departments)
             if scope.departments
             else tr("Your own figures")
         )
-        body.append(f"<h2>{escape(title)}</h2>")
-        body.append(
-            _table(
-                [tr("Measure"), period.label(tr), period.previous.label(tr)],
-                measure_rows(report, tr, ids if scope.departments else None),
-                {1, 2},
-            )
-        )
-        clicks = report.networks(ids if scope.departments else None)
-        if clicks:
-            body.append(f"<h2>{escape(tr('Share link clicks'))}</h2>")
-            body.append(
-                _table(
-                    [tr("Network"), tr("Clicks")],
-                    [[escape(n.capitalize()), str(c)] for n, c in sorted(clicks.items())],
-                    {1},
+        shown = tables(view)
+        for name, title, grid in shown:
+            if name == "departments":
+                chart = f"/dashboard/chart.png?{escape(urlencode(found.query))}"
+                body.append(f"<h2>{escape(tr('Trend'))}</h2>")
+                body.append(
+                    f'<img src="{chart}" width="468" height="216" '
+                    f'alt="{escape(tr("Active ambassadors per week"))}">'
                 )
-            )
-        tables = [("measures", tr("Measures"))]
-        if scope.departments:
-            chart = f"/dashboard/chart.png?{escape(urlencode(query))}"
-            body.append(f"<h2>{escape(tr('Trend'))}</h2>")
-            body.append(
-                f'<img src="{chart}" width="468" height="216" alt="{escape(tr("Active ambassadors per week"))}">'
-            )
-            body.append(f"<h2>{escape(tr('By department'))}</h2>")
-            body.append(
-                _table(
-                    department_headers(tr),
-                    [
-                        [escape(str(c)) for c in row]
-                        for row in department_rows(report, reader, scope)
-                    ],
-                    set(range(1, 11)),
-                )
-            )
-            body.append(f"<h2>{escape(tr('By location'))}</h2>")
-            body.append(
-                _table(
-                    [tr("Location")]
-                    + [
-                        tr(measures.BY_KEY[k].label) for k in ("opted_in", "active", "active_share")
-                    ],
-                    [[escape(str(c)) for c in row] for row in location_rows(report, tr, ids)],
-                    {1, 2, 3},
-                )
-            )
-            tables += [("departments", tr("By department")), ("locations", tr("By location"))]
-        body.append(export_links(tables, query))
+            body.append(f"<h2>{escape(scope_title if name == 'measures' else title)}</h2>")
+            body.append(grid().html(tr))
+        body.append(export_links([(name, title) for name, title, _ in shown], found.query))
         return _page(tr("Participation figures"), "".join(body), tr)
 
     @app.get("/dashboard/chart.png")
     def chart(request: Request) -> Response:
-        reader = reader_of(request)
-        if reader is None:
-            return Response(status_code=401)
-        try:
-            period, scope, _ = choose(reader, request)
-        except (PeriodError, ValueError):
-            return Response(status_code=400)
+        found = asked(request, lambda tr, reason: Response(status_code=400))
+        if isinstance(found, Response):
+            return found
+        scope, config, tr = found.scope, found.reader.config, found.reader.tr
         if not (scope.programme or scope.departments):
             return Response(status_code=404)
-        week = periods.current("week", period.end_utc, reader.config.time.zone).previous
+        week = periods.current("week", found.period.end_utc, config.time.zone).previous
         with Session(runtime.engine) as session:
             points = measures.trend(session, week, scope.department_ids)
             opted_in = (
-                measures.build(session, reader.config, week, scope.department_ids)
+                measures.build(session, config, week, scope.department_ids)
                 .total(scope.department_ids)
                 .opted_in
             )
-        tr = reader.tr
         png = trend_png(
             points, opted_in, tr, tr("Active ambassadors, last {weeks} weeks", weeks=len(points))
         )
@@ -420,108 +496,70 @@ def mount(app: FastAPI, runtime: Runtime) -> None:
 
     @app.get("/dashboard/export/{table}.csv")
     def export(table: str, request: Request) -> Response:
-        reader = reader_of(request)
-        if reader is None:
-            return signed_out(request)
-        tr = reader.tr
-        try:
-            period, scope, _ = choose(reader, request)
-        except (PeriodError, ValueError) as exc:
-            return Response(str(exc), status_code=400, media_type="text/plain; charset=utf-8")
+        found = asked(request, refused_text)
+        if isinstance(found, Response):
+            return found
+        tr, period = found.reader.tr, found.period
         name = f"relais-{table}-{period.code}.csv"
         if table == "timeline":
-            return _csv(
-                [tr("When"), tr("What"), tr("Department"), tr("Subject")],
-                timeline_rows(reader, period, scope),
-                name,
-            )
-        report = build(reader, period, scope)
-        ids = scope.department_ids if scope.departments else None
-        if table == "measures":
-            figures = report.figures(ids)
-            return _csv(
-                [tr("Measure"), period.code, period.previous.code, tr("Definition")],
-                [
-                    [
-                        tr(m.label),
-                        _raw(figures[m.key][0]),
-                        _raw(figures[m.key][1]) if m.compared else "",
-                        tr(m.definition),
-                    ]
-                    for m in MEASURES
-                ],
-                name,
-            )
-        if table == "departments" and scope.departments:
-            return _csv(department_headers(tr), department_rows(report, reader, scope), name)
-        if table == "locations" and scope.departments:
-            return _csv(
-                [tr("Location")]
-                + [tr(measures.BY_KEY[k].label) for k in ("opted_in", "active", "active_share")],
-                location_rows(report, tr, ids),
-                name,
-            )
+            return timeline_grid(found).csv(name)
+        for known, _, grid in tables(found.view()):
+            if known == table:
+                return grid().csv(name)
         return Response(
             tr("No such table."), status_code=404, media_type="text/plain; charset=utf-8"
         )
 
-    def timeline_rows(reader: Reader, period: Period, scope: service.Scope) -> list[list[str]]:
+    def timeline_grid(found: Asked) -> Grid:
+        """Cases and crises of the period, in the reader's scope, oldest first."""
+        tr, scope, period = found.reader.tr, found.scope, found.period
         kinds = (*measures.RARE, "crisis_ended")
         wanted = None if scope.programme else {d.id for d in scope.departments}
-        rows = []
-        with Session(runtime.engine) as session:
-            found = session.execute(
-                select(
-                    ParticipationEvent.occurred_at,
-                    ParticipationEvent.kind,
-                    ParticipationEvent.subject,
-                    ParticipationEvent.data,
-                    Member.department,
-                )
-                .outerjoin(Member, Member.id == ParticipationEvent.member_id)  # type: ignore[arg-type]
-                .where(
-                    ParticipationEvent.kind.in_(kinds),  # type: ignore[attr-defined]
-                    ParticipationEvent.occurred_at >= period.start_utc,  # type: ignore[operator]
-                    ParticipationEvent.occurred_at < period.end_utc,  # type: ignore[operator]
-                )
-                .order_by(ParticipationEvent.occurred_at)  # type: ignore[arg-type]
-                .limit(2000)
-            ).all()
-        for occurred_at, kind, subject, data, department in found:
+        rows: list[list[Cell]] = []
+        if not (scope.programme or scope.departments):
+            found_rows = []
+        else:
+            with Session(runtime.engine) as session:
+                found_rows = session.execute(
+                    select(
+                        ParticipationEvent.occurred_at,
+                        ParticipationEvent.kind,
+                        ParticipationEvent.subject,
+                        ParticipationEvent.data,
+                        Member.department,
+                    )
+                    .outerjoin(Member, Member.id == ParticipationEvent.member_id)  # type: ignore[arg-type]
+                    .where(
+                        ParticipationEvent.kind.in_(kinds),  # type: ignore[attr-defined]
+                        ParticipationEvent.occurred_at >= period.start_utc,  # type: ignore[operator]
+                        ParticipationEvent.occurred_at < period.end_utc,  # type: ignore[operator]
+                    )
+                    .order_by(ParticipationEvent.occurred_at)  # type: ignore[arg-type]
+                    .limit(2000)
+                ).all()
+        for occurred_at, kind, subject, data, department in found_rows:
             place = (data or {}).get("department") or department or ""
             if kind.startswith("crisis_") and kind != "crisis_alert_acknowledged":
                 place = place if wanted is None else ""
             elif wanted is not None and place not in wanted:
                 continue
-            if not (scope.programme or scope.departments):
-                continue
-            when = local(occurred_at, reader.config.time.zone).strftime("%Y-%m-%d %H:%M")
+            when = local(occurred_at, found.reader.config.time.zone).strftime("%Y-%m-%d %H:%M")
             rows.append([when, kind.replace("_", " "), place, subject or ""])
-        return rows
+        return Grid([tr("When"), tr("What"), tr("Department"), tr("Subject")], rows)
 
     @app.get("/dashboard/timeline")
     def timeline(request: Request) -> Response:
-        reader = reader_of(request)
-        if reader is None:
-            return signed_out(request)
-        tr = reader.tr
-        try:
-            period, scope, department = choose(reader, request)
-        except (PeriodError, ValueError) as exc:
-            return _page(tr("Cases and crises"), f"<p>{escape(str(exc))}</p>", tr, 400)
-        query = {"period": request.query_params.get("period") or "week"}
-        if department:
-            query["department"] = department
-        rows = timeline_rows(reader, period, scope)
-        body = filters(reader, query["period"], department, "/dashboard/timeline")
-        if rows:
-            body += _table(
-                [tr("When"), tr("What"), tr("Department"), tr("Subject")],
-                [[escape(c) for c in row] for row in rows],
-            )
+        found = asked(request, refused_page(N_("Cases and crises")))
+        if isinstance(found, Response):
+            return found
+        tr = found.reader.tr
+        grid = timeline_grid(found)
+        body = filters(found.reader, found.query["period"], found.department, "/dashboard/timeline")
+        if grid.rows:
+            body += grid.html(tr)
         else:
             body += "<p>" + escape(tr("Nothing in this period.")) + "</p>"
-        body += export_links([("timeline", tr("Cases and crises"))], query)
+        body += export_links([("timeline", tr("Cases and crises"))], found.query)
         return _page(tr("Cases and crises"), body, tr)
 
     @app.get("/dashboard/maturity")

@@ -133,7 +133,18 @@ def sentences(
         lines.append(text)
     crisis = figures["crisis_ack_rate"][0]
     if crisis is not None:
-        lines.append(tr("Crisis alerts acknowledged by {share:.0%} of ambassadors.", share=crisis))
+        lines.append(
+            tr.plural(
+                "Crisis alert: {read} of the {alerted} person alerted said they had read it "
+                "({share:.0%}).",
+                "Crisis alert: {read} of the {alerted} people alerted said they had read it "
+                "({share:.0%}).",
+                tally.crisis_alerted,
+                read=tally.crisis_acks,
+                alerted=tally.crisis_alerted,
+                share=crisis,
+            )
+        )
     # What needs attention.
     if report.charter_version is not None and tally.opted_in:
         missing = max(0, tally.opted_in - tally.charter_accepted)

@@ -1,4 +1,10 @@
-"""`report <url> [text]`, the case card's buttons, `reports`, `case N` and `resolve N [note]`."""
+"""`report <url> [text]`, the case card's buttons, `reports`, `case N` and `resolve N [note]`.
+
+The Resolve button asks for the resolution note with a form (a Slack modal, a
+Teams card, the console's prompt); its submission comes back as the same
+action with ``fields`` and closes the case. The note goes on the case's
+timeline and to the reporters.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +12,14 @@ from urllib.parse import urlparse
 
 from sqlmodel import select
 
-from bot import notify, permissions
+from bot import audit, notify, permissions
 from bot.clock import utcnow
 from bot.config import CASE_CATEGORIES
 from bot.delivery.models import OPERATIONAL, PRIORITY_REPLY
 from bot.events import record_id
 from bot.i18n import N_, Tr
 from bot.members.models import Member
-from bot.messages import MAX_URL, Link, Message, Section
+from bot.messages import MAX_URL, Form, FormField, Link, Message, Section
 from bot.participation.models import record
 from bot.registry import Context, Registry, UserError
 from bot.response import messages, service
@@ -257,7 +263,9 @@ def register(registry: Registry) -> None:
                 )
             )
             return
+        moved_from = case.department
         filed = service.reassign(ctx.session, ctx.config, case, ctx.member, department, utcnow())
+        audit.in_context(ctx, "case.reassigned", case.id, source=moved_from, to=department)
         ctx.enqueue(filed.outgoing)
         ctx.reply(
             tr.plural(
@@ -291,14 +299,68 @@ def register(registry: Registry) -> None:
                     else " " + tr("To say what was done: resolve {id} <note>", id=case.id)
                 )
             )
+            name = ctx.member.name
+            tell_reporters(
+                ctx,
+                case,
+                lambda rtr: (
+                    rtr("{name} resolved the mention you reported: {note}", name=name, note=note)
+                    if note
+                    else rtr("{name} resolved the mention you reported.", name=name)
+                ),
+                "case-resolved",
+            )
         else:
             ctx.reply(tr("Case #{id} is marked not relevant.", id=case.id))
 
+    def note_form(tr: Tr, case: Case, note: str = "") -> Form:
+        return Form(
+            title=tr("Resolve case #{id}", id=case.id),
+            action_id=messages.RESOLVE,
+            value=str(case.id),
+            submit_label=tr("Resolve"),
+            fields=[
+                FormField(
+                    name="note",
+                    label=tr("What was done?"),
+                    kind="multiline",
+                    required=True,
+                    max_length=2000,
+                    value=note,
+                    hint=tr("The reporters read it; it stays on the case's timeline."),
+                )
+            ],
+        )
+
     @registry.action(messages.RESOLVE, permission=permissions.RESOLVE)
     def resolve_button(ctx: Context) -> None:
-        close(
-            ctx, find_case(ctx, str(getattr(ctx.event, "value", "")), permissions.RESOLVE), RESOLVED
-        )
+        """A click asks for the note (a form); the form's submission resolves the case."""
+        tr = ctx.tr
+        case = find_case(ctx, str(getattr(ctx.event, "value", "")), permissions.RESOLVE)
+        if case.status not in ACTIVE:
+            raise UserError(
+                tr(
+                    "Case #{id} is closed: {status}.",
+                    id=case.id,
+                    status=tr(messages.STATUS[case.status]),
+                )
+            )
+        fields = getattr(ctx.event, "fields", None)
+        if fields is None:
+            form = note_form(tr, case)
+            ctx.reply(Message(text=form.title, blocks=[form]))
+            return
+        note = (fields.get("note") or "").strip()[:2000]
+        if not note:
+            form = note_form(tr, case)
+            ctx.reply(
+                Message(
+                    text=tr("Say what was done: the reporters read it."),
+                    blocks=[Section(text=tr("Say what was done: the reporters read it.")), form],
+                )
+            )
+            return
+        close(ctx, case, RESOLVED, note)
 
     @registry.action(messages.DISMISS, permission=permissions.RESOLVE)
     def dismiss(ctx: Context) -> None:

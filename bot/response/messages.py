@@ -107,7 +107,7 @@ def case_card(
     if intro:
         blocks.append(Section(text=intro))
     blocks += [
-        Section(title=title(tr, case, config), text=case.text or tr("(no comment)")),
+        Section(title=title(tr, case, config), text=case.text or tr("(no comment)"), plain=True),
         ContextLine(text=tr("Why: {reasons}", reasons="; ".join(reasons(tr, case)) or "—")),
         ContextLine(text=reported),
         Link(url=case.url, label=tr("Open the mention")),

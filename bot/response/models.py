@@ -30,6 +30,9 @@ class Case(SQLModel, table=True):
     url: str = Field(max_length=2000)
     # The link without scheme, "www.", tracking parameters or fragment: same mention, same key.
     url_key: str = Field(max_length=2000, index=True)
+    # The link's key hashed with its merge window, while the case is active: the database
+    # refuses a second case for one mention in one window, however simultaneous the reports.
+    merge_key: str | None = Field(default=None, max_length=80, unique=True, index=True)
     text: str = Field(default="", max_length=4000)
     category: str = Field(max_length=32)
     severity: str = Field(max_length=16)

@@ -7,6 +7,7 @@ queue, so what a case becomes and what people are told commit together.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from collections.abc import Callable, Iterable
@@ -15,6 +16,8 @@ from datetime import datetime, timedelta
 from urllib.parse import parse_qsl, urlencode, urlparse
 
 from sqlalchemy import Engine, func, update
+from sqlalchemy import text as sql_text
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from bot import notify
@@ -46,6 +49,7 @@ SIMILAR_TEXT = 0.8  # word overlap (Jaccard) above which two reports are the sam
 MIN_WORDS_TO_MATCH = 4  # shorter texts ("angry customer") only merge by their link
 CANDIDATES = 200  # recent active cases compared by text, newest first
 DUE_BATCH = 100  # cases escalated per run of the job (the next run takes the rest)
+FILING_LOCK = 0x52454C43  # "RELC": the PostgreSQL advisory lock that serialises case filing
 
 
 # --- recognising the same mention ------------------------------------------
@@ -281,6 +285,27 @@ def find_case(
     return None
 
 
+def merge_key(config: AppConfig, url: str, now: datetime) -> str:
+    """The link's key and its merge window's number: one active case per mention per window."""
+    window = max(1, config.escalation.merge_within_minutes) * 60
+    digest = hashlib.sha256(url_key(url).encode()).hexdigest()[:40]
+    return f"{digest}:{int(as_utc(now).timestamp() // window)}"
+
+
+def lock_filing(session: Session) -> None:
+    """Serialise the filing of reports until the caller's transaction ends.
+
+    Two simultaneous reports of one mention must see each other: on PostgreSQL
+    a transaction-level advisory lock makes the second wait for the first to
+    commit, then find its case (READ COMMITTED reads afresh). SQLite already
+    serialises writers: the event's key was written before this, so the
+    transaction holds the database's write lock. Under both, the unique
+    ``merge_key`` is the guarantee for the same link.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sql_text("SELECT pg_advisory_xact_lock(:key)"), {"key": FILING_LOCK})
+
+
 def file_report(
     session: Session,
     config: AppConfig,
@@ -292,12 +317,17 @@ def file_report(
     now: datetime,
 ) -> Filed:
     """Record a report: a new case, routed and notified, or one more reporter on a case."""
+    lock_filing(session)
     case = find_case(session, config, url, text, now)
+    merged = case is not None
     if case is None:
+        # None: another report took the mention's key first (a race): join its case.
         case = open_case(session, config, reporter, url, text, now)
-        merged = False
-    else:
-        merged = True
+        if case is None:
+            case = session.exec(
+                select(Case).where(Case.merge_key == merge_key(config, url, now))
+            ).one()
+            merged = True
     session.add(
         MentionReport(
             case_id=case.id or 0,
@@ -320,7 +350,9 @@ def file_report(
 
 def open_case(
     session: Session, config: AppConfig, reporter: Member, url: str, text: str, now: datetime
-) -> Case:
+) -> Case | None:
+    """A new case, triaged and routed; None when the database refuses it (its mention's key
+    in this window is taken by a report filed at the same moment)."""
     found = triage_service.classify(session, text, reporters=1)
     routed = route(config, found.category, text, url, reporter.department)
     due = now + deadline(config, found.severity)
@@ -336,9 +368,15 @@ def open_case(
         created_at=now,
         acknowledge_by=due,
         next_escalation_at=due,
+        merge_key=merge_key(config, url, now),
     )
-    session.add(case)
-    session.flush()
+    try:
+        with session.begin_nested():  # a savepoint: a refused key leaves the rest intact
+            session.add(case)
+    except IntegrityError:
+        if session.exec(select(Case.id).where(Case.merge_key == case.merge_key)).first() is None:
+            raise  # another conflict than the mention's key
+        return None
     step(
         session,
         case,
@@ -541,6 +579,7 @@ def close(
             closed_at=now,
             next_escalation_at=None,
             note=note[:2000],
+            merge_key=None,  # the mention may be reported again as a new case
         )
     ).rowcount  # type: ignore[attr-defined]
     session.refresh(case)

@@ -22,23 +22,24 @@ def register(registry: Registry) -> None:
             ctx.content,
             ctx.config,
             now,
+            service.missed_by_programme(ctx.session),
+            asked=True,
         )
         if found is None:
-            # Nothing new: offer the last unanswered lesson again rather than silence.
             raise UserError(
                 ctx.tr(
                     "You have done every lesson of your track for now. "
                     "New ones will come on the programme's schedule."
                 )
             )
-        lesson_id, review = found
+        lesson_id, kind = found
         lesson = ctx.content.lesson(lesson_id, ctx.member.language)
         assert lesson is not None
         key = f"lesson-now:{lesson_id}:{ctx.event.idempotency_key}"
         outgoing = notify.to_member(
             ctx.member,
             ctx.config,
-            service.render(lesson_id, lesson, ctx.member.language, review),
+            service.render(lesson_id, lesson, ctx.member.language, kind),
             key=key[:200],
             kind="lesson",
             purpose=OPERATIONAL,  # the member asked for it: a reply, not promotion

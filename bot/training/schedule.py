@@ -12,10 +12,11 @@ time, so a DST change neither doubles nor skips it.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, and_, update
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from bot import notify
 from bot.clock import local
@@ -38,19 +39,50 @@ CHUNK = 2000
 
 
 class MessageCache:
-    """Rendered lessons by (lesson, language, review): rendering once serves thousands."""
+    """Rendered lessons by (lesson, language, kind): rendering once serves thousands."""
 
     def __init__(self, content: ContentLibrary) -> None:
         self.content = content
-        self._cache: dict[tuple[str, str, bool], Message] = {}
+        self._cache: dict[tuple[str, str, str], Message] = {}
+        self._missed: _LazyMissed | None = None
 
-    def get(self, lesson_id: str, lang: str, review: bool) -> Message:
-        key = (lesson_id, lang, review)
+    def get(self, lesson_id: str, lang: str, kind: service.Kind) -> Message:
+        key = (lesson_id, lang, kind)
         if key not in self._cache:
             lesson = self.content.lesson(lesson_id, lang)
             assert lesson is not None
-            self._cache[key] = service.render(lesson_id, lesson, lang, review)
+            self._cache[key] = service.render(lesson_id, lesson, lang, kind)
         return self._cache[key]
+
+    def missed(self, session: Session) -> Mapping[str, float]:
+        """The programme's most-missed lessons, read once per run and only if a refresher asks."""
+        if self._missed is None or self._missed._found is None:
+            self._missed = _LazyMissed(session)  # bound to this chunk's session until it loads
+        return self._missed
+
+
+class _LazyMissed(Mapping[str, float]):
+    """``service.missed_by_programme``, queried at the first look-up (most runs never need it)."""
+
+    def __init__(self, session: Session) -> None:
+        self._session: Session | None = session
+        self._found: dict[str, float] | None = None
+
+    def _load(self) -> dict[str, float]:
+        if self._found is None:
+            assert self._session is not None
+            self._found = service.missed_by_programme(self._session)
+            self._session = None
+        return self._found
+
+    def __getitem__(self, key: str) -> float:
+        return self._load()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._load())
+
+    def __len__(self) -> int:
+        return len(self._load())
 
 
 def register(registry: Registry) -> None:
@@ -95,6 +127,8 @@ _PROGRESS_COLUMNS = (
     LessonProgress.review_due_at,
     LessonProgress.answered_at,
     LessonProgress.last_delivered_at,
+    LessonProgress.first_delivered_at,
+    LessonProgress.wrong_answers,
 )
 
 
@@ -146,24 +180,34 @@ def _queue_zone(
                         row.review_due_at,
                         row.answered_at is not None,
                         row.last_delivered_at,
+                        row.first_delivered_at,
+                        row.wrong_answers,
                     )
                 )
                 row_ids[(row.member_id, row.lesson_id)] = row.id
             outgoing: list[Outgoing] = []
             chosen: dict[int, tuple[str, str]] = {}
+            missed = cache.missed(session)
             for member in batch:
                 if member.id in done:
                     continue
-                found = service.next_lesson(member, progress[member.id], content, config, now)  # type: ignore[arg-type]
+                found = service.next_lesson(
+                    member,  # type: ignore[arg-type]
+                    progress[member.id],
+                    content,
+                    config,
+                    now,
+                    missed,
+                )
                 if found is None:
                     continue
-                lesson_id, review = found
+                lesson_id, kind = found
                 chosen[member.id] = (lesson_id, member.language)
                 outgoing.append(
                     notify.to_member(
                         member,
                         config,
-                        cache.get(lesson_id, member.language, review),
+                        cache.get(lesson_id, member.language, kind),
                         key=key,
                         kind="lesson",
                         subject=lesson_id,

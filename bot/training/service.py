@@ -1,16 +1,21 @@
 """Training: which lesson a member gets next, how it looks, what an answer does.
 
 Order of priority for a member's next lesson: a question they got wrong whose
-review is due (spaced repetition), then the first lesson of their tracks they
-have never received, track by track in app.yaml's order.
+review is due (spaced repetition); then a lesson of their tracks they have
+never received, the tracks running side by side (each slot goes to the track
+that has waited longest for a new lesson, so a relay's own track starts in
+week one, not after the basics); and once every track is done, a refresher:
+the lessons they missed most first, then those the programme missed most.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Literal, NamedTuple
 
+from sqlalchemy import case, func
 from sqlmodel import Session, select
 
 from bot.clock import as_utc, utcnow
@@ -26,6 +31,11 @@ from bot.training.models import LessonProgress, QuizAnswer
 
 ANSWER_ACTION = "lesson.answer"
 
+Kind = Literal["new", "review", "refresher"]
+NEW: Kind = "new"
+REVIEW: Kind = "review"
+REFRESHER: Kind = "refresher"
+
 
 @dataclass(frozen=True)
 class ProgressView:
@@ -35,7 +45,18 @@ class ProgressView:
     correct: bool | None
     review_due_at: datetime | None
     answered: bool
-    delivered_at: datetime
+    delivered_at: datetime  # the last time it was sent (a review or refresher included)
+    first_delivered_at: datetime | None = None
+    wrong_answers: int = 0
+
+
+class NextLesson(NamedTuple):
+    lesson_id: str
+    kind: Kind
+
+    @property
+    def review(self) -> bool:
+        return self.kind == REVIEW
 
 
 def tracks_for(member: Member, config: AppConfig) -> list[str]:
@@ -53,8 +74,15 @@ def next_lesson(
     content: ContentLibrary,
     config: AppConfig,
     now: datetime,
-) -> tuple[str, bool] | None:
-    """(lesson id, is_review) of what the member should get next, or None."""
+    missed_by_programme: Mapping[str, float] | None = None,
+    asked: bool = False,
+) -> NextLesson | None:
+    """What the member should get next, or None.
+
+    ``missed_by_programme`` (lesson id -> share of members who missed it) ranks
+    refreshers among lessons the member never missed; ``asked`` is a member
+    typing ``lesson``: a refresher comes at once rather than on its weekly pace.
+    """
     known = {view.lesson_id: view for view in progress}
     reviews = sorted(
         (as_utc(view.review_due_at), view.lesson_id)
@@ -64,15 +92,111 @@ def next_lesson(
         and view.lesson_id in content.lessons
     )
     if reviews:
-        return reviews[0][1], True
-    for track_id in tracks_for(member, config):
+        return NextLesson(reviews[0][1], REVIEW)
+    tracks = tracks_for(member, config)
+    fresh = _next_new(member, tracks, known, content, config)
+    if fresh is not None:
+        return NextLesson(fresh, NEW)
+    refresher = _refresher(member, tracks, known, content, config, now, missed_by_programme, asked)
+    return NextLesson(refresher, REFRESHER) if refresher is not None else None
+
+
+_NEVER = datetime.min.replace(tzinfo=None)
+
+
+def _next_new(
+    member: Member,
+    tracks: list[str],
+    known: dict[str, ProgressView],
+    content: ContentLibrary,
+    config: AppConfig,
+) -> str | None:
+    """The first unreceived lesson of the track that has waited longest for a new one.
+
+    A track never started has waited longest of all; ties go to app.yaml's order.
+    A lesson written later joins its track and is picked like any other.
+    """
+    candidates = []
+    for position, track_id in enumerate(tracks):
+        lesson_ids = content.track(track_id)
+        waiting = next(
+            (
+                lesson_id
+                for lesson_id in lesson_ids
+                if lesson_id not in known
+                and (lesson := content.lesson(lesson_id, member.language)) is not None
+                and members.in_audience(member, lesson.audience, config)
+            ),
+            None,
+        )
+        if waiting is None:
+            continue
+        started = [
+            as_utc(view.first_delivered_at or view.delivered_at).replace(tzinfo=None)
+            for lesson_id in lesson_ids
+            if (view := known.get(lesson_id)) is not None
+        ]
+        candidates.append((max(started, default=_NEVER), position, waiting))
+    return min(candidates)[2] if candidates else None
+
+
+def _refresher(
+    member: Member,
+    tracks: list[str],
+    known: dict[str, ProgressView],
+    content: ContentLibrary,
+    config: AppConfig,
+    now: datetime,
+    missed_by_programme: Mapping[str, float] | None,
+    asked: bool,
+) -> str | None:
+    """A lesson worth revisiting once every track is done.
+
+    The member's most-missed lessons first, then those they left unanswered,
+    then those the programme as a whole missed most; the longest unseen first.
+    """
+    settings = config.training.refreshers
+    if not settings.every_days or not known:
+        return None
+    if not asked:
+        latest = max(as_utc(view.delivered_at) for view in known.values())
+        if latest > now - timedelta(days=settings.every_days):
+            return None
+    spaced = now - timedelta(days=settings.same_lesson_after_days)
+    shared = missed_by_programme or {}
+    ranked = []
+    for track_id in tracks:
         for lesson_id in content.track(track_id):
-            if lesson_id in known:
+            view = known.get(lesson_id)
+            if view is None or as_utc(view.delivered_at) > spaced:
                 continue
             lesson = content.lesson(lesson_id, member.language)
-            if lesson is not None and members.in_audience(member, lesson.audience, config):
-                return lesson_id, False
-    return None
+            if lesson is None or not members.in_audience(member, lesson.audience, config):
+                continue
+            ranked.append(
+                (
+                    -view.wrong_answers,
+                    view.answered,
+                    -shared.get(lesson_id, 0.0),
+                    as_utc(view.delivered_at),
+                    lesson_id,
+                )
+            )
+    return min(ranked)[-1] if ranked else None
+
+
+def missed_by_programme(session: Session) -> dict[str, float]:
+    """Lesson id -> share of the members who answered it and got it wrong at least once."""
+    rows = session.execute(
+        select(
+            LessonProgress.lesson_id,
+            func.count(),
+            func.sum(case((LessonProgress.wrong_answers > 0, 1), else_=0)),
+        )
+        .where(LessonProgress.answered_at.is_not(None))  # type: ignore[union-attr]
+        .group_by(LessonProgress.lesson_id)
+    ).all()
+    return {lesson_id: (missed or 0) / count for lesson_id, count, missed in rows if count}
 
 
 def progress_of(session: Session, member_id: int) -> list[ProgressView]:
@@ -87,17 +211,28 @@ def to_view(row: LessonProgress) -> ProgressView:
         row.review_due_at,
         row.answered_at is not None,
         row.last_delivered_at,
+        row.first_delivered_at,
+        row.wrong_answers,
     )
 
 
-def render(lesson_id: str, lesson: Lesson, lang: str, review: bool = False) -> Message:
+def render(lesson_id: str, lesson: Lesson, lang: str, kind: Kind = NEW) -> Message:
     """The lesson as a neutral message: text, optional link and image, then the quiz."""
     tr = Tr(lang)
     blocks: list = []
-    if review:
+    if kind == REVIEW:
         blocks.append(
             ContextLine(
                 text=tr("Review: this question comes back because it was missed last time.")
+            )
+        )
+    elif kind == REFRESHER:
+        blocks.append(
+            ContextLine(
+                text=tr(
+                    "Refresher: you have done every lesson of your training; this one is "
+                    "worth another look. New lessons will come as the team writes them."
+                )
             )
         )
     blocks.append(Section(title=lesson.title, text=lesson.body or lesson.title))

@@ -1,0 +1,192 @@
+"""Benchmark: who's who, round-table invitations and a good practice sent to everyone.
+
+On the demo programme (app.yaml, content/) with N extra members (default 100,000;
+1 % of them relays named in the CSV), times with the real code:
+
+- home contacts: who an ambassador turns to first (App Home, Teams welcome card);
+  baseline from the same run: finding a member by e-mail (one indexed look-up);
+- `relays` for a relay: every department's relays (a scan of the CSV roles);
+- meeting invitations: the list of every relay;
+- a good practice approved for everyone: recipients and their outbox rows queued;
+  baseline from the same run: queuing the same number of plain rows.
+
+    .venv/bin/python benchmarks/community.py [--quick] [--members N] [--runs N]
+        [--postgres postgresql+psycopg://postgres@127.0.0.1:5432/test]
+
+--quick: 10,000 members. PostgreSQL runs when --postgres or RELAIS_BENCH_POSTGRES_URL
+is given (a fresh database, dropped afterwards).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlmodel import Session
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bot.clock import utcnow  # noqa: E402
+from bot.community import messages, service  # noqa: E402
+from bot.community.models import TO_EVERYONE, Practice  # noqa: E402
+from bot.delivery.models import PROMOTIONAL  # noqa: E402
+from bot.delivery.outbox import enqueue_many  # noqa: E402
+from bot.members import service as members  # noqa: E402
+from bot.members.importer import import_members  # noqa: E402
+from bot.messages import simple  # noqa: E402
+from bot.notify import to_member  # noqa: E402
+from bot.runtime import build_runtime  # noqa: E402
+
+DEPARTMENTS = ["communication", "customer-service", "marketing", "sales", "hr", "legal"]
+
+
+def timed(runs: int, call) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+    samples = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        call()
+        samples.append((time.perf_counter() - started) * 1000)
+    samples.sort()
+    return statistics.median(samples), samples[
+        min(len(samples) - 1, round(0.95 * len(samples)) - 1)
+    ]
+
+
+def add_members(engine, count: int) -> None:  # type: ignore[no-untyped-def]
+    now = utcnow()
+    rows = [
+        {
+            "email": f"person{i}@example.com",
+            "name": f"Person {i}",
+            "department": DEPARTMENTS[i % len(DEPARTMENTS)],
+            "location": "Paris",
+            "language": "fr" if i % 3 else "en",
+            "time_zone": "Europe/Paris" if i % 4 else "America/Montreal",
+            "roles": json.dumps(["ambassador", "relay"] if i % 100 == 0 else ["ambassador"]),
+            "opted_in": True,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for i in range(count)
+    ]
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO member (email, name, department, location, language, time_zone, "
+                "roles, opted_in, created_at, updated_at) VALUES (:email, :name, :department, "
+                ":location, :language, :time_zone, :roles, :opted_in, :created_at, :updated_at)"
+            ),
+            rows,
+        )
+        if engine.dialect.name == "postgresql":
+            connection.execute(text("ANALYZE member"))
+        else:
+            connection.execute(text("ANALYZE"))
+
+
+def bench(name: str, url: str, args: argparse.Namespace) -> None:
+    runtime = build_runtime(ROOT / "app.yaml", url, auto_upgrade=True)
+    import_members(runtime.engine, ROOT / "demo" / "members.csv", runtime.config)
+    add_members(runtime.engine, args.members)
+    config, content, engine = runtime.config, runtime.relais.content, runtime.engine
+    print(f"\n{name}: {args.members:,} members, {args.members // 100:,} of them CSV relays")
+    with Session(engine) as session:
+        emma = members.by_email(session, "emma.wilson@example.com")
+        karim = members.by_email(session, "karim.benali@example.com")
+        assert emma and karim
+        rows = [
+            (
+                "baseline: a member by e-mail",
+                lambda: members.by_email(session, "person77@example.com"),
+            ),
+            (
+                "home contacts (ambassador)",
+                lambda: messages.home_blocks(session, emma, content, config),
+            ),
+            (
+                "`relays` for a relay (every department)",
+                lambda: service.who_is_who(session, karim, config, content, others=True),
+            ),
+            ("meeting invitations: every relay", lambda: service.relays(session, config)),
+        ]
+        for label, call in rows:
+            median, p95 = timed(args.runs, call)
+            print(f"  {label:<45} median {median:8.1f} ms   p95 {p95:8.1f} ms", flush=True)
+
+    def fan_out(plain: bool) -> float:
+        with Session(engine) as session:
+            practice = Practice(
+                author_id=karim.id or 0,
+                department="customer-service",
+                text="Answer within the hour.",
+                link="https://intranet.example.com/tip",
+                status="approved",
+                audience=TO_EVERYONE,
+            )
+            session.add(practice)
+            session.flush()
+            started = time.perf_counter()
+            if plain:
+                message = simple("x")
+                items = [
+                    to_member(
+                        m,
+                        config,
+                        message,
+                        key=f"plain:{practice.id}",
+                        kind="x",
+                        purpose=PROMOTIONAL,
+                    )
+                    for m in service.practice_recipients(session, practice, config)
+                ]
+            else:
+                items = messages.practice_deliveries(session, practice, karim, config)
+            queued = len(enqueue_many(session, items, utcnow()))
+            elapsed = (time.perf_counter() - started) * 1000
+            session.rollback()
+        assert queued == len(items)
+        return elapsed
+
+    plain = fan_out(plain=True)
+    practice = fan_out(plain=False)
+    print(f"  {'baseline: queue one plain row per member':<45} {plain:8.0f} ms")
+    print(f"  {'good practice approved for everyone':<45} {practice:8.0f} ms", flush=True)
+    engine.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--members", type=int, default=None)
+    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--postgres", default=os.environ.get("RELAIS_BENCH_POSTGRES_URL"))
+    args = parser.parse_args()
+    args.members = args.members or (10_000 if args.quick else 100_000)
+    with tempfile.TemporaryDirectory() as folder:
+        bench("SQLite", f"sqlite:///{folder}/bench.db", args)
+    if args.postgres:
+        database = f"relais_bench_{uuid.uuid4().hex[:8]}"
+        admin = create_engine(args.postgres, isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{database}"'))
+        try:
+            url = make_url(args.postgres).set(database=database)
+            bench("PostgreSQL", url.render_as_string(hide_password=False), args)
+        finally:
+            with admin.connect() as connection:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+            admin.dispose()
+
+
+if __name__ == "__main__":
+    main()

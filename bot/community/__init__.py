@@ -1,0 +1,1 @@
+"""Relays' community: who's who, good practices shared between relays, round tables."""
