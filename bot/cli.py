@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 from pathlib import Path
 from typing import Annotated, NoReturn
@@ -544,6 +545,11 @@ def serve(
             ),
             highlight=False,
         )
+    # Everything loaded so far (code, configuration, content) lives as long as the process:
+    # moved out of the collector's sight, it is not walked again by every full collection,
+    # which otherwise paused the event loop for 100-200 ms under load (p99 acknowledgement).
+    gc.collect()
+    gc.freeze()
     uvicorn.run(create_app(runtime), host=host, port=port, log_level="warning")
 
 

@@ -179,6 +179,9 @@ class Platform(ABC):
     async def start(self) -> None:  # noqa: B027
         """Open long-lived connections (e.g. Socket Mode)."""
 
+    async def settle(self) -> None:  # noqa: B027
+        """Finish handling the requests already acknowledged (before the process stops)."""
+
     async def stop(self) -> None:  # noqa: B027
         """Close them."""
 

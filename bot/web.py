@@ -134,6 +134,8 @@ def create_app(runtime: Runtime, run_scheduler: bool = True) -> FastAPI:
         try:
             yield
         finally:
+            for platform in runtime.platforms.values():
+                await platform.settle()  # what was acknowledged is handled, its replies queued
             scheduler.shutdown()
             worker.stop()
             with suppress(asyncio.CancelledError):

@@ -121,6 +121,30 @@ def check(body: str, content_type: str | None) -> dict[str, Any]:
     raise Malformed("no request type")
 
 
+def answered_at_once(
+    parsed: dict[str, Any], command: str, shortcut: str, form_callback: str
+) -> bool:
+    """Whether one of Relais's listeners takes this request (and would ack it with an empty 200).
+
+    Those are answered before Bolt runs, so the acknowledgement never waits on Bolt's
+    dispatch (which polls for ``ack()`` every 10 ms) nor on a busy process. Anything
+    else (url_verification, an event or action no listener takes) goes through Bolt
+    as before, which answers it itself.
+    """
+    if "command" in parsed:
+        return parsed.get("command") == command
+    kind = parsed.get("type")
+    if kind == "block_actions":
+        return all(_is_text(action.get("action_id")) for action in parsed.get("actions", []))
+    if kind == "view_submission":
+        return (parsed.get("view") or {}).get("callback_id") == form_callback
+    if kind in ("shortcut", "message_action"):
+        return parsed.get("callback_id") == shortcut
+    if kind == "event_callback":
+        return (parsed.get("event") or {}).get("type") in EVENTS_WITH_USER
+    return False
+
+
 class NoBodies(logging.Filter):
     """Cut request bodies out of Bolt's log lines (they can be huge, or forge log lines)."""
 

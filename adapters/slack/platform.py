@@ -21,7 +21,7 @@ from typing import Any
 
 import aiohttp
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from slack_bolt.adapter.starlette.async_handler import to_starlette_response
 from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
@@ -32,7 +32,13 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack.inbound import Malformed, bolt_logger, check, signature_ok
+from adapters.slack.inbound import (
+    Malformed,
+    answered_at_once,
+    bolt_logger,
+    check,
+    signature_ok,
+)
 from adapters.slack.render import (
     FORM_CALLBACK,
     FORM_OPEN,
@@ -42,6 +48,7 @@ from adapters.slack.render import (
     parse_action_id,
     render,
 )
+from bot import lanes
 from bot.core import Outcome, Relais
 from bot.delivery.pacing import TokenBucket
 from bot.events import ActionEvent, CommandEvent, InboundEvent, MessageEvent, Who, parse_command
@@ -55,6 +62,10 @@ log = logging.getLogger("relais.slack")
 NAME = "slack"
 SLASH_COMMAND = "/relais"
 REPORT_SHORTCUT = "relais_report"
+# Acknowledged requests handled at once; each waits mostly on the core's lane or on Slack.
+CONSUMERS = 8
+# On stop, how long acknowledged requests still queued may take to be handled.
+STOP_GRACE = 20.0
 # Errors that will not change by retrying: the delivery fails, with this reason.
 FINAL_ERRORS = {
     "user_not_found",
@@ -179,10 +190,19 @@ class SlackPlatform(Platform):
         self.app = AsyncApp(
             client=self.client,
             signing_secret=signing_secret or "socket-mode",
-            process_before_response=process_before_response,
+            # Over HTTP, ``receive`` acknowledges what a listener takes before Bolt runs,
+            # so Bolt runs it to the end (and a consumer's turn bounds how many run at once).
+            # Socket Mode acknowledges after dispatch: there Bolt must ack first.
+            process_before_response=process_before_response or app_token is None,
             request_verification_enabled=app_token is None,
             logger=bolt_logger(),
         )
+        self.process_before_response = process_before_response
+        # Requests acknowledged before Bolt ran them wait here for one of CONSUMERS tasks:
+        # a burst of clicks queues (cheaply) instead of crowding the event loop that
+        # acknowledges the next ones.
+        self._acked: asyncio.Queue[AsyncBoltRequest] | None = None
+        self._consumers: list[asyncio.Task[None]] = []
         self.pacer = ChannelPacer()
         self._rendered: OrderedDict[int, tuple[Message, list[dict[str, Any]]]] = OrderedDict()
         self._emails: OrderedDict[str, str | None] = OrderedDict()
@@ -212,13 +232,13 @@ class SlackPlatform(Platform):
         return Who(platform=NAME, user_id=user_id, email=self._emails[user_id])
 
     async def _handle(self, event: InboundEvent) -> Outcome:
-        outcome = await asyncio.to_thread(self.relais.handle, event)
+        outcome = await lanes.inbound(self.relais.handle, event)
         user_id = event.who.user_id
         if outcome.stranger and user_id and event.who.email is None and user_id not in self._emails:
             # Not known by their Slack id: perhaps imported by e-mail only. Ask Slack once.
             who = await self._who(user_id)
             if who.email:
-                outcome = await asyncio.to_thread(
+                outcome = await lanes.inbound(
                     self.relais.handle, dataclasses.replace(event, who=who)
                 )
         if outcome.queued:
@@ -236,7 +256,7 @@ class SlackPlatform(Platform):
     async def _open_form(self, who: Who, value: str, trigger_id: str | None) -> None:
         """Open the modal of the form a message carries (found in the member's own delivery)."""
         delivery, _, index = value.partition(":")
-        found = await asyncio.to_thread(self.relais.form_of, who, delivery, index)
+        found = await lanes.inbound(self.relais.form_of, who, delivery, index)
         if found is None or not trigger_id:
             log.info("a form button pointed at no form of %s", who.user_id)
             return
@@ -328,7 +348,7 @@ class SlackPlatform(Platform):
             if event.get("tab") not in (None, "home"):
                 return
             user_id = event["user"]
-            home = await asyncio.to_thread(self.relais.home, await self._who(user_id))
+            home = await lanes.inbound(self.relais.home, await self._who(user_id))
             if home is None:
                 return
             try:
@@ -613,14 +633,42 @@ class SlackPlatform(Platform):
             return JSONResponse({"error": "invalid signature"}, status_code=401)
         try:
             body = raw.decode("utf-8")
-            check(body, headers.get("content-type"))
+            parsed = check(body, headers.get("content-type"))
         except (UnicodeDecodeError, Malformed) as exc:
             log.warning("refused a signed Slack request: %s", exc)
             return JSONResponse({"error": "malformed request"}, status_code=400)
-        response = await self.app.async_dispatch(
-            AsyncBoltRequest(body=body, query=request.query_params, headers=headers)  # type: ignore[arg-type]
-        )
+        bolt_request = AsyncBoltRequest(body=body, query=request.query_params, headers=headers)  # type: ignore[arg-type]
+        if not self.process_before_response and answered_at_once(
+            parsed, SLASH_COMMAND, REPORT_SHORTCUT, FORM_CALLBACK
+        ):
+            # Slack wants the ack within 3 s; it is the same empty 200 our listener would give.
+            self._queue().put_nowait(bolt_request)
+            return Response(status_code=200)
+        response = await self.app.async_dispatch(bolt_request)
         return to_starlette_response(response)
+
+    def _queue(self) -> asyncio.Queue[AsyncBoltRequest]:
+        if self._acked is None:
+            self._acked = asyncio.Queue()
+            self._consumers = [
+                asyncio.create_task(self._consume(self._acked)) for _ in range(CONSUMERS)
+            ]
+        return self._acked
+
+    async def _consume(self, acked: asyncio.Queue[AsyncBoltRequest]) -> None:
+        """Run acknowledged requests through Bolt, one at a time (its own answer goes nowhere)."""
+        while True:
+            bolt_request = await acked.get()
+            try:
+                response = await self.app.async_dispatch(bolt_request)
+                if response.status >= 400:
+                    log.warning(
+                        "Bolt answered %s to a request Relais acknowledged", response.status
+                    )
+            except Exception:  # Bolt logs listener errors itself; this is anything else
+                log.exception("a Slack request failed after it was acknowledged")
+            finally:
+                acked.task_done()
 
     async def start(self) -> None:
         if self.app_token:
@@ -630,9 +678,21 @@ class SlackPlatform(Platform):
             await self._socket.connect_async()
             log.info("Slack: connected in Socket Mode")
 
+    async def settle(self) -> None:
+        if self._acked is None:
+            return
+        try:
+            await asyncio.wait_for(self._acked.join(), timeout=STOP_GRACE)
+        except TimeoutError:
+            log.warning("%d acknowledged Slack requests left unhandled", self._acked.qsize())
+        for consumer in self._consumers:
+            consumer.cancel()
+        self._acked, self._consumers = None, []
+
     async def stop(self) -> None:
         if self._socket is not None:
             await self._socket.close_async()
+        await self.settle()
         await self.close()
         await asyncio.sleep(0)
 

@@ -63,6 +63,7 @@ from adapters.teams.limits import (
     classify,
     later,
 )
+from bot import lanes
 from bot.core import Outcome, Relais
 from bot.db import session_scope
 from bot.events import InboundEvent, Who
@@ -237,12 +238,12 @@ class TeamsPlatform(Platform):
         reference = self.reference_of(activity) if personal else None
         who = Who(platform=NAME, user_id=teams_id, name=user.name)
         remember = self.relais.remember_address
-        member_id = await asyncio.to_thread(remember, who, channel, reference)
+        member_id = await lanes.inbound(remember, who, channel, reference)
         if member_id is None:
             email = await self._email_of(turn_context, user.id)
             if email:
                 who = Who(platform=NAME, user_id=teams_id, email=email, name=user.name)
-                member_id = await asyncio.to_thread(remember, who, channel, reference)
+                member_id = await lanes.inbound(remember, who, channel, reference)
         if member_id is not None and not personal:
             await self._ensure_personal_chat(turn_context, who, member_id)
         return who
@@ -276,7 +277,7 @@ class TeamsPlatform(Platform):
         self, turn_context: TurnContext, who: Who, member_id: int
     ) -> None:
         """Open a personal chat for a member first met in a channel or a group chat."""
-        if await asyncio.to_thread(self._has_reference, member_id):
+        if await lanes.inbound(self._has_reference, member_id):
             return
         activity = turn_context.activity
         client = turn_context.turn_state.get(BotAdapter.BOT_CONNECTOR_CLIENT_KEY)
@@ -305,13 +306,11 @@ class TeamsPlatform(Platform):
             channel_id=activity.channel_id,
             service_url=activity.service_url,
         )
-        await asyncio.to_thread(
-            self.relais.remember_address, who, created.id, reference.serialize()
-        )
+        await lanes.inbound(self.relais.remember_address, who, created.id, reference.serialize())
 
     async def dispatch(self, turn_context: TurnContext, event: InboundEvent) -> Outcome:
         """Hand the event to the core; answer strangers in the turn, wake the worker otherwise."""
-        outcome = await asyncio.to_thread(self.relais.handle, event)
+        outcome = await lanes.inbound(self.relais.handle, event)
         if outcome.queued:
             self.wake()
         lang = self.relais.config.languages.default
@@ -325,7 +324,7 @@ class TeamsPlatform(Platform):
 
     async def welcome(self, who: Who, key: str) -> None:
         """Queue the welcome card (the member's home) and wake the worker."""
-        outcome = await asyncio.to_thread(self.relais.welcome, who, key)
+        outcome = await lanes.inbound(self.relais.welcome, who, key)
         if outcome.queued:
             self.wake()
 

@@ -38,7 +38,7 @@ from typing import Any
 from sqlalchemy import Engine, bindparam, delete, insert, select, update
 from sqlmodel import Session
 
-from bot import logs, metrics
+from bot import lanes, logs, metrics
 from bot.clock import utcnow
 from bot.config import DeliverySettings
 from bot.delivery import fleet
@@ -212,7 +212,7 @@ class DeliveryWorker:
             await self.flush_all()
             if fleet.shared(self.engine):
                 try:
-                    await asyncio.to_thread(fleet.leave, self.engine, self.worker_id)
+                    await lanes.delivery(fleet.leave, self.engine, self.worker_id)
                 except Exception:
                     log.exception("could not leave the fleet; the others count it out shortly")
 
@@ -225,7 +225,7 @@ class DeliveryWorker:
         """Say this replica is alive, take its share of each platform's limits, and hold
         a platform another replica was throttled on."""
         try:
-            live, holds = await asyncio.to_thread(fleet.beat, self.engine, self.worker_id)
+            live, holds = await lanes.delivery(fleet.beat, self.engine, self.worker_id)
         except Exception:
             log.exception("could not reach the fleet's table; keeping the last share")
             return
@@ -297,7 +297,7 @@ class DeliveryWorker:
             )
             return rows, (self._context(rows) if rows else None)
 
-        rows, batch = await asyncio.to_thread(claim_with_context)
+        rows, batch = await lanes.delivery(claim_with_context)
         if release and not lane.urgent:
             self._released_at = time.monotonic()
         self.last_cycle_at = utcnow()
@@ -394,7 +394,7 @@ class DeliveryWorker:
         if lane.ready:
             unsent = [row.id for row, _ in lane.ready]
             lane.ready.clear()
-            await asyncio.to_thread(self._unclaim, unsent)
+            await lanes.delivery(self._unclaim, unsent)
             self._held.difference_update(unsent)
 
     def _unclaim(self, ids: list[int]) -> None:
@@ -420,7 +420,7 @@ class DeliveryWorker:
             held = list(self._held)
             if held:
                 try:
-                    await asyncio.to_thread(renew, self.engine, self.worker_id, held, self.lease)
+                    await lanes.delivery(renew, self.engine, self.worker_id, held, self.lease)
                 except Exception:
                     log.exception("could not renew the delivery leases")
 
@@ -480,7 +480,7 @@ class DeliveryWorker:
             if time.monotonic() - read_at <= PAUSE_FRESHNESS:
                 return not paused
             try:
-                paused = await asyncio.to_thread(self._read_pause)
+                paused = await lanes.delivery(self._read_pause)
             except Exception:
                 log.exception("cannot read the promotional pause: holding promotional work")
                 return False
@@ -508,14 +508,14 @@ class DeliveryWorker:
 
         async def part_sent(position: int, part: Part) -> None:
             nonlocal stored_count
-            await asyncio.to_thread(self._store_part, owner, position, part)
+            await lanes.delivery(self._store_part, owner, position, part)
             stored_count = max(stored_count, position + 1)
 
         async def part_gone(part: Part) -> None:
-            await asyncio.to_thread(self._drop_part, row.target_id or 0, part.message_id)
+            await lanes.delivery(self._drop_part, row.target_id or 0, part.message_id)
 
         async def channel_learned(channel: str) -> None:
-            await asyncio.to_thread(self._remember, row, {"channel_id": channel})
+            await lanes.delivery(self._remember, row, {"channel_id": channel})
 
         result: SendResult
         if reason := members.undeliverable(member):  # deleted, or left the company
@@ -568,7 +568,7 @@ class DeliveryWorker:
         attempt.parts = [Part(m, c) for m, c in batch.parts.get(row.target_id or 0, [])]
         if target_status in (PENDING, SENDING) and not attempt.parts:
             if row.operation == DELETE and target_status == PENDING:
-                await asyncio.to_thread(self._cancel_target, row.target_id or 0)
+                await lanes.delivery(self._cancel_target, row.target_id or 0)
                 return SendResult.sent(None)
             return SendResult.retry(5.0, "the message to change is not sent yet")
         if row.operation == DELETE:
@@ -660,7 +660,7 @@ class DeliveryWorker:
             if not batch:
                 return
             try:
-                await asyncio.to_thread(self._record, batch)
+                await lanes.delivery(self._record, batch)
             finally:
                 self._held.difference_update(row.id or 0 for row, _, _ in batch)
 
