@@ -28,8 +28,9 @@ R = TypeVar("R")
 
 # Two threads each: one can wait on the database while the other computes, and no more
 # than two compete with the event loop for the GIL.
-INBOUND = ThreadPoolExecutor(max_workers=2, thread_name_prefix="relais-inbound")
-DELIVERY = ThreadPoolExecutor(max_workers=2, thread_name_prefix="relais-delivery")
+THREADS = 2
+INBOUND = ThreadPoolExecutor(max_workers=THREADS, thread_name_prefix="relais-inbound")
+DELIVERY = ThreadPoolExecutor(max_workers=THREADS, thread_name_prefix="relais-delivery")
 
 
 async def run_in(

@@ -234,8 +234,9 @@ class SlackPlatform(Platform):
     async def _handle(self, event: InboundEvent) -> Outcome:
         outcome = await lanes.inbound(self.relais.handle, event)
         user_id = event.who.user_id
-        if outcome.stranger and user_id and event.who.email is None and user_id not in self._emails:
-            # Not known by their Slack id: perhaps imported by e-mail only. Ask Slack once.
+        if outcome.stranger and user_id and event.who.email is None:
+            # Not known by their Slack id: perhaps imported by e-mail only. Ask Slack (once:
+            # the e-mail is kept), even when another request of theirs asked a moment ago.
             who = await self._who(user_id)
             if who.email:
                 outcome = await lanes.inbound(
