@@ -390,8 +390,32 @@ def declare(
     _pause(session, crisis)
     step(session, crisis, "declared", now, by, detail=crisis.note, playbook=playbook_id, via=via)
     step(session, crisis, "promotion_paused", now, actor="Relais")
-    declared_by = by.name if by else tr("the programme's operator")
     reached = people(session, config, playbook)
+    return alert(session, config, content, tr, crisis, playbook, reached, by=by, via=via, now=now)
+
+
+def alert(
+    session: Session,
+    config: AppConfig,
+    content: ContentLibrary,
+    tr: Tr,
+    crisis: Crisis,
+    playbook: Playbook,
+    reached: list[Person],
+    *,
+    by: Member | None,
+    via: str,
+    now: datetime,
+) -> Declared:
+    """Alert everyone ``reached`` for a crisis just declared or a drill just started
+    (``crisis.drill``): the cell with their roles, every ambassador with the statement, in
+    their own language and zone; then the timeline's steps and the participation event.
+
+    A drill's messages say EXERCISE (``alert_message``) and go out under the drill's own
+    kinds and event; pausing promotion is the declaration's, before this, and a drill's never.
+    """
+    drill = crisis.drill
+    declared_by = by.name if by else tr("the programme's operator")
     alerts, outgoing = [], []
     messages: dict[tuple[Any, ...], Message] = {}  # one per language, zone and role, not per person
     for person in reached:
@@ -401,13 +425,12 @@ def declare(
         if shape not in messages:
             messages[shape] = alert_message(
                 crisis,
-                playbook_of(content, playbook_id, lang) or playbook,
+                playbook_of(content, crisis.playbook, lang) or playbook,
                 Tr(lang),
                 row.time_zone,
                 person,
                 declared_by,
             )
-        message = messages[shape]
         alerts.append(
             {
                 "crisis_id": crisis.id,
@@ -422,9 +445,9 @@ def declare(
             notify.to_member(
                 row,
                 config,
-                message,
+                messages[shape],
                 key=f"crisis:{crisis.id}:alert",
-                kind="crisis_alert",
+                kind="drill_alert" if drill else "crisis_alert",
                 purpose=OPERATIONAL,
                 subject=str(crisis.id),
                 priority=PRIORITY_URGENT,
@@ -453,17 +476,17 @@ def declare(
         "statement_sent",
         now,
         actor="Relais",
-        detail=str(ambassadors),
+        detail="" if drill else str(ambassadors),
         count=ambassadors,
         cell=len(cell),
     )
     record(
         session,
-        "crisis_declared",
+        "drill_started" if drill else "crisis_declared",
         by.id if by else None,
         str(crisis.id),
         via,
-        playbook=playbook_id,
+        playbook=crisis.playbook,
         cell=len(cell),
         ambassadors=ambassadors,
     )
