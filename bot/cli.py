@@ -6,7 +6,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -155,7 +155,7 @@ def open_runtime(config: Path | None) -> Runtime:
 
 
 @contextmanager
-def failing_on(*errors: type[Exception], say: Callable[[Exception], str] = str) -> Iterator[None]:
+def failing_on(*errors: type[Exception], say: Callable[[Any], str] = str) -> Iterator[None]:
     """Exit 1 with a clear message where a service refuses (raises one of ``errors``):
     the error's own words, or ``say(error)``."""
     try:
