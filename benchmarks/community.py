@@ -22,20 +22,18 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import text
 from sqlmodel import Session
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.harness import throwaway_database, timed  # noqa: E402
 from bot.clock import utcnow  # noqa: E402
 from bot.community import messages, service  # noqa: E402
 from bot.community.models import TO_EVERYONE, Practice  # noqa: E402
@@ -48,18 +46,6 @@ from bot.notify import to_member  # noqa: E402
 from bot.runtime import build_runtime  # noqa: E402
 
 DEPARTMENTS = ["communication", "customer-service", "marketing", "sales", "hr", "legal"]
-
-
-def timed(runs: int, call) -> tuple[float, float]:  # type: ignore[no-untyped-def]
-    samples = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        call()
-        samples.append((time.perf_counter() - started) * 1000)
-    samples.sort()
-    return statistics.median(samples), samples[
-        min(len(samples) - 1, round(0.95 * len(samples)) - 1)
-    ]
 
 
 def add_members(engine, count: int) -> None:  # type: ignore[no-untyped-def]
@@ -175,17 +161,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         bench("SQLite", f"sqlite:///{folder}/bench.db", args)
     if args.postgres:
-        database = f"relais_bench_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(args.postgres, isolation_level="AUTOCOMMIT")
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{database}"'))
-        try:
-            url = make_url(args.postgres).set(database=database)
-            bench("PostgreSQL", url.render_as_string(hide_password=False), args)
-        finally:
-            with admin.connect() as connection:
-                connection.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
-            admin.dispose()
+        with throwaway_database(args.postgres) as url:
+            bench("PostgreSQL", url, args)
 
 
 if __name__ == "__main__":

@@ -18,11 +18,9 @@ baselines from the same run:
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -31,7 +29,7 @@ from sqlalchemy import func, select
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.campaign import with_postgres  # noqa: E402
+from benchmarks.harness import slack_app_yaml, slack_standin, with_postgres, worker_thread  # noqa: E402
 from bot.config import load_config  # noqa: E402
 from bot.content.sync import load_checked  # noqa: E402
 from bot.core import Relais  # noqa: E402
@@ -53,13 +51,7 @@ def prepare(url: str, count: int):  # type: ignore[no-untyped-def]
     # The programme with Slack on: members are reached there, as in a real workspace.
     os.environ.setdefault("SLACK_BOT_TOKEN", "xoxb-test-token")
     os.environ.setdefault("SLACK_SIGNING_SECRET", "secret")
-    folder = Path(tempfile.mkdtemp())
-    text = (ROOT / "app.yaml").read_text(encoding="utf-8")
-    (folder / "app.yaml").write_text(
-        text.replace("  slack:\n    enabled: false", "  slack:\n    enabled: true"),
-        encoding="utf-8",
-    )
-    config = load_config(folder / "app.yaml")
+    config = load_config(slack_app_yaml(Path(tempfile.mkdtemp())))
     assert "slack" in config.platforms.enabled()
     content = load_checked(ROOT / "content", config)
     engine = make_engine(url)
@@ -111,19 +103,14 @@ def prepare(url: str, count: int):  # type: ignore[no-untyped-def]
 def run(label: str, url: str, count: int, rate: float, head_start: int) -> None:
     sys.path.insert(0, str(ROOT / "tests"))
     from adapters.slack.platform import SlackPlatform
-    from tests.conftest import LoopbackServer
-    from tests.slack_standin import SlackStandIn
 
     config, content, engine = prepare(url, count)
-    standin = SlackStandIn({})
-    standin.post_rate = rate
-    with LoopbackServer(standin.app) as api:
+    standin, server = slack_standin(rate)
+    with server as api:
         relais = Relais(config, content, engine, build_registry())
         slack = SlackPlatform(relais, "xoxb-test-token", "secret", api_url=f"{api.url}/api/")
         worker = DeliveryWorker(engine, {"slack": slack}, config.delivery)
-        loop = asyncio.new_event_loop()
-        thread = threading.Thread(target=loop.run_until_complete, args=(worker.run(),))
-        thread.start()
+        _, thread = worker_thread(worker)
         while len(standin.posted) < head_start:  # the campaign is well under way
             time.sleep(0.01)
         asked = time.monotonic()

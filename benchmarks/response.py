@@ -21,23 +21,26 @@ Slack Web API on 127.0.0.1, throttled (429 with Retry-After past --rate).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import sys
 import tempfile
-import threading
 import time
-import uuid
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import create_engine, func, select, text, update
-from sqlalchemy.engine import make_url
+from sqlalchemy import func, select, update
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.harness import (  # noqa: E402
+    slack_app_yaml,
+    slack_env,
+    slack_standin,
+    with_postgres,
+    worker_thread,
+)
 from bot.clock import as_utc, utcnow  # noqa: E402
 from bot.db import session_scope  # noqa: E402
 from bot.delivery.models import PENDING, Delivery  # noqa: E402
@@ -68,25 +71,11 @@ class World:
     """A runtime on a fresh database, the Slack stand-in, and the worker in its own thread."""
 
     def __init__(self, url: str, members: int, rate: float | None, folder: Path) -> None:
-        from tests.conftest import LoopbackServer
-        from tests.slack_standin import SlackStandIn
-
-        self.standin = SlackStandIn({})
-        self.standin.post_rate = rate
-        self.api = LoopbackServer(self.standin.app).__enter__()
+        self.standin, server = slack_standin(rate)
+        self.api = server.__enter__()
         # The demo programme with Slack on, its Web API being the stand-in.
-        config = folder / "app.yaml"
-        config.write_text(
-            (ROOT / "app.yaml")
-            .read_text(encoding="utf-8")
-            .replace("  slack:\n    enabled: false", "  slack:\n    enabled: true"),
-            encoding="utf-8",
-        )
-        os.environ.update(
-            SLACK_BOT_TOKEN="xoxb-test-token",
-            SLACK_SIGNING_SECRET="secret",
-            SLACK_API_URL=f"{self.api.url}/api/",
-        )
+        config = slack_app_yaml(folder)
+        os.environ.update(slack_env(f"{self.api.url}/api/"))
         self.runtime = build_runtime(config, url, content_root=ROOT / "content", auto_upgrade=True)
         self.engine = self.runtime.engine
         import_members(self.engine, ROOT / "demo" / "members.csv", self.runtime.config)
@@ -119,11 +108,7 @@ class World:
                 for email, member_id in session.execute(select(Member.email, Member.id)).all()
             }
         self.worker = self.runtime.worker
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(
-            target=lambda: self.loop.run_until_complete(self.worker.run()), daemon=True
-        )
-        self.thread.start()
+        self.loop, self.thread = worker_thread(self.worker, daemon=True)
 
     def kick(self) -> None:
         self.loop.call_soon_threadsafe(self.worker.kick)
@@ -302,19 +287,6 @@ def measure(label: str, world: World, count: int, rate: float) -> None:
         print(f"  card accepted by Slack        {figures(delivered)}", flush=True)
     finally:
         world.close()
-
-
-def with_postgres(server: str, action) -> None:  # type: ignore[no-untyped-def]
-    name = f"relais_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        action(make_url(server).set(database=name).render_as_string(hide_password=False))
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def main() -> None:
