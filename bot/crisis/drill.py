@@ -37,7 +37,7 @@ from bot.messages import ContextLine, Message, Section
 from bot.participation.models import record
 
 REMINDER_KIND = "drill_reminder"  # the alert itself: service.alert
-ESCALATION_KIND, END_KIND = "drill_escalation", "drill_end"
+ESCALATION_KIND = "drill_escalation"  # the end's: service.tell_alerted
 NAMES_SHOWN = 30  # people who never acknowledged, named in the report
 ROLE_NAMES = {
     "coordinator": N_("coordinators"),
@@ -240,17 +240,7 @@ def end(
     drill = service.running_drill(session)
     if drill is None:
         raise CrisisRefused(tr("No exercise is running."))
-    ended = session.execute(
-        update(Crisis)
-        .where(Crisis.id == drill.id, Crisis.status == DRILLING)  # type: ignore[arg-type]
-        .values(
-            status=ENDED,
-            ended_at=now,
-            ended_by_id=by.id if by else None,
-            ended_via=via,
-        )
-    ).rowcount  # type: ignore[attr-defined]
-    if not ended:
+    if not service.close(session, drill, DRILLING, by, via, now):
         raise CrisisRefused(tr("No exercise is running."))
     session.refresh(drill)
     session.execute(
@@ -263,14 +253,8 @@ def end(
         .values(status="cancelled", error="the exercise ended")
     )
     step(session, drill, "drill_ended", now, by, via=via)
-    alerted = session.execute(
-        select(Member)
-        .join(CrisisAlert, CrisisAlert.member_id == Member.id)
-        .where(CrisisAlert.crisis_id == drill.id, Member.left_at.is_(None))  # type: ignore[union-attr]
-        .order_by(Member.id)
-    ).scalars()
-    outgoing = []
-    for member in alerted:
+
+    def message(member: Member) -> Message:
         tr = Tr(member.language)
         text = exercise(
             tr,
@@ -279,19 +263,9 @@ def end(
                 title=service.title_of(content, drill, member.language),
             ),
         )
-        outgoing.append(
-            notify.to_member(
-                member,
-                config,
-                Message(text=text, blocks=[Section(text=text)]),
-                key=f"crisis:{drill.id}:end",
-                kind=END_KIND,
-                purpose=OPERATIONAL,
-                subject=str(drill.id),
-                priority=PRIORITY_URGENT,
-            )
-        )
-    told = len(enqueue_many(session, outgoing, now))
+        return Message(text=text, blocks=[Section(text=text)])
+
+    told = service.tell_alerted(session, config, drill, message, now)
     found = report(session, config, content, drill)
     record(
         session,
