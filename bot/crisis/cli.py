@@ -34,6 +34,17 @@ class Format(StrEnum):
     csv = "csv"
 
 
+def _print_board(heading: str, found) -> None:  # type: ignore[no-untyped-def]
+    """Who has read the alert: the heading, then a line per department."""
+    out.print(heading, highlight=False, markup=False)
+    for line in found.lines:
+        out.print(
+            f"  {line.name}: {line.read}/{line.alerted} ({line.percent}%)",
+            highlight=False,
+            markup=False,
+        )
+
+
 def register(app: typer.Typer) -> None:
     crisis_app = typer.Typer(
         help=tr("Crisis mode: declare a crisis from a playbook, follow it, end it, export it."),
@@ -141,7 +152,7 @@ def register(app: typer.Typer) -> None:
                 return
             reach = Permissions(programme).reach(Actor.operator(), CRISIS_BOARD)
             found = service.board(session, programme, library, current, reach, tr.lang)
-        out.print(
+        _print_board(
             tr.plural(
                 "Crisis {id}: {title}. {read} of {alerted} person has read it.",
                 "Crisis {id}: {title}. {read} of {alerted} people have read it.",
@@ -151,15 +162,8 @@ def register(app: typer.Typer) -> None:
                 read=found.read,
                 alerted=found.alerted,
             ),
-            highlight=False,
-            markup=False,
+            found,
         )
-        for line in found.lines:
-            out.print(
-                f"  {line.name}: {line.read}/{line.alerted} ({line.percent}%)",
-                highlight=False,
-                markup=False,
-            )
 
     @crisis_app.command(
         "drill",
@@ -201,7 +205,7 @@ def register(app: typer.Typer) -> None:
                 found = drill.board(session, programme, library, reach, tr.lang)
             if found is None:
                 fail(tr("No exercise is running."))
-            out.print(
+            _print_board(
                 tr.plural(
                     "Exercise {id}: {title}. {read} of {alerted} person has read it.",
                     "Exercise {id}: {title}. {read} of {alerted} people have read it.",
@@ -211,15 +215,8 @@ def register(app: typer.Typer) -> None:
                     read=found.read,
                     alerted=found.alerted,
                 ),
-                highlight=False,
-                markup=False,
+                found,
             )
-            for line in found.lines:
-                out.print(
-                    f"  {line.name}: {line.read}/{line.alerted} ({line.percent}%)",
-                    highlight=False,
-                    markup=False,
-                )
             return
         with failing_on(service.CrisisRefused), session_scope(engine) as session:
             if word == "end":
