@@ -35,7 +35,7 @@ from sqlalchemy import select
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.harness import slack_app_yaml, slack_env, with_postgres  # noqa: E402
+from benchmarks.harness import member_rows, slack_app_yaml, slack_env, with_postgres  # noqa: E402
 from bot.charter.models import CharterAcknowledgement  # noqa: E402
 from bot.config import load_config  # noqa: E402
 from bot.db import make_engine, session_scope, upgrade  # noqa: E402
@@ -98,18 +98,11 @@ def members(url: str, config_file: Path, count: int) -> None:
     with session_scope(engine) as session:
         session.connection().execute(
             Member.__table__.insert(),  # type: ignore[attr-defined]
-            [
-                {
-                    "email": f"m{n}@bench.example.com",
-                    "name": f"M {n}",
-                    "department": departments[n % len(departments)],
-                    "language": ("fr", "en")[n % 2],
-                    "time_zone": "Europe/Paris",
-                    "roles": ["ambassador"],
-                    "opted_in": True,
-                }
-                for n in range(count)
-            ],
+            member_rows(
+                count,
+                department=lambda n: departments[n % len(departments)],
+                language=lambda n: ("fr", "en")[n % 2],
+            ),
         )
     with session_scope(engine) as session:
         ids = list(session.execute(select(Member.id).order_by(Member.id)).scalars())

@@ -29,14 +29,21 @@ from sqlalchemy import func, select
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.harness import slack_app_yaml, slack_standin, with_postgres, worker_thread  # noqa: E402
+from benchmarks.harness import (  # noqa: E402
+    campaign_posts,
+    member_rows,
+    slack_app_yaml,
+    slack_standin,
+    with_postgres,
+    worker_thread,
+)
 from bot.config import load_config  # noqa: E402
 from bot.content.sync import load_checked  # noqa: E402
 from bot.core import Relais  # noqa: E402
 from bot.crisis import service  # noqa: E402
 from bot.db import make_engine, session_scope, upgrade  # noqa: E402
 from bot.delivery.models import PENDING, SENDING, SENT, Delivery  # noqa: E402
-from bot.delivery.outbox import Outgoing, enqueue_many  # noqa: E402
+from bot.delivery.outbox import enqueue_many  # noqa: E402
 from bot.delivery.worker import DeliveryWorker  # noqa: E402
 from bot.i18n import Tr  # noqa: E402
 from bot.members.models import Address, Member  # noqa: E402
@@ -59,19 +66,12 @@ def prepare(url: str, count: int):  # type: ignore[no-untyped-def]
     with session_scope(engine) as session:
         session.connection().execute(
             Member.__table__.insert(),  # type: ignore[attr-defined]
-            [
-                {
-                    "email": f"m{n}@bench.example.com",
-                    "name": f"M {n}",
-                    "department": ("sales", "hr", "legal", "marketing")[n % 4],
-                    "language": "en" if n % 2 else "fr",
-                    "time_zone": "Europe/Paris",
-                    "roles": ["ambassador"],
-                    "opted_in": True,
-                    "preferred_platform": "slack",
-                }
-                for n in range(count)
-            ],
+            member_rows(
+                count,
+                department=lambda n: ("sales", "hr", "legal", "marketing")[n % 4],
+                language=lambda n: "en" if n % 2 else "fr",
+                preferred_platform="slack",
+            ),
         )
     with session_scope(engine) as session:
         ids = session.execute(select(Member.id).order_by(Member.id)).scalars().all()
@@ -82,21 +82,7 @@ def prepare(url: str, count: int):  # type: ignore[no-untyped-def]
                 for n, member_id in enumerate(ids)
             ],
         )
-        enqueue_many(
-            session,
-            [
-                Outgoing(
-                    member_id=i,
-                    platform="slack",
-                    dedupe_key="bench-campaign",
-                    kind="post",
-                    message=simple(CAMPAIGN_TEXT),
-                    campaign="bench",
-                    purpose="promotional",
-                )
-                for i in ids
-            ],
-        )
+        enqueue_many(session, campaign_posts(ids, simple(CAMPAIGN_TEXT)))
     return config, content, engine
 
 

@@ -96,3 +96,40 @@ def timed(runs: int, call: Callable[[], Any]) -> tuple[float, float]:
     samples.sort()
     p95 = samples[min(len(samples) - 1, round(0.95 * len(samples)) - 1)]
     return statistics.median(samples), p95
+
+
+def member_rows(count: int, **columns: Any) -> list[dict[str, Any]]:
+    """``count`` bench members (m<n>@bench.example.com, English, in Europe/Paris, opted-in
+    ambassadors) as rows to insert; ``columns`` add or change a column: a value, or a
+    function of n for one that varies."""
+    return [
+        {
+            "email": f"m{n}@bench.example.com",
+            "name": f"M {n}",
+            "language": "en",
+            "time_zone": "Europe/Paris",
+            "roles": ["ambassador"],
+            "opted_in": True,
+            **{name: value(n) if callable(value) else value for name, value in columns.items()},
+        }
+        for n in range(count)
+    ]
+
+
+def campaign_posts(ids: list[int], message: Any, **fields: Any) -> list[Any]:
+    """The bench campaign's promotional post to each of these members on Slack, to enqueue."""
+    from bot.delivery.outbox import Outgoing
+
+    return [
+        Outgoing(
+            member_id=member_id,
+            platform="slack",
+            dedupe_key="bench-campaign",
+            kind="post",
+            message=message,
+            campaign="bench",
+            purpose="promotional",
+            **fields,
+        )
+        for member_id in ids
+    ]

@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 from fastapi.testclient import TestClient  # noqa: E402
 from sqlmodel.sql.sqltypes import UTCDateTime  # noqa: E402
 
-from benchmarks.harness import throwaway_database  # noqa: E402
+from benchmarks.harness import member_rows, throwaway_database  # noqa: E402
 from bot.clock import utcnow  # noqa: E402
 from bot.db import session_scope  # noqa: E402
 from bot.delivery.outbox import Outgoing, enqueue_many  # noqa: E402
@@ -93,17 +93,7 @@ def run(name: str, url: str, rows: int, requests: int) -> None:
     with session_scope(engine) as session:
         session.connection().execute(
             Member.__table__.insert(),  # type: ignore[attr-defined]
-            [
-                {
-                    "email": f"m{n}@bench.example.com",
-                    "name": f"M {n}",
-                    "language": "en",
-                    "time_zone": "Europe/Paris",
-                    "roles": ["ambassador"],
-                    "opted_in": True,
-                }
-                for n in range(MEMBERS)
-            ],
+            member_rows(MEMBERS),
         )
         first = session.execute(text("SELECT min(id) FROM member")).scalar_one()
     client = TestClient(create_app(runtime, run_scheduler=False))

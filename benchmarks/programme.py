@@ -52,10 +52,10 @@ from campaign import members as add_members  # noqa: E402
 from campaign import programme  # noqa: E402
 from delivery import StandIn  # noqa: E402
 
-from benchmarks.harness import throwaway_database  # noqa: E402
+from benchmarks.harness import campaign_posts, throwaway_database  # noqa: E402
 from bot.campaigns.service import SHARED_ACTION  # noqa: E402
 from bot.db import make_engine, session_scope  # noqa: E402
-from bot.delivery.outbox import Outgoing, enqueue_many  # noqa: E402
+from bot.delivery.outbox import enqueue_many  # noqa: E402
 from bot.members.models import Member  # noqa: E402
 from bot.messages import Actions, Button, Message, Section  # noqa: E402
 from tests.conftest import free_port  # noqa: E402
@@ -206,22 +206,7 @@ def serve_measures(
             )
             with session_scope(engine) as session:
                 ids = session.execute(select(Member.id)).scalars().all()
-                enqueue_many(
-                    session,
-                    [
-                        Outgoing(
-                            member_id=i,
-                            platform="slack",
-                            dedupe_key="bench-campaign",
-                            kind="post",
-                            subject="bench-post",
-                            campaign="bench",
-                            message=message,
-                            purpose="promotional",
-                        )
-                        for i in ids
-                    ],
-                )
+                enqueue_many(session, campaign_posts(ids, message, subject="bench-post"))
             process_peak = rss_mib(process.pid)
             users = [f"U{n:08d}" for n in range(min(members, 5000))]
             latencies = asyncio.run(clicks_at(base, click_rate, seconds, users))

@@ -35,6 +35,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.harness import (  # noqa: E402
+    campaign_posts,
+    member_rows,
     slack_app_yaml,
     slack_env,
     slack_standin,
@@ -44,7 +46,7 @@ from benchmarks.harness import (  # noqa: E402
 from bot.clock import as_utc, utcnow  # noqa: E402
 from bot.db import session_scope  # noqa: E402
 from bot.delivery.models import PENDING, Delivery  # noqa: E402
-from bot.delivery.outbox import Outgoing, enqueue_many  # noqa: E402
+from bot.delivery.outbox import enqueue_many  # noqa: E402
 from bot.events import CommandEvent, Who  # noqa: E402
 from bot.members.importer import import_members  # noqa: E402
 from bot.members.models import Address, Member  # noqa: E402
@@ -83,18 +85,7 @@ class World:
             if members:
                 session.connection().execute(
                     Member.__table__.insert(),  # type: ignore[attr-defined]
-                    [
-                        {
-                            "email": f"m{n}@bench.example.com",
-                            "name": f"M {n}",
-                            "department": "sales",
-                            "language": "en",
-                            "time_zone": "Europe/Paris",
-                            "roles": ["ambassador"],
-                            "opted_in": True,
-                        }
-                        for n in range(members)
-                    ],
+                    member_rows(members, department="sales"),
                 )
         with session_scope(self.engine) as session:
             ids = session.execute(select(Member.id).order_by(Member.id)).scalars().all()
@@ -139,21 +130,7 @@ class World:
         message = simple("Our new heat pump range is out: share the launch post!")
         with session_scope(self.engine) as session:
             ids = [i for e, i in self.ids.items() if e.endswith("@bench.example.com")]
-            enqueue_many(
-                session,
-                [
-                    Outgoing(
-                        member_id=i,
-                        platform="slack",
-                        dedupe_key="bench-campaign",
-                        kind="post",
-                        message=message,
-                        purpose="promotional",
-                        campaign="bench",
-                    )
-                    for i in ids
-                ],
-            )
+            enqueue_many(session, campaign_posts(ids, message))
         self.kick()
         return len(ids)
 
