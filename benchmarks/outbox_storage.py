@@ -27,7 +27,7 @@ from sqlalchemy.engine import Engine
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.harness import throwaway_database  # noqa: E402
+from benchmarks.harness import member_rows, throwaway_database  # noqa: E402
 from bot.clock import utcnow  # noqa: E402
 from bot.config import load_config  # noqa: E402
 from bot.content.sync import load_checked  # noqa: E402
@@ -60,19 +60,7 @@ def add_members(engine: Engine, count: int) -> list[int]:
         now = utcnow()
         connection.execute(
             member.insert(),
-            [
-                {
-                    "email": f"m{n}@bench.example.com",
-                    "name": f"M {n}",
-                    "language": "en",
-                    "time_zone": "Europe/Paris",
-                    "roles": ["ambassador"],
-                    "opted_in": True,
-                    "created_at": now,
-                    "updated_at": now,
-                }
-                for n in range(count)
-            ],
+            member_rows(count, created_at=now, updated_at=now),
         )
         return list(connection.execute(select(member.c.id).order_by(member.c.id)).scalars())
 
