@@ -23,6 +23,7 @@ from bot.runtime import Runtime, StartupError, build_runtime, prepare_database
 
 if TYPE_CHECKING:
     from bot.content.library import ContentLibrary
+    from bot.permissions import Target
 
 tr = Tr(cli_language())
 translate_cli(tr.lang)  # Typer's own words (Usage, Options, errors) too
@@ -112,13 +113,13 @@ def _engine():  # type: ignore[no-untyped-def]
 # --- what every capability's commands open the same way ---------------------------------------
 
 
-def operator_programme(config: Path | None, action: str) -> AppConfig:
+def operator_programme(config: Path | None, action: str, target: Target | None = None) -> AppConfig:
     """app.yaml, once the permission model lets the command line (the operator principal) do
-    ``action``; or exit 1 saying it may not."""
+    ``action`` (over ``target``, if given); or exit 1 saying it may not."""
     from bot.permissions import Actor, Permissions
 
     programme = load_programme(config)
-    if not Permissions(programme).allows(Actor.operator(), action):
+    if not Permissions(programme).allows(Actor.operator(), action, target):
         fail(tr("The command line may not do this."))
     return programme
 
