@@ -427,24 +427,16 @@ def send_practice(
     engine: Any, config: AppConfig, practice_id: int, now: datetime, chunks: int | None = None
 ) -> int:
     """Queue an approved practice's recipients chunk by chunk, each chunk in its own transaction
-    with the practice's mark: a process killed in the middle loses nothing (the next run goes on
-    from the mark) and doubles nothing (the dedupe key). Return how many were queued."""
-    from bot.db import session_scope
+    with the practice's mark (``bot.jobs.chunk_by_chunk``); return how many were queued."""
+    from bot.jobs import chunk_by_chunk
 
-    total = 0
-    done = 0
-    while chunks is None or done < chunks:
-        with session_scope(engine) as session:
-            practice = session.get(Practice, practice_id)
-            if practice is None:
-                return total
-            before = practice.recipients
-            read = queue_practice_chunk(session, config, practice, now)
-            total += practice.recipients - before
-            if read == 0 or practice.queued_at is not None:
-                return total
-        done += 1
-    return total
+    return chunk_by_chunk(
+        engine,
+        Practice,
+        practice_id,
+        lambda session, practice: queue_practice_chunk(session, config, practice, now),
+        chunks,
+    )
 
 
 def mark_useful(
