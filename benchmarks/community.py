@@ -11,7 +11,11 @@ On the demo programme (app.yaml, content/) with N extra members (default 100,000
   "Approve for everyone", handled as the chat adapters hand it to the core): the click
   itself (it records the decision and answers at once), and beside it the fan-out the
   `practices` job then does (run with the scheduler's wiring until every recipient is
-  queued); baseline from the same run: queuing one plain row per recipient.
+  queued); baseline from the same run: queuing one plain row per recipient;
+- `charter remind` by the central team (nobody has accepted): the chat request (it counts
+  and stores the ask) beside the fan-out the `charter_remind_now` job then does;
+- `meeting …` typed by the central team: a round table announced, every relay's
+  invitation queued within the request (O(relays), 1 % of the members here).
 
     .venv/bin/python benchmarks/community.py [--quick] [--members N] [--runs N]
         [--postgres postgresql+psycopg://postgres@127.0.0.1:5432/test]
@@ -30,22 +34,24 @@ import sys
 import tempfile
 import time
 import uuid
+from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bot.charter.models import CharterReminderRequest  # noqa: E402
 from bot.clock import utcnow  # noqa: E402
 from bot.community import messages, service  # noqa: E402
 from bot.community.messages import APPROVE_ACTION  # noqa: E402
 from bot.community.models import TO_EVERYONE, Practice  # noqa: E402
 from bot.delivery.models import PROMOTIONAL  # noqa: E402
 from bot.delivery.outbox import enqueue_many  # noqa: E402
-from bot.events import ActionEvent, Who  # noqa: E402
+from bot.events import ActionEvent, MessageEvent, Who  # noqa: E402
 from bot.jobs import run_job  # noqa: E402
 from bot.members import service as members  # noqa: E402
 from bot.members.importer import import_members  # noqa: E402
@@ -157,8 +163,32 @@ def bench(name: str, url: str, args: argparse.Namespace) -> None:
         assert queued == len(items)
         return elapsed
 
+    who = Who(platform="console", email=hugo.email, name=hugo.name)  # the central team
+
+    def chat_request(event) -> float:  # type: ignore[no-untyped-def]
+        """One chat request through the real entry point, timed: what the platform waits for."""
+        started = time.perf_counter()
+        outcome = runtime.relais.handle(event)
+        elapsed = (time.perf_counter() - started) * 1000
+        assert outcome.queued, "no answer"  # the reply is queued on the priority lane
+        return elapsed
+
+    def background(job_id: str, model, row_id: int) -> tuple[float, int, int]:  # type: ignore[no-untyped-def]
+        """Run the job with the scheduler's wiring until the row's fan-out is done."""
+        job = runtime.relais.registry.jobs[job_id]
+        queued = runs = 0
+        started = time.perf_counter()
+        while True:
+            queued += run_job(job, runtime)
+            runs += 1
+            with Session(engine) as session:
+                row = session.get(model, row_id)
+                if row is not None and row.queued_at is not None:
+                    break
+        return (time.perf_counter() - started) * 1000, queued, runs
+
     def approve_for_everyone() -> tuple[float, float, int, int]:
-        """The coordinator's click (the real entry point), then the `practices` job until done."""
+        """The coordinator's click, then the `practices` job until done."""
         with Session(engine) as session:
             practice = service.share_practice(
                 session,
@@ -168,28 +198,28 @@ def bench(name: str, url: str, args: argparse.Namespace) -> None:
                 "console",
             )
             session.commit()
-            practice_id = practice.id
-        who = Who(platform="console", email=hugo.email, name=hugo.name)
-        click = ActionEvent(
-            who, uuid.uuid4().hex, action_id=APPROVE_ACTION, value=f"{practice_id}:everyone"
+            practice_id = practice.id or 0
+        click_ms = chat_request(
+            ActionEvent(
+                who, uuid.uuid4().hex, action_id=APPROVE_ACTION, value=f"{practice_id}:everyone"
+            )
         )
-        started = time.perf_counter()
-        outcome = runtime.relais.handle(click)
-        click_ms = (time.perf_counter() - started) * 1000
-        assert outcome.queued, "the click gave no answer"  # the reply, queued on the priority lane
-        job = runtime.relais.registry.jobs["practices"]
-        queued = runs = 0
-        started = time.perf_counter()
-        while True:
-            queued += run_job(job, runtime)
-            runs += 1
-            with Session(engine) as session:
-                done = session.get(Practice, practice_id)
-                assert done is not None
-                if done.queued_at is not None:
-                    break
-        fanout_ms = (time.perf_counter() - started) * 1000
-        return click_ms, fanout_ms, queued, runs
+        return click_ms, *background("practices", Practice, practice_id)
+
+    def remind_the_charter() -> tuple[float, float, int, int]:
+        """`charter remind` by the central team, then the `charter_remind_now` job."""
+        request_ms = chat_request(MessageEvent(who, uuid.uuid4().hex, text="charter remind"))
+        with Session(engine) as session:
+            request_id = session.execute(
+                select(func.max(CharterReminderRequest.id))  # type: ignore[arg-type]
+            ).scalar_one()
+        return request_ms, *background("charter_remind_now", CharterReminderRequest, request_id)
+
+    def announce_a_meeting() -> float:
+        """`meeting …`: the round table and every relay's invitation, in the request."""
+        day = (utcnow() + timedelta(days=30)).date().isoformat()
+        text = f"meeting {day} 17:30 Europe/Paris https://meet.example.com/relays Round table"
+        return chat_request(MessageEvent(who, uuid.uuid4().hex, text=text))
 
     plain = plain_rows()
     click_ms, fanout_ms, queued, runs = approve_for_everyone()
@@ -201,6 +231,22 @@ def bench(name: str, url: str, args: argparse.Namespace) -> None:
     print(
         f"  {'good practice for everyone: the fan-out':<45} {fanout_ms:8.0f} ms"
         f"   ({queued:,} rows queued by the `practices` job in {runs} run(s))",
+        flush=True,
+    )
+    request_ms, fanout_ms, queued, runs = remind_the_charter()
+    print(
+        f"  {'`charter remind` (programme): the request':<45} {request_ms:8.0f} ms"
+        "   (counts and stores the ask, answers at once)"
+    )
+    print(
+        f"  {'`charter remind` (programme): the fan-out':<45} {fanout_ms:8.0f} ms"
+        f"   ({queued:,} reminders queued by `charter_remind_now` in {runs} run(s))",
+        flush=True,
+    )
+    meeting_ms = announce_a_meeting()
+    print(
+        f"  {'`meeting …` announced to every relay':<45} {meeting_ms:8.0f} ms"
+        f"   (the invitations queued in the request: {args.members // 100:,}+ relays)",
         flush=True,
     )
     engine.dispose()
