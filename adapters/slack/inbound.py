@@ -63,6 +63,12 @@ def check(body: str, content_type: str | None) -> dict[str, Any]:
         raise Malformed("not an object")
     if "ssl_check" in parsed:
         return parsed
+    # Bolt's log line for a request no listener matches reads these as objects.
+    if "view" in parsed and not isinstance(parsed["view"], dict):
+        raise Malformed("view is not an object")
+    for key in ("event", "message", "channel", "container", "user", "team"):
+        if parsed.get(key) is not None and not isinstance(parsed[key], dict):
+            raise Malformed(f"{key} is not an object")
     if "command" in parsed:
         if not (_is_text(parsed.get("command")) and _is_text(parsed.get("user_id"))):
             raise Malformed("slash command without command or user_id")
@@ -109,9 +115,6 @@ def check(body: str, content_type: str | None) -> dict[str, Any]:
                 raise Malformed("view_submission without a view")
             if not isinstance(view.get("private_metadata", ""), str):
                 raise Malformed("view private_metadata is not a string")
-        for key in ("message", "channel", "container"):
-            if parsed.get(key) is not None and not isinstance(parsed[key], dict):
-                raise Malformed(f"{key} is not an object")
         return parsed
     if _is_text(kind_of):
         return parsed  # another Events API envelope (app_rate_limited…): Bolt answers it

@@ -124,14 +124,17 @@ def _sections(text: str) -> list[dict[str, Any]]:
     return [{"type": "section", "text": {"type": "mrkdwn", "text": chunk}} for chunk in chunks]
 
 
-def _plain_sections(text: str) -> list[dict[str, Any]]:
-    """What a person wrote, as plain_text sections: Slack formats and links nothing in them."""
+def _plain_sections(text: str, titled: bool = False) -> list[dict[str, Any]]:
+    """What a person wrote, as plain_text sections: Slack formats and links nothing in them.
+
+    Blank text under a title adds nothing; without a title a blank section stands in,
+    since Slack refuses a message without blocks' text."""
     chunks = [text[i : i + MAX_SECTION] for i in range(0, len(text), MAX_SECTION)]
     return [
         {"type": "section", "text": {"type": "plain_text", "text": chunk, "emoji": False}}
         for chunk in chunks
         if chunk.strip()
-    ] or _sections(" ")
+    ] or ([] if titled else _sections(" "))
 
 
 def action_id(button: Button, index: int) -> str:
@@ -194,7 +197,7 @@ def blocks_of(message: Message, delivery_id: int | None = None) -> list[dict[str
         elif isinstance(block, Section) and block.plain:
             if block.title:
                 blocks += _sections(f"*{escape(block.title)}*")
-            blocks += _plain_sections(block.text)
+            blocks += _plain_sections(block.text, titled=bool(block.title))
         elif isinstance(block, Section):
             title = f"*{escape(block.title)}*\n" if block.title else ""
             blocks += _sections(title + mrkdwn(block.text))
