@@ -227,6 +227,8 @@ def _practice_id(ctx: Context) -> tuple[int, str]:
 
 
 def decide(ctx: Context, decision: str) -> None:
+    """Approve or reject a practice. The click only records the decision and answers at once:
+    the ``practices`` job queues the recipients (the whole company, for everyone) in chunks."""
     tr = ctx.tr
     practice_id, audience = _practice_id(ctx)
     with _refused(tr):
@@ -235,16 +237,16 @@ def decide(ctx: Context, decision: str) -> None:
         )
     audit.in_context(ctx, f"practice.{practice.status}", practice.id, audience=practice.audience)
     author = ctx.session.get(Member, practice.author_id)
-    sent = 0
+    count = 0
     if practice.status == APPROVED:
-        sent = ctx.enqueue(messages.practice_deliveries(ctx.session, practice, author, ctx.config))
+        count = service.count_recipients(ctx.session, practice, ctx.config)
     if author is not None and author.id != ctx.member.id:
         ctx.enqueue(
             [
                 to_member(
                     author,
                     ctx.config,
-                    messages.decision_for_author(practice, sent, Tr(author.language)),
+                    messages.decision_for_author(practice, count, Tr(author.language)),
                     key=f"practice:{practice.id}:decision",
                     kind="practice_decision",
                     subject=f"practice:{practice.id}",
@@ -257,19 +259,19 @@ def decide(ctx: Context, decision: str) -> None:
     elif practice.audience == TO_EVERYONE:
         ctx.reply(
             tr.plural(
-                "Approved: the good practice goes to {count} person.",
-                "Approved: the good practice goes to {count} people.",
-                sent,
-                count=sent,
+                "Approved: the good practice is being sent to {count} person.",
+                "Approved: the good practice is being sent to {count} people.",
+                count,
+                count=count,
             )
         )
     else:
         ctx.reply(
             tr.plural(
-                "Approved: the good practice goes to {count} relay.",
-                "Approved: the good practice goes to {count} relays.",
-                sent,
-                count=sent,
+                "Approved: the good practice is being sent to {count} relay.",
+                "Approved: the good practice is being sent to {count} relays.",
+                count,
+                count=count,
             )
         )
 
