@@ -25,18 +25,17 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections import Counter
 from pathlib import Path
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import create_engine, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import select
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.harness import member_rows, slack_app_yaml, slack_env, with_postgres  # noqa: E402
 from bot.charter.models import CharterAcknowledgement  # noqa: E402
 from bot.config import load_config  # noqa: E402
 from bot.db import make_engine, session_scope, upgrade  # noqa: E402
@@ -81,13 +80,11 @@ class RateLimitedSlack(SlackStandIn):
 
 def programme(folder: Path) -> Path:
     """The demo programme with Slack enabled and no quiet hours (the benchmark runs any time)."""
-    shutil.copy(ROOT / "app.yaml", folder / "app.yaml")
+    config = slack_app_yaml(folder)
     shutil.copytree(ROOT / "content", folder / "content")
-    config = folder / "app.yaml"
     text_ = config.read_text(encoding="utf-8")
     text_ = text_.replace('  quiet_hours: { start: "19:00", end: "08:30" }\n', "")
     text_ = text_.replace("[mon, tue, wed, thu, fri]", "[mon, tue, wed, thu, fri, sat, sun]")
-    text_ = text_.replace("  slack:\n    enabled: false", "  slack:\n    enabled: true")
     text_ = text_.replace("  console:\n    enabled: true", "  console:\n    enabled: false")
     config.write_text(text_, encoding="utf-8")
     return config
@@ -101,18 +98,11 @@ def members(url: str, config_file: Path, count: int) -> None:
     with session_scope(engine) as session:
         session.connection().execute(
             Member.__table__.insert(),  # type: ignore[attr-defined]
-            [
-                {
-                    "email": f"m{n}@bench.example.com",
-                    "name": f"M {n}",
-                    "department": departments[n % len(departments)],
-                    "language": ("fr", "en")[n % 2],
-                    "time_zone": "Europe/Paris",
-                    "roles": ["ambassador"],
-                    "opted_in": True,
-                }
-                for n in range(count)
-            ],
+            member_rows(
+                count,
+                department=lambda n: departments[n % len(departments)],
+                language=lambda n: ("fr", "en")[n % 2],
+            ),
         )
     with session_scope(engine) as session:
         ids = list(session.execute(select(Member.id).order_by(Member.id)).scalars())
@@ -173,9 +163,7 @@ def run(label: str, url: str, count: int, rate: float) -> None:
                 "RELAIS_DATABASE_URL": url,
                 "RELAIS_CONFIG": str(config_file),
                 "RELAIS_LANG": "en",
-                "SLACK_BOT_TOKEN": "xoxb-test-token",
-                "SLACK_SIGNING_SECRET": "bench-secret",
-                "SLACK_API_URL": f"{api.url}/api/",
+                **slack_env(f"{api.url}/api/", secret="bench-secret"),
             }
             env.pop("SLACK_APP_TOKEN", None)
             floor = count / rate
@@ -198,19 +186,6 @@ def run(label: str, url: str, count: int, rate: float) -> None:
                 f"still showing share links {still_shared}; {standin.update_throttled} 429s; "
                 f"{cpu_text(count)}"
             )
-
-
-def with_postgres(server: str, action) -> None:  # type: ignore[no-untyped-def]
-    name = f"relais_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        action(make_url(server).set(database=name).render_as_string(hide_password=False))
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def main() -> None:

@@ -7,8 +7,15 @@ On the demo programme (app.yaml, content/) with N extra members (default 100,000
   baseline from the same run: finding a member by e-mail (one indexed look-up);
 - `relays` for a relay: every department's relays (a scan of the CSV roles);
 - meeting invitations: the list of every relay;
-- a good practice approved for everyone: recipients and their outbox rows queued;
-  baseline from the same run: queuing the same number of plain rows.
+- a good practice approved for everyone, through the real click (a coordinator's
+  "Approve for everyone", handled as the chat adapters hand it to the core): the click
+  itself (it records the decision and answers at once), and beside it the fan-out the
+  `practices` job then does (run with the scheduler's wiring until every recipient is
+  queued); baseline from the same run: queuing one plain row per recipient;
+- `charter remind` by the central team (nobody has accepted): the chat request (it counts
+  and stores the ask) beside the fan-out the `charter_remind_now` job then does;
+- `meeting …` typed by the central team: a round table announced, every relay's
+  invitation queued within the request (O(relays), 1 % of the members here).
 
     .venv/bin/python benchmarks/community.py [--quick] [--members N] [--runs N]
         [--postgres postgresql+psycopg://postgres@127.0.0.1:5432/test]
@@ -22,25 +29,29 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import sys
 import tempfile
 import time
 import uuid
+from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import func, select, text
 from sqlmodel import Session
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.harness import throwaway_database, timed  # noqa: E402
+from bot.charter.models import CharterReminderRequest  # noqa: E402
 from bot.clock import utcnow  # noqa: E402
 from bot.community import messages, service  # noqa: E402
+from bot.community.messages import APPROVE_ACTION  # noqa: E402
 from bot.community.models import TO_EVERYONE, Practice  # noqa: E402
 from bot.delivery.models import PROMOTIONAL  # noqa: E402
 from bot.delivery.outbox import enqueue_many  # noqa: E402
+from bot.events import ActionEvent, MessageEvent, Who  # noqa: E402
+from bot.jobs import run_job  # noqa: E402
 from bot.members import service as members  # noqa: E402
 from bot.members.importer import import_members  # noqa: E402
 from bot.messages import simple  # noqa: E402
@@ -48,18 +59,6 @@ from bot.notify import to_member  # noqa: E402
 from bot.runtime import build_runtime  # noqa: E402
 
 DEPARTMENTS = ["communication", "customer-service", "marketing", "sales", "hr", "legal"]
-
-
-def timed(runs: int, call) -> tuple[float, float]:  # type: ignore[no-untyped-def]
-    samples = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        call()
-        samples.append((time.perf_counter() - started) * 1000)
-    samples.sort()
-    return statistics.median(samples), samples[
-        min(len(samples) - 1, round(0.95 * len(samples)) - 1)
-    ]
 
 
 def add_members(engine, count: int) -> None:  # type: ignore[no-untyped-def]
@@ -103,7 +102,8 @@ def bench(name: str, url: str, args: argparse.Namespace) -> None:
     with Session(engine) as session:
         emma = members.by_email(session, "emma.wilson@example.com")
         karim = members.by_email(session, "karim.benali@example.com")
-        assert emma and karim
+        hugo = members.by_email(session, "hugo.lambert@example.com")  # central team
+        assert emma and karim and hugo
         rows = [
             (
                 "baseline: a member by e-mail",
@@ -123,7 +123,8 @@ def bench(name: str, url: str, args: argparse.Namespace) -> None:
             median, p95 = timed(args.runs, call)
             print(f"  {label:<45} median {median:8.1f} ms   p95 {p95:8.1f} ms", flush=True)
 
-    def fan_out(plain: bool) -> float:
+    def plain_rows() -> float:
+        """Baseline: one plain outbox row per recipient, in one transaction (rolled back)."""
         with Session(engine) as session:
             practice = Practice(
                 author_id=karim.id or 0,
@@ -136,31 +137,105 @@ def bench(name: str, url: str, args: argparse.Namespace) -> None:
             session.add(practice)
             session.flush()
             started = time.perf_counter()
-            if plain:
-                message = simple("x")
-                items = [
-                    to_member(
-                        m,
-                        config,
-                        message,
-                        key=f"plain:{practice.id}",
-                        kind="x",
-                        purpose=PROMOTIONAL,
-                    )
-                    for m in service.practice_recipients(session, practice, config)
-                ]
-            else:
-                items = messages.practice_deliveries(session, practice, karim, config)
+            message = simple("x")
+            items = [
+                to_member(
+                    m, config, message, key=f"plain:{practice.id}", kind="x", purpose=PROMOTIONAL
+                )
+                for m in service.practice_recipients(session, practice, config)
+            ]
             queued = len(enqueue_many(session, items, utcnow()))
             elapsed = (time.perf_counter() - started) * 1000
             session.rollback()
         assert queued == len(items)
         return elapsed
 
-    plain = fan_out(plain=True)
-    practice = fan_out(plain=False)
+    who = Who(platform="console", email=hugo.email, name=hugo.name)  # the central team
+
+    def chat_request(event) -> float:  # type: ignore[no-untyped-def]
+        """One chat request through the real entry point, timed: what the platform waits for."""
+        started = time.perf_counter()
+        outcome = runtime.relais.handle(event)
+        elapsed = (time.perf_counter() - started) * 1000
+        assert outcome.queued, "no answer"  # the reply is queued on the priority lane
+        return elapsed
+
+    def background(job_id: str, model, row_id: int) -> tuple[float, int, int]:  # type: ignore[no-untyped-def]
+        """Run the job with the scheduler's wiring until the row's fan-out is done."""
+        job = runtime.relais.registry.jobs[job_id]
+        queued = runs = 0
+        started = time.perf_counter()
+        while True:
+            queued += run_job(job, runtime)
+            runs += 1
+            with Session(engine) as session:
+                row = session.get(model, row_id)
+                if row is not None and row.queued_at is not None:
+                    break
+        return (time.perf_counter() - started) * 1000, queued, runs
+
+    def approve_for_everyone() -> tuple[float, float, int, int]:
+        """The coordinator's click, then the `practices` job until done."""
+        with Session(engine) as session:
+            practice = service.share_practice(
+                session,
+                karim,
+                "Answer within the hour, even to say you look into it.",
+                "https://intranet.example.com/tip",
+                "console",
+            )
+            session.commit()
+            practice_id = practice.id or 0
+        click_ms = chat_request(
+            ActionEvent(
+                who, uuid.uuid4().hex, action_id=APPROVE_ACTION, value=f"{practice_id}:everyone"
+            )
+        )
+        return click_ms, *background("practices", Practice, practice_id)
+
+    def remind_the_charter() -> tuple[float, float, int, int]:
+        """`charter remind` by the central team, then the `charter_remind_now` job."""
+        request_ms = chat_request(MessageEvent(who, uuid.uuid4().hex, text="charter remind"))
+        with Session(engine) as session:
+            request_id = session.execute(
+                select(func.max(CharterReminderRequest.id))  # type: ignore[arg-type]
+            ).scalar_one()
+        return request_ms, *background("charter_remind_now", CharterReminderRequest, request_id)
+
+    def announce_a_meeting() -> float:
+        """`meeting …`: the round table and every relay's invitation, in the request."""
+        day = (utcnow() + timedelta(days=30)).date().isoformat()
+        text = f"meeting {day} 17:30 Europe/Paris https://meet.example.com/relays Round table"
+        return chat_request(MessageEvent(who, uuid.uuid4().hex, text=text))
+
+    plain = plain_rows()
+    click_ms, fanout_ms, queued, runs = approve_for_everyone()
     print(f"  {'baseline: queue one plain row per member':<45} {plain:8.0f} ms")
-    print(f"  {'good practice approved for everyone':<45} {practice:8.0f} ms", flush=True)
+    print(
+        f"  {'good practice for everyone: the click':<45} {click_ms:8.0f} ms"
+        "   (records the decision, answers at once)"
+    )
+    print(
+        f"  {'good practice for everyone: the fan-out':<45} {fanout_ms:8.0f} ms"
+        f"   ({queued:,} rows queued by the `practices` job in {runs} run(s))",
+        flush=True,
+    )
+    request_ms, fanout_ms, queued, runs = remind_the_charter()
+    print(
+        f"  {'`charter remind` (programme): the request':<45} {request_ms:8.0f} ms"
+        "   (counts and stores the ask, answers at once)"
+    )
+    print(
+        f"  {'`charter remind` (programme): the fan-out':<45} {fanout_ms:8.0f} ms"
+        f"   ({queued:,} reminders queued by `charter_remind_now` in {runs} run(s))",
+        flush=True,
+    )
+    meeting_ms = announce_a_meeting()
+    print(
+        f"  {'`meeting …` announced to every relay':<45} {meeting_ms:8.0f} ms"
+        f"   (the invitations queued in the request: {args.members // 100:,}+ relays)",
+        flush=True,
+    )
     engine.dispose()
 
 
@@ -175,17 +250,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         bench("SQLite", f"sqlite:///{folder}/bench.db", args)
     if args.postgres:
-        database = f"relais_bench_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(args.postgres, isolation_level="AUTOCOMMIT")
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{database}"'))
-        try:
-            url = make_url(args.postgres).set(database=database)
-            bench("PostgreSQL", url.render_as_string(hide_password=False), args)
-        finally:
-            with admin.connect() as connection:
-                connection.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
-            admin.dispose()
+        with throwaway_database(args.postgres) as url:
+            bench("PostgreSQL", url, args)
 
 
 if __name__ == "__main__":

@@ -18,11 +18,9 @@ baselines from the same run:
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -31,14 +29,21 @@ from sqlalchemy import func, select
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.campaign import with_postgres  # noqa: E402
+from benchmarks.harness import (  # noqa: E402
+    campaign_posts,
+    member_rows,
+    slack_app_yaml,
+    slack_standin,
+    with_postgres,
+    worker_thread,
+)
 from bot.config import load_config  # noqa: E402
 from bot.content.sync import load_checked  # noqa: E402
 from bot.core import Relais  # noqa: E402
 from bot.crisis import service  # noqa: E402
 from bot.db import make_engine, session_scope, upgrade  # noqa: E402
 from bot.delivery.models import PENDING, SENDING, SENT, Delivery  # noqa: E402
-from bot.delivery.outbox import Outgoing, enqueue_many  # noqa: E402
+from bot.delivery.outbox import enqueue_many  # noqa: E402
 from bot.delivery.worker import DeliveryWorker  # noqa: E402
 from bot.i18n import Tr  # noqa: E402
 from bot.members.models import Address, Member  # noqa: E402
@@ -53,13 +58,7 @@ def prepare(url: str, count: int):  # type: ignore[no-untyped-def]
     # The programme with Slack on: members are reached there, as in a real workspace.
     os.environ.setdefault("SLACK_BOT_TOKEN", "xoxb-test-token")
     os.environ.setdefault("SLACK_SIGNING_SECRET", "secret")
-    folder = Path(tempfile.mkdtemp())
-    text = (ROOT / "app.yaml").read_text(encoding="utf-8")
-    (folder / "app.yaml").write_text(
-        text.replace("  slack:\n    enabled: false", "  slack:\n    enabled: true"),
-        encoding="utf-8",
-    )
-    config = load_config(folder / "app.yaml")
+    config = load_config(slack_app_yaml(Path(tempfile.mkdtemp())))
     assert "slack" in config.platforms.enabled()
     content = load_checked(ROOT / "content", config)
     engine = make_engine(url)
@@ -67,19 +66,12 @@ def prepare(url: str, count: int):  # type: ignore[no-untyped-def]
     with session_scope(engine) as session:
         session.connection().execute(
             Member.__table__.insert(),  # type: ignore[attr-defined]
-            [
-                {
-                    "email": f"m{n}@bench.example.com",
-                    "name": f"M {n}",
-                    "department": ("sales", "hr", "legal", "marketing")[n % 4],
-                    "language": "en" if n % 2 else "fr",
-                    "time_zone": "Europe/Paris",
-                    "roles": ["ambassador"],
-                    "opted_in": True,
-                    "preferred_platform": "slack",
-                }
-                for n in range(count)
-            ],
+            member_rows(
+                count,
+                department=lambda n: ("sales", "hr", "legal", "marketing")[n % 4],
+                language=lambda n: "en" if n % 2 else "fr",
+                preferred_platform="slack",
+            ),
         )
     with session_scope(engine) as session:
         ids = session.execute(select(Member.id).order_by(Member.id)).scalars().all()
@@ -90,40 +82,21 @@ def prepare(url: str, count: int):  # type: ignore[no-untyped-def]
                 for n, member_id in enumerate(ids)
             ],
         )
-        enqueue_many(
-            session,
-            [
-                Outgoing(
-                    member_id=i,
-                    platform="slack",
-                    dedupe_key="bench-campaign",
-                    kind="post",
-                    message=simple(CAMPAIGN_TEXT),
-                    campaign="bench",
-                    purpose="promotional",
-                )
-                for i in ids
-            ],
-        )
+        enqueue_many(session, campaign_posts(ids, simple(CAMPAIGN_TEXT)))
     return config, content, engine
 
 
 def run(label: str, url: str, count: int, rate: float, head_start: int) -> None:
     sys.path.insert(0, str(ROOT / "tests"))
     from adapters.slack.platform import SlackPlatform
-    from tests.conftest import LoopbackServer
-    from tests.slack_standin import SlackStandIn
 
     config, content, engine = prepare(url, count)
-    standin = SlackStandIn({})
-    standin.post_rate = rate
-    with LoopbackServer(standin.app) as api:
+    standin, server = slack_standin(rate)
+    with server as api:
         relais = Relais(config, content, engine, build_registry())
         slack = SlackPlatform(relais, "xoxb-test-token", "secret", api_url=f"{api.url}/api/")
         worker = DeliveryWorker(engine, {"slack": slack}, config.delivery)
-        loop = asyncio.new_event_loop()
-        thread = threading.Thread(target=loop.run_until_complete, args=(worker.run(),))
-        thread.start()
+        _, thread = worker_thread(worker)
         while len(standin.posted) < head_start:  # the campaign is well under way
             time.sleep(0.01)
         asked = time.monotonic()

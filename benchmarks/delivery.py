@@ -56,6 +56,7 @@ sys.path.insert(0, str(ROOT))
 
 from adapters.console import ConsolePlatform  # noqa: E402
 from adapters.slack.platform import SlackPlatform  # noqa: E402
+from benchmarks.harness import member_rows  # noqa: E402
 from bot.config import load_config  # noqa: E402
 from bot.content.sync import load_checked  # noqa: E402
 from bot.core import Relais  # noqa: E402
@@ -150,17 +151,7 @@ def prepare(url: str, count: int, platform: str, campaign: str | None = None) ->
     with session_scope(engine) as session:
         session.connection().execute(
             Member.__table__.insert(),  # type: ignore[attr-defined]
-            [
-                {
-                    "email": f"m{n}@bench.example.com",
-                    "name": f"M {n}",
-                    "language": "en",
-                    "time_zone": "Europe/Paris",
-                    "roles": ["ambassador"],
-                    "opted_in": True,
-                }
-                for n in range(count)
-            ],
+            member_rows(count),
         )
     with session_scope(engine) as session:
         session.connection().execute(

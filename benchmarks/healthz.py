@@ -19,12 +19,10 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import bindparam, create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import bindparam, text
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -32,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 from fastapi.testclient import TestClient  # noqa: E402
 from sqlmodel.sql.sqltypes import UTCDateTime  # noqa: E402
 
+from benchmarks.harness import member_rows, throwaway_database  # noqa: E402
 from bot.clock import utcnow  # noqa: E402
 from bot.db import session_scope  # noqa: E402
 from bot.delivery.outbox import Outgoing, enqueue_many  # noqa: E402
@@ -94,17 +93,7 @@ def run(name: str, url: str, rows: int, requests: int) -> None:
     with session_scope(engine) as session:
         session.connection().execute(
             Member.__table__.insert(),  # type: ignore[attr-defined]
-            [
-                {
-                    "email": f"m{n}@bench.example.com",
-                    "name": f"M {n}",
-                    "language": "en",
-                    "time_zone": "Europe/Paris",
-                    "roles": ["ambassador"],
-                    "opted_in": True,
-                }
-                for n in range(MEMBERS)
-            ],
+            member_rows(MEMBERS),
         )
         first = session.execute(text("SELECT min(id) FROM member")).scalar_one()
     client = TestClient(create_app(runtime, run_scheduler=False))
@@ -159,17 +148,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         run("SQLite", f"sqlite:///{folder}/relais.db", args.rows, args.requests)
     if args.postgres:
-        admin = create_engine(args.postgres, isolation_level="AUTOCOMMIT")
-        name = f"relais_bench_{uuid.uuid4().hex[:10]}"
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-        try:
-            url = make_url(args.postgres).set(database=name).render_as_string(hide_password=False)
+        with throwaway_database(args.postgres) as url:
             run("PostgreSQL", url, args.rows, args.requests)
-        finally:
-            with admin.connect() as connection:
-                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
 
 
 if __name__ == "__main__":

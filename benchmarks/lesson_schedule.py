@@ -22,17 +22,16 @@ import resource
 import sys
 import tempfile
 import time
-import uuid
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import func, select
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.harness import throwaway_database  # noqa: E402
 from bot.config import load_config  # noqa: E402
 from bot.db import make_engine, upgrade  # noqa: E402
 from bot.delivery.models import Delivery  # noqa: E402
@@ -144,19 +143,8 @@ def main() -> None:
         print(f"{args.members} members in {len(ZONES)} time zones; Python {sys.version.split()[0]}")
         run("sqlite", f"sqlite:///{Path(tmp) / 'bench.db'}", csv_path, args.members)
         if args.postgres:
-            name = f"relais_bench_{uuid.uuid4().hex[:8]}"
-            admin = create_engine(args.postgres, isolation_level="AUTOCOMMIT")
-            with admin.connect() as connection:
-                connection.execute(text(f'CREATE DATABASE "{name}"'))
-            try:
-                url = (
-                    make_url(args.postgres).set(database=name).render_as_string(hide_password=False)
-                )
+            with throwaway_database(args.postgres) as url:
                 run("postgresql", url, csv_path, args.members)
-            finally:
-                with admin.connect() as connection:
-                    connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-                admin.dispose()
         else:
             print("postgresql skipped: pass --postgres URL or set RELAIS_BENCH_POSTGRES_URL")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

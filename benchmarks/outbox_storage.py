@@ -19,15 +19,15 @@ import argparse
 import os
 import sys
 import tempfile
-import uuid
 from pathlib import Path
 
-from sqlalchemy import MetaData, Table, create_engine, select, text
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy import MetaData, Table, select, text
+from sqlalchemy.engine import Engine
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.harness import member_rows, throwaway_database  # noqa: E402
 from bot.clock import utcnow  # noqa: E402
 from bot.config import load_config  # noqa: E402
 from bot.content.sync import load_checked  # noqa: E402
@@ -60,19 +60,7 @@ def add_members(engine: Engine, count: int) -> list[int]:
         now = utcnow()
         connection.execute(
             member.insert(),
-            [
-                {
-                    "email": f"m{n}@bench.example.com",
-                    "name": f"M {n}",
-                    "language": "en",
-                    "time_zone": "Europe/Paris",
-                    "roles": ["ambassador"],
-                    "opted_in": True,
-                    "created_at": now,
-                    "updated_at": now,
-                }
-                for n in range(count)
-            ],
+            member_rows(count, created_at=now, updated_at=now),
         )
         return list(connection.execute(select(member.c.id).order_by(member.c.id)).scalars())
 
@@ -229,24 +217,13 @@ def main() -> None:
         new = fresh(f"sqlite:///{folder}/after.db", args.members, message)
         report("SQLite", args.members, before, migrated, new)
     if args.postgres:
-        admin = create_engine(args.postgres, isolation_level="AUTOCOMMIT")
-        names = [f"relais_bench_{uuid.uuid4().hex[:10]}" for _ in range(2)]
-        urls = [
-            make_url(args.postgres).set(database=name).render_as_string(hide_password=False)
-            for name in names
-        ]
-        with admin.connect() as connection:
-            for name in names:
-                connection.execute(text(f'CREATE DATABASE "{name}"'))
-        try:
-            before, migrated = before_and_migrated(urls[0], args.members, message)
-            new = fresh(urls[1], args.members, message)
+        with (
+            throwaway_database(args.postgres) as first,
+            throwaway_database(args.postgres) as second,
+        ):
+            before, migrated = before_and_migrated(first, args.members, message)
+            new = fresh(second, args.members, message)
             report("PostgreSQL", args.members, before, migrated, new)
-        finally:
-            with admin.connect() as connection:
-                for name in names:
-                    connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
 
 
 if __name__ == "__main__":

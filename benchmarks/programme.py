@@ -36,13 +36,13 @@ import sys
 import tempfile
 import time
 import urllib.parse
-import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import create_engine, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import select, text
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -52,9 +52,10 @@ from campaign import members as add_members  # noqa: E402
 from campaign import programme  # noqa: E402
 from delivery import StandIn  # noqa: E402
 
+from benchmarks.harness import campaign_posts, throwaway_database  # noqa: E402
 from bot.campaigns.service import SHARED_ACTION  # noqa: E402
 from bot.db import make_engine, session_scope  # noqa: E402
-from bot.delivery.outbox import Outgoing, enqueue_many  # noqa: E402
+from bot.delivery.outbox import enqueue_many  # noqa: E402
 from bot.members.models import Member  # noqa: E402
 from bot.messages import Actions, Button, Message, Section  # noqa: E402
 from tests.conftest import free_port  # noqa: E402
@@ -211,22 +212,7 @@ def serve_measures(
             )
             with session_scope(engine) as session:
                 ids = session.execute(select(Member.id)).scalars().all()
-                enqueue_many(
-                    session,
-                    [
-                        Outgoing(
-                            member_id=i,
-                            platform="slack",
-                            dedupe_key="bench-campaign",
-                            kind="post",
-                            subject="bench-post",
-                            campaign="bench",
-                            message=message,
-                            purpose="promotional",
-                        )
-                        for i in ids
-                    ],
-                )
+                enqueue_many(session, campaign_posts(ids, message, subject="bench-post"))
             process_peak = rss_mib(process.pid)
             users = [f"U{n:08d}" for n in range(min(members, 5000))]
             cpu_before = cpu_seconds(process.pid)
@@ -263,22 +249,14 @@ def serve_measures(
     }
 
 
-def fresh_database(server: str | None) -> tuple[str, Any]:
+@contextmanager
+def fresh_database(server: str | None) -> Iterator[str]:
+    """A throw-away database on the PostgreSQL ``server``, or a new SQLite file without one."""
     if not server:
-        path = Path(tempfile.mkdtemp()) / "relais-bench.db"
-        return f"sqlite:///{path}", None
-    name = f"relais_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(server).set(database=name).render_as_string(hide_password=False)
-
-    def drop() -> None:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    return url, drop
+        yield f"sqlite:///{Path(tempfile.mkdtemp()) / 'relais-bench.db'}"
+        return
+    with throwaway_database(server) as url:
+        yield url
 
 
 def main() -> None:
@@ -363,12 +341,8 @@ def main() -> None:
         else:
             notes.append("stats.py:\n" + out[-2000:])
     if "serve" not in skip:
-        url, drop = fresh_database(args.postgres)
-        try:
+        with fresh_database(args.postgres) as url:
             figures = serve_measures(url, serve_members, rate=200, click_rate=200, seconds=10)
-        finally:
-            if drop:
-                drop()
         row(
             f"ack of signed clicks at 200/s during a campaign, {db}",
             f"p50 {figures['p50']:.1f} ms, p99 {figures['p99']:.1f} ms "

@@ -21,27 +21,32 @@ Slack Web API on 127.0.0.1, throttled (429 with Retry-After past --rate).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import sys
 import tempfile
-import threading
 import time
-import uuid
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import create_engine, func, select, text, update
-from sqlalchemy.engine import make_url
+from sqlalchemy import func, select, update
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.harness import (  # noqa: E402
+    campaign_posts,
+    member_rows,
+    slack_app_yaml,
+    slack_env,
+    slack_standin,
+    with_postgres,
+    worker_thread,
+)
 from bot.clock import as_utc, utcnow  # noqa: E402
 from bot.db import session_scope  # noqa: E402
 from bot.delivery.models import PENDING, Delivery  # noqa: E402
-from bot.delivery.outbox import Outgoing, enqueue_many  # noqa: E402
+from bot.delivery.outbox import enqueue_many  # noqa: E402
 from bot.events import CommandEvent, Who  # noqa: E402
 from bot.members.importer import import_members  # noqa: E402
 from bot.members.models import Address, Member  # noqa: E402
@@ -68,25 +73,11 @@ class World:
     """A runtime on a fresh database, the Slack stand-in, and the worker in its own thread."""
 
     def __init__(self, url: str, members: int, rate: float | None, folder: Path) -> None:
-        from tests.conftest import LoopbackServer
-        from tests.slack_standin import SlackStandIn
-
-        self.standin = SlackStandIn({})
-        self.standin.post_rate = rate
-        self.api = LoopbackServer(self.standin.app).__enter__()
+        self.standin, server = slack_standin(rate)
+        self.api = server.__enter__()
         # The demo programme with Slack on, its Web API being the stand-in.
-        config = folder / "app.yaml"
-        config.write_text(
-            (ROOT / "app.yaml")
-            .read_text(encoding="utf-8")
-            .replace("  slack:\n    enabled: false", "  slack:\n    enabled: true"),
-            encoding="utf-8",
-        )
-        os.environ.update(
-            SLACK_BOT_TOKEN="xoxb-test-token",
-            SLACK_SIGNING_SECRET="secret",
-            SLACK_API_URL=f"{self.api.url}/api/",
-        )
+        config = slack_app_yaml(folder)
+        os.environ.update(slack_env(f"{self.api.url}/api/"))
         self.runtime = build_runtime(config, url, content_root=ROOT / "content", auto_upgrade=True)
         self.engine = self.runtime.engine
         import_members(self.engine, ROOT / "demo" / "members.csv", self.runtime.config)
@@ -94,18 +85,7 @@ class World:
             if members:
                 session.connection().execute(
                     Member.__table__.insert(),  # type: ignore[attr-defined]
-                    [
-                        {
-                            "email": f"m{n}@bench.example.com",
-                            "name": f"M {n}",
-                            "department": "sales",
-                            "language": "en",
-                            "time_zone": "Europe/Paris",
-                            "roles": ["ambassador"],
-                            "opted_in": True,
-                        }
-                        for n in range(members)
-                    ],
+                    member_rows(members, department="sales"),
                 )
         with session_scope(self.engine) as session:
             ids = session.execute(select(Member.id).order_by(Member.id)).scalars().all()
@@ -119,11 +99,7 @@ class World:
                 for email, member_id in session.execute(select(Member.email, Member.id)).all()
             }
         self.worker = self.runtime.worker
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(
-            target=lambda: self.loop.run_until_complete(self.worker.run()), daemon=True
-        )
-        self.thread.start()
+        self.loop, self.thread = worker_thread(self.worker, daemon=True)
 
     def kick(self) -> None:
         self.loop.call_soon_threadsafe(self.worker.kick)
@@ -154,21 +130,7 @@ class World:
         message = simple("Our new heat pump range is out: share the launch post!")
         with session_scope(self.engine) as session:
             ids = [i for e, i in self.ids.items() if e.endswith("@bench.example.com")]
-            enqueue_many(
-                session,
-                [
-                    Outgoing(
-                        member_id=i,
-                        platform="slack",
-                        dedupe_key="bench-campaign",
-                        kind="post",
-                        message=message,
-                        purpose="promotional",
-                        campaign="bench",
-                    )
-                    for i in ids
-                ],
-            )
+            enqueue_many(session, campaign_posts(ids, message))
         self.kick()
         return len(ids)
 
@@ -302,19 +264,6 @@ def measure(label: str, world: World, count: int, rate: float) -> None:
         print(f"  card accepted by Slack        {figures(delivered)}", flush=True)
     finally:
         world.close()
-
-
-def with_postgres(server: str, action) -> None:  # type: ignore[no-untyped-def]
-    name = f"relais_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        action(make_url(server).set(database=name).render_as_string(hide_password=False))
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def main() -> None:

@@ -35,7 +35,6 @@ import argparse
 import json
 import os
 import random
-import statistics
 import sys
 import tempfile
 import time
@@ -51,6 +50,7 @@ from sqlmodel import Session
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.harness import timed  # noqa: E402
 from bot.config import parse_config  # noqa: E402
 from bot.crisis.models import Crisis  # noqa: E402
 from bot.db import make_engine, upgrade  # noqa: E402
@@ -286,17 +286,6 @@ class Content:
 
     def current_charter(self, lang: str):  # type: ignore[no-untyped-def]
         return ("charter", SimpleNamespace(version=CHARTER_VERSION))
-
-
-def timed(runs: int, call) -> tuple[float, float]:  # type: ignore[no-untyped-def]
-    samples = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        call()
-        samples.append((time.perf_counter() - started) * 1000)
-    samples.sort()
-    p95 = samples[min(len(samples) - 1, round(0.95 * len(samples)) - 1)]
-    return statistics.median(samples), p95
 
 
 def bench(name: str, url: str, args: argparse.Namespace) -> None:

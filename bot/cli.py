@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import gc
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -18,7 +20,11 @@ from bot.config import AppConfig, load_config
 from bot.db import DatabaseUrlError, make_engine, upgrade
 from bot.i18n import Tr, cli_language
 from bot.problems import ProblemsError
-from bot.runtime import StartupError, build_runtime, prepare_database
+from bot.runtime import Runtime, StartupError, build_runtime, prepare_database
+
+if TYPE_CHECKING:
+    from bot.content.library import ContentLibrary
+    from bot.permissions import Target
 
 tr = Tr(cli_language())
 translate_cli(tr.lang)  # Typer's own words (Usage, Options, errors) too
@@ -103,6 +109,61 @@ def _engine():  # type: ignore[no-untyped-def]
                 value=exc,
             )
         )
+
+
+# --- what every capability's commands open the same way ---------------------------------------
+
+
+def operator_programme(config: Path | None, action: str, target: Target | None = None) -> AppConfig:
+    """app.yaml, once the permission model lets the command line (the operator principal) do
+    ``action`` (over ``target``, if given); or exit 1 saying it may not."""
+    from bot.permissions import Actor, Permissions
+
+    programme = load_programme(config)
+    if not Permissions(programme).allows(Actor.operator(), action, target):
+        fail(tr("The command line may not do this."))
+    return programme
+
+
+def load_content(config: Path | None, programme: AppConfig) -> ContentLibrary:
+    """content/ beside app.yaml, or exit 1 listing its problems."""
+    from bot.config import config_path
+    from bot.content.library import load_library
+
+    root = config_path(config).resolve().parent / "content"
+    library, problems = load_library(root, programme, tr.lang)
+    if problems:
+        fail_problems(ProblemsError(problems))
+    return library
+
+
+@contextmanager
+def starting() -> Iterator[None]:
+    """Exit 1 where what runs inside cannot start: the problems of app.yaml or the content
+    listed, or why the database or the runtime cannot be had."""
+    try:
+        yield
+    except ProblemsError as problems:
+        fail_problems(problems)
+    except (StartupError, DatabaseUrlError) as exc:
+        fail(str(exc))
+
+
+def open_runtime(config: Path | None) -> Runtime:
+    """The whole runtime (app.yaml, content, database, platforms), or exit 1 saying why not."""
+    with starting():
+        runtime = build_runtime(config)
+    return runtime
+
+
+@contextmanager
+def failing_on(*errors: type[Exception], say: Callable[[Any], str] = str) -> Iterator[None]:
+    """Exit 1 with a clear message where a service refuses (raises one of ``errors``):
+    the error's own words, or ``say(error)``."""
+    try:
+        yield
+    except errors as error:
+        fail(say(error))
 
 
 @content_app.command(

@@ -12,16 +12,16 @@ not a walk over every member.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, and_, or_, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, Session, SQLModel
 
 from bot import metrics
 from bot.clock import utcnow
@@ -151,3 +151,36 @@ def _run_job(job: Job, runtime: Runtime, now: datetime | None) -> tuple[int, str
         queued = job.run(run)
         run.record(*round_, queued)
         return queued, "ran"
+
+
+def chunk_by_chunk(
+    engine: Engine,
+    model: Any,
+    row_id: int,
+    queue_chunk: Callable[[Session, Any], int],
+    chunks: int | None = None,
+) -> int:
+    """Fan out the pending work of one row (an approved practice, a "remind now"), each
+    chunk in its own transaction with the row's mark, until it is done (``queued_at`` set)
+    or ``chunks`` chunks ran; return how many messages were queued (``recipients`` grew).
+
+    ``queue_chunk(session, row)`` queues the next members after the row's mark, moves the
+    mark and returns how many members it read (0: nothing was left). The mark and the
+    chunk's outbox rows commit together: a process killed in the middle loses nothing (the
+    next run goes on from the mark); the rows' dedupe keys double nobody if a mark is lost.
+    """
+    from bot.db import session_scope
+
+    total = done = 0
+    while chunks is None or done < chunks:
+        with session_scope(engine) as session:
+            row = session.get(model, row_id)
+            if row is None:
+                return total
+            before = row.recipients
+            read = queue_chunk(session, row)
+            total += row.recipients - before
+            if read == 0 or row.queued_at is not None:
+                return total
+        done += 1
+    return total

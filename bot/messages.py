@@ -221,6 +221,15 @@ def join_variants(texts: list[str]) -> str:
     return f"\n{VARIANT_SEPARATOR}\n".join(texts)
 
 
+def clip(text: str, limit: int, *, trim: bool = False) -> str:
+    """``text`` within ``limit`` characters: cut, ending with "…", when longer (``trim``: with
+    no space left before the "…")."""
+    if len(text) <= limit:
+        return text
+    kept = text[: limit - 1]
+    return (kept.rstrip() if trim else kept) + "…"
+
+
 def simple(text: str) -> Message:
     """A one-paragraph message."""
     return Message(text=text, blocks=[Section(text=text)])

@@ -4,7 +4,12 @@ from sqlmodel import SQLModel
 
 from bot.audit.models import AuditEntry
 from bot.campaigns.models import Campaign, ShareLink
-from bot.charter.models import CharterAcknowledgement, CharterRelease, CharterSignOff
+from bot.charter.models import (
+    CharterAcknowledgement,
+    CharterRelease,
+    CharterReminderRequest,
+    CharterSignOff,
+)
 from bot.community.models import Meeting, MeetingInvite, Practice, PracticeReaction
 from bot.content.models import ContentItem
 from bot.crisis.models import Crisis, CrisisAlert, CrisisStep
@@ -44,6 +49,7 @@ __all__ = [
     "CaseStep",
     "CharterAcknowledgement",
     "CharterRelease",
+    "CharterReminderRequest",
     "CharterSignOff",
     "ContentItem",
     "Crisis",

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -36,6 +37,16 @@ if TYPE_CHECKING:
 
 class UserError(Exception):
     """A mistake the member can fix; its message (already translated) is the reply."""
+
+
+@contextmanager
+def as_user_error(*errors: type[Exception], say: Callable[[Any], str] = str) -> Iterator[None]:
+    """A service's refusal (one of ``errors``) raised inside, as the reply: its own words, or
+    ``say(error)``."""
+    try:
+        yield
+    except errors as error:
+        raise UserError(say(error)) from None
 
 
 @dataclass

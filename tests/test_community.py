@@ -17,6 +17,7 @@ from sqlmodel import Session, select
 from typer.testing import CliRunner
 
 from bot.cli import app
+from bot.clock import utcnow
 from bot.community.models import APPROVED, COMING, REJECTED, Meeting, MeetingInvite, Practice
 from bot.db import session_scope
 from bot.delivery.models import PROMOTIONAL, Delivery
@@ -235,18 +236,21 @@ def test_a_good_practice_from_form_to_approval_to_useful(runtime, chat) -> None:
     assert "Vous ne pouvez pas approuver les bonnes pratiques." in refused
     # Hugo approves it for the relays.
     shown = texts(hugo.press(hugo.number_of("practice.approve", f"{practice.id}:relays")))
-    assert "Approved: the good practice goes to 6 relays." in shown
+    assert "Approved: the good practice is being sent to 6 relays." in shown
     # A second click (Claire, also central team) finds it decided.
     claire = chat(CLAIRE)
     claire.inbox()
     shown = texts(claire.press(claire.number_of("practice.approve", f"{practice.id}:everyone")))
     assert "Une décision a déjà été prise sur cette bonne pratique." in shown
-    # Thomas (relay) receives it in French; Emma (ambassador) does not.
+    # The `practices` job sends it: Thomas (relay) receives it in French; Emma does not.
+    assert run_scheduled(runtime, "practices", utcnow()) == 6
     got = texts(thomas.inbox())
     assert "== Bonne pratique de Service client ==" in got and TIP in got
     assert f"→ Ouvrir le lien: {TIP_LINK}" in got and "(Partagée par Karim Benali)" in got
     assert "Good practice" not in texts(emma.inbox())
-    assert "Votre bonne pratique est approuvée et a été envoyée à 6 relais." in texts(karim.inbox())
+    assert "Votre bonne pratique est approuvée et en cours d’envoi à 6 relais." in texts(
+        karim.inbox()
+    )
     # "Useful", counted once per member.
     useful = thomas.number_of("practice.useful", str(practice.id))
     assert "Merci\u202f! 1 personne a trouvé cette bonne pratique utile." in texts(
@@ -286,7 +290,8 @@ def test_a_practice_for_everyone_waits_out_a_pause_and_a_rejected_one_goes_nowhe
     # Promotion is paused (a crisis): the approved practice waits in the outbox.
     pause_promotional(runtime.engine, "test")
     shown = texts(hugo.press(hugo.number_of("practice.approve", f"{first.id}:everyone")))
-    assert "Approved: the good practice goes to 14 people." in shown
+    assert "Approved: the good practice is being sent to 14 people." in shown
+    assert run_scheduled(runtime, "practices", utcnow()) == 14
     assert "Good practice from Sales" not in texts(emma.inbox())
     resume_promotional(runtime.engine)
     assert "== Good practice from Sales ==" in texts(emma.inbox())

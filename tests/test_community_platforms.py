@@ -11,11 +11,14 @@ from sqlmodel import Session, select
 from adapters.console.chat import ConsoleChat
 from adapters.slack.render import parse_action_id
 from adapters.teams.cards import ACTION_KEY, FIELD_PREFIX, VALUE_KEY
+from bot.clock import utcnow
 from bot.community.models import APPROVED, COMING, NOT_COMING, Meeting, MeetingInvite, Practice
 from bot.db import session_scope
+from bot.delivery.models import Delivery
 from bot.members import service as members
 from bot.members.models import Member
 from bot.participation.models import ParticipationEvent
+from tests.conftest import run_scheduled
 from tests.test_community import TIP, TIP_LINK
 from tests.test_posts_platforms import open_and_submit
 from tests.test_slack import SlackWorld, all_text, buttons, slack  # noqa: F401  (the fixture)
@@ -103,6 +106,18 @@ def test_a_good_practice_shared_in_a_slack_modal_approved_and_found_useful(
         if parse_action_id(b["action_id"]) == "practice.approve" and b["value"].endswith(":relays")
     )
     assert slack.click("U0HUGO001", approve, asked["ts"], "1700000100.1").status_code == 200
+    # The click is answered at once; the fan-out is left to the `practices` job.
+    slack.wait_for(
+        lambda: [
+            m
+            for m in slack.dms("U0HUGO001")
+            if "Approved: the good practice is being sent to 6 relays." in all_text(m)
+        ],
+        "the coordinator's answer",
+    )
+    with Session(slack.runtime.engine) as session:
+        assert not session.exec(select(Delivery).where(Delivery.kind == "practice")).all()
+    assert run_scheduled(slack.runtime, "practices", utcnow()) == 6
     got = slack.wait_for(
         lambda: [
             m for m in slack.dms("U0THOMAS1") if "Bonne pratique de Service client" in all_text(m)

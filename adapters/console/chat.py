@@ -21,7 +21,7 @@ from bot.events import ActionEvent, MessageEvent, Who
 from bot.i18n import Tr, cli_language
 from bot.members import service as members
 from bot.members.models import Address, Member
-from bot.messages import Button, Form, Message
+from bot.messages import Button, Form, Message, clip
 from bot.runtime import Runtime, StartupError
 
 
@@ -244,4 +244,4 @@ class ConsoleChat:
 def _headline(message: Message, width: int = 60) -> str:
     """A message's first words, to name it in "(updated)" and "(deleted)"."""
     text = " ".join(message.text.split())
-    return text if len(text) <= width else text[: width - 1].rstrip() + "…"
+    return clip(text, width, trim=True)

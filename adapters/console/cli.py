@@ -11,10 +11,8 @@ from rich.console import Console
 
 from adapters.console.chat import ConsoleChat, Shown
 from adapters.console.markdown import to_plain, to_rich
-from bot.cli import ConfigOption, fail, fail_problems, out, tr
-from bot.db import DatabaseUrlError
-from bot.problems import ProblemsError
-from bot.runtime import StartupError, build_runtime
+from bot.cli import ConfigOption, fail, out, starting, tr
+from bot.runtime import build_runtime
 
 POLL_SECONDS = 3.0
 
@@ -42,13 +40,9 @@ def register(app: typer.Typer) -> None:
         config: ConfigOption = None,
     ) -> None:
         logging.basicConfig(level=logging.WARNING)
-        try:
+        with starting():
             runtime = build_runtime(config)
             chat = ConsoleChat(runtime, email)
-        except ProblemsError as problems:
-            fail_problems(problems)
-        except (StartupError, DatabaseUrlError) as exc:
-            fail(str(exc))
         if "console" not in runtime.platforms:
             fail(tr("The console platform is disabled in app.yaml (platforms.console.enabled)."))
         out.print(

@@ -33,6 +33,7 @@ from bot.messages import (
     People,
     Person,
     Section,
+    clip,
 )
 
 MAX_BLOCKS = 50
@@ -73,10 +74,6 @@ def escape(text: str) -> str:
 def mrkdwn(text: str) -> str:
     """Content Markdown to Slack mrkdwn (**bold** -> *bold*), escaped."""
     return _BOLD.sub(r"*\1*", escape(text))
-
-
-def clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _entity_safe(text: str, end: int) -> int:

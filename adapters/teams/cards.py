@@ -43,6 +43,7 @@ from bot.messages import (
     People,
     Person,
     Section,
+    clip,
 )
 
 CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
@@ -205,8 +206,7 @@ def _submit(button: Button) -> dict[str, Any]:
 
 
 def _label(text: str) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= MAX_BUTTON_LABEL else text[: MAX_BUTTON_LABEL - 1] + "…"
+    return clip(" ".join(text.split()), MAX_BUTTON_LABEL)
 
 
 def _choice(block: Choice, tr: Tr, index: int) -> list[dict[str, Any]]:

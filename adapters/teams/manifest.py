@@ -20,6 +20,7 @@ from urllib.parse import urlparse
 from adapters.teams.icons import accent_hex, color_icon, outline_icon
 from bot.config import AppConfig
 from bot.i18n import SUPPORTED, t
+from bot.messages import clip
 
 MANIFEST_VERSION = "1.17"
 MANIFEST_SCHEMA = (
@@ -42,10 +43,6 @@ class PackageError(ValueError):
 
 def is_guid(value: str | None) -> bool:
     return bool(value and _GUID.match(value))
-
-
-def _cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 @dataclass(frozen=True)
@@ -71,8 +68,8 @@ def _commands(config: AppConfig, lang: str) -> list[dict[str, str]]:
     return [
         {
             # Teams types the title into the compose box when it is picked: the bare command.
-            "title": _cut(spec.name, 32),
-            "description": _cut(t(lang, spec.summary), 128),
+            "title": clip(spec.name, 32, trim=True),
+            "description": clip(t(lang, spec.summary), 128, trim=True),
         }
         for spec in specs[:MAX_COMMANDS]
     ]
@@ -81,10 +78,12 @@ def _commands(config: AppConfig, lang: str) -> list[dict[str, str]]:
 def _texts(config: AppConfig, lang: str, short_name: str) -> dict[str, str]:
     programme = config.programme.name
     return {
-        "name.short": _cut(short_name, 30),
-        "name.full": _cut(programme, 100),
-        "description.short": _cut(t(lang, "Your social media champions programme, in Teams."), 80),
-        "description.full": _cut(
+        "name.short": clip(short_name, 30, trim=True),
+        "name.full": clip(programme, 100, trim=True),
+        "description.short": clip(
+            t(lang, "Your social media champions programme, in Teams."), 80, trim=True
+        ),
+        "description.full": clip(
             t(
                 lang,
                 "Relais runs {programme}: micro-lessons with a quiz, approved posts to share, "
@@ -93,6 +92,7 @@ def _texts(config: AppConfig, lang: str, short_name: str) -> dict[str, str]:
                 programme=programme,
             ),
             4000,
+            trim=True,
         ),
     }
 
@@ -146,7 +146,7 @@ def build_manifest(
         "version": options.version,
         "id": app_id.lower(),
         "developer": {
-            "name": _cut(options.developer or config.programme.name, 32),
+            "name": clip(options.developer or config.programme.name, 32, trim=True),
             "websiteUrl": options.website_url,
             "privacyUrl": options.privacy_url or options.website_url,
             "termsOfUseUrl": options.terms_url or options.website_url,

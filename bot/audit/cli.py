@@ -9,8 +9,8 @@ from typing import Annotated
 
 import typer
 
-from bot.cli import ConfigOption, _prepared_engine, fail, load_programme, tr
-from bot.permissions import AUDIT, Actor, Permissions
+from bot.cli import ConfigOption, _prepared_engine, fail, operator_programme, tr
+from bot.permissions import AUDIT
 
 
 class Format(StrEnum):
@@ -54,9 +54,7 @@ def register(app: typer.Typer) -> None:
         from bot.audit import service
         from bot.db import session_scope
 
-        programme = load_programme(config)
-        if not Permissions(programme).allows(Actor.operator(), AUDIT):
-            fail(tr("The command line may not do this."))
+        operator_programme(config, AUDIT)
         start = parse_since(since) if since else None
         engine = _prepared_engine()
         write = sys.stdout.write

@@ -22,11 +22,10 @@ from sqlmodel import Session, select
 from bot import audit
 from bot.campaigns import service
 from bot.campaigns.models import Campaign
-from bot.cli import ConfigOption, fail, fail_problems, out, tr
-from bot.db import DatabaseUrlError, session_scope
+from bot.cli import ConfigOption, fail, failing_on, open_runtime, out, tr
+from bot.db import session_scope
 from bot.permissions import Actor
-from bot.problems import ProblemsError
-from bot.runtime import Runtime, StartupError, build_runtime
+from bot.runtime import Runtime
 
 POLL = 0.5  # seconds between two looks at the figures while waiting
 # `send --wait` queues this many members, then sends while it queues the rest (chunk by chunk):
@@ -34,15 +33,6 @@ POLL = 0.5  # seconds between two looks at the figures while waiting
 FIRST_CHUNK = 200
 NEXT_CHUNK = 1000
 CampaignId = Annotated[int, typer.Argument(help=tr("The campaign's number."))]
-
-
-def _runtime(config: object) -> Runtime:
-    try:
-        return build_runtime(config)  # type: ignore[arg-type]
-    except ProblemsError as problems:
-        fail_problems(problems)
-    except (StartupError, DatabaseUrlError) as exc:
-        fail(str(exc))
 
 
 def _title(runtime: Runtime, post_id: str) -> str:
@@ -166,26 +156,23 @@ def register(app: typer.Typer) -> None:
         ] = False,
         config: ConfigOption = None,
     ) -> None:
-        runtime = _runtime(config)
+        runtime = open_runtime(config)
         relais = runtime.relais
-        try:
-            with session_scope(runtime.engine) as session:
-                campaign = service.create(
-                    session,
-                    runtime.config,
-                    relais.content,
-                    relais.permissions,
-                    Actor.operator(),
-                    post_id,
-                    to,
-                    tr,
-                    at=at,
-                    local_hhmm=local,
-                )
-                campaign_id = campaign.id or 0
-                audit.record(session, None, "campaign.started", campaign_id, {"post": post_id})
-        except service.CampaignError as problem:
-            fail(str(problem))
+        with failing_on(service.CampaignError), session_scope(runtime.engine) as session:
+            campaign = service.create(
+                session,
+                runtime.config,
+                relais.content,
+                relais.permissions,
+                Actor.operator(),
+                post_id,
+                to,
+                tr,
+                at=at,
+                local_hhmm=local,
+            )
+            campaign_id = campaign.id or 0
+            audit.record(session, None, "campaign.started", campaign_id, {"post": post_id})
         if wait:  # the first members only: the rest is queued while they are sent
             service.queue(
                 runtime.engine,
@@ -265,7 +252,7 @@ def register(app: typer.Typer) -> None:
 
     @campaign_app.command("list", help=tr("Every campaign, newest first, with its figures."))
     def list_(config: ConfigOption = None) -> None:
-        runtime = _runtime(config)
+        runtime = open_runtime(config)
         with Session(runtime.engine) as session:
             campaigns = list(
                 session.exec(select(Campaign).order_by(Campaign.id.desc())).all()  # type: ignore[union-attr]
@@ -301,16 +288,13 @@ def register(app: typer.Typer) -> None:
         out.print(table)
 
     def _one(runtime: Runtime, campaign_id: int, change, audited: str = "") -> None:  # type: ignore[no-untyped-def]
-        try:
-            with session_scope(runtime.engine) as session:
-                campaign = service.find(session, campaign_id, tr)
-                message = change(session, campaign)
-                if audited:
-                    audit.record(session, None, audited, campaign_id)
-                found = service.progress(session, campaign)
-                text = service.progress_text(found, tr, _title(runtime, campaign.post_id))
-        except service.CampaignError as problem:
-            fail(str(problem))
+        with failing_on(service.CampaignError), session_scope(runtime.engine) as session:
+            campaign = service.find(session, campaign_id, tr)
+            message = change(session, campaign)
+            if audited:
+                audit.record(session, None, audited, campaign_id)
+            found = service.progress(session, campaign)
+            text = service.progress_text(found, tr, _title(runtime, campaign.post_id))
         if message:
             out.print(message, highlight=False)
         out.print(text, highlight=False)
@@ -319,14 +303,14 @@ def register(app: typer.Typer) -> None:
         "status", help=tr("Where a campaign stands: delivered, failed, remaining.")
     )
     def status(campaign_id: CampaignId, config: ConfigOption = None) -> None:
-        _one(_runtime(config), campaign_id, lambda session, campaign: None)
+        _one(open_runtime(config), campaign_id, lambda session, campaign: None)
 
     @campaign_app.command(
         "pause", help=tr("Hold a campaign's messages not sent yet (on every replica).")
     )
     def pause(campaign_id: CampaignId, config: ConfigOption = None) -> None:
         _one(
-            _runtime(config),
+            open_runtime(config),
             campaign_id,
             lambda session, campaign: (
                 service.pause(session, campaign, tr)
@@ -338,7 +322,7 @@ def register(app: typer.Typer) -> None:
     @campaign_app.command("resume", help=tr("Let a paused campaign go on."))
     def resume(campaign_id: CampaignId, config: ConfigOption = None) -> None:
         _one(
-            _runtime(config),
+            open_runtime(config),
             campaign_id,
             lambda session, campaign: (
                 service.resume(session, campaign, tr)
@@ -361,7 +345,7 @@ def register(app: typer.Typer) -> None:
                 count=count,
             )
 
-        _one(_runtime(config), campaign_id, change, "campaign.cancelled")
+        _one(open_runtime(config), campaign_id, change, "campaign.cancelled")
 
     @campaign_app.command(
         "withdraw",
@@ -378,16 +362,11 @@ def register(app: typer.Typer) -> None:
         ] = False,
         config: ConfigOption = None,
     ) -> None:
-        runtime = _runtime(config)
+        runtime = open_runtime(config)
         started = time.monotonic()
-        try:
-            with session_scope(runtime.engine) as session:
-                found = service.withdraw(
-                    session, runtime.config, runtime.relais.content, post_id, tr
-                )
-                audit.record(session, None, "post.withdrawn", post_id)
-        except service.CampaignError as problem:
-            fail(str(problem))
+        with failing_on(service.CampaignError), session_scope(runtime.engine) as session:
+            found = service.withdraw(session, runtime.config, runtime.relais.content, post_id, tr)
+            audit.record(session, None, "post.withdrawn", post_id)
         out.print(service.withdrawal_text(found, tr), highlight=False)
         if not wait:
             return

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from sqlmodel import select
-
-from bot import notify, permissions
+from bot import permissions
 from bot.charter import service, signoff
 from bot.charter.models import CharterAcknowledgement
 from bot.clock import utcnow
-from bot.delivery.models import PROMOTIONAL
 from bot.events import record_id
-from bot.i18n import N_, Tr
-from bot.members.models import Member
+from bot.i18n import N_
 from bot.messages import Actions, Button, ContextLine, Form, FormField, Message, Section
 from bot.participation.models import record
 from bot.registry import Context, Registry, UserError
@@ -79,53 +75,26 @@ def acceptance_message(ctx: Context) -> Message:
 
 
 def remind(ctx: Context) -> None:
-    """Queue the charter reminder now for everyone in reach who has not accepted the current version."""
+    """Remind everyone in reach who has not accepted the current version. The request only
+    counts them and stores the ask, and answers at once: the ``charter_remind_now`` job
+    queues the reminders (the whole company, for the central team) in chunks."""
     ctx.require(permissions.CHARTER_REMIND)
     tr = ctx.tr
     if ctx.content.current_charter(ctx.config.languages.default) is None:
         raise UserError(tr("The programme has no charter yet."))
     reach = ctx.reach(permissions.CHARTER_REMIND)
-    query = select(Member).where(Member.opted_in.is_(True), Member.left_at.is_(None))  # type: ignore[attr-defined,union-attr]
-    if not reach.programme:
-        ids = [d.id for d in permissions.departments_in(reach, ctx.config)]
-        query = query.where(Member.department.in_(ids))  # type: ignore[union-attr]
-    outgoing = []
-    for member in ctx.session.exec(query).all():
-        charter = service.current(ctx.content, member.language)
-        assert charter is not None
-        versions = set(
-            ctx.session.exec(
-                select(CharterAcknowledgement.version).where(
-                    CharterAcknowledgement.member_id == member.id
-                )
-            ).all()
-        )
-        if charter.version in versions:
-            continue
-        message = service.reminder_message(
-            charter,
-            Tr(member.language),
-            new_version=bool(versions),
-            what_changed=service.what_changed(ctx.content, charter, member.language),
-        )
-        outgoing.append(
-            notify.to_member(
-                member,
-                ctx.config,
-                message,
-                key=f"charter-remind:v{charter.version}:{ctx.key}",
-                kind="charter_reminder",
-                subject=f"v{charter.version}",
-                purpose=PROMOTIONAL,
-            )
-        )
-    queued = ctx.enqueue(outgoing)
+    departments = (
+        None if reach.programme else [d.id for d in permissions.departments_in(reach, ctx.config)]
+    )
+    count = service.count_not_accepted(ctx.session, ctx.content, departments)
+    if count:
+        service.ask_reminders(ctx.session, ctx.member.id, departments)
     ctx.reply(
         tr.plural(
-            "Reminder queued for {n} person who has not accepted the current charter.",
-            "Reminder queued for {n} people who have not accepted the current charter.",
-            queued,
-            n=queued,
+            "The reminder is being sent to {n} person who has not accepted the current charter.",
+            "The reminder is being sent to {n} people who have not accepted the current charter.",
+            count,
+            n=count,
         )
     )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import JSON, Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from bot.clock import utcnow
@@ -64,3 +64,22 @@ class CharterSignOff(SQLModel, table=True):
     decided_at: datetime = Field(default_factory=utcnow)
     # The click's idempotency key: a platform's retry records nothing twice.
     event_key: str = Field(max_length=300, unique=True)
+
+
+class CharterReminderRequest(SQLModel, table=True):
+    """A coordinator's "remind now" (`charter remind`, or the button of `charter status`).
+
+    The chat request only stores it and answers; the ``charter_remind_now`` job queues the
+    reminders in chunks of members, in id order, each chunk in its own transaction with the
+    mark ``queued_after``: a process killed in the middle leaves the rest to the next run,
+    and the dedupe key ``charter-remind:v<version>:<id>`` reminds nobody twice.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    asked_by: int | None = Field(default=None, foreign_key="member.id")
+    # The departments in the asker's reach; None: the whole programme.
+    departments: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    created_at: datetime = Field(default_factory=utcnow)
+    queued_after: int = 0
+    queued_at: datetime | None = None  # when every member in reach was read
+    recipients: int = 0  # reminders queued so far

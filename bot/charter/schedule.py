@@ -28,6 +28,27 @@ def register(registry: Registry) -> None:
     )
     registry.job("charter_sign_off", every=timedelta(minutes=1))(review_versions)
     registry.job("charter_gate", every=timedelta(seconds=10), per_process=True)(refresh_gate)
+    # A coordinator's "remind now": its work guards itself (the mark, the dedupe key).
+    registry.job("charter_remind_now", every=timedelta(seconds=5), rounds=False)(
+        send_requested_reminders
+    )
+
+
+# Chunks of service.REMIND_CHUNK members per run at most (50,000): the next run goes on.
+CHUNKS_PER_RUN = 25
+
+
+def send_requested_reminders(run: JobRun) -> int:
+    """Queue the reminders coordinators asked for in chat since the last run (or that a
+    killed process left half queued), chunk by chunk from each request's mark."""
+    with session_scope(run.engine) as session:
+        pending = service.pending_reminder_requests(session)
+    return sum(
+        service.send_reminders(
+            run.engine, run.config, run.content, request_id, run.now, chunks=CHUNKS_PER_RUN
+        )
+        for request_id in pending
+    )
 
 
 def review_versions(run: JobRun) -> int:

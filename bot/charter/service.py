@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
+from sqlalchemy import exists, func
 from sqlmodel import Session, select
 
-from bot.charter.models import CharterAcknowledgement
+from bot.charter.models import CharterAcknowledgement, CharterReminderRequest
+from bot.config import AppConfig
 from bot.content.library import ContentLibrary
 from bot.content.schema import Charter
+from bot.delivery.models import PROMOTIONAL
 from bot.i18n import Tr, format_day
+from bot.members.models import Member
 from bot.messages import Actions, Button, ContextLine, Message, Section, command_button
 
 ACCEPT_ACTION = "charter.accept"
@@ -158,4 +163,152 @@ def reminder_message(
             Actions(buttons=[command_button(tr("Read the charter"), "charter")]),
             accept_button(charter, tr),
         ],
+    )
+
+
+# --- "remind now" ------------------------------------------------------------------------
+
+# A coordinator's "remind now" is queued by the `charter_remind_now` job, this many members
+# a transaction (the chat request only stores it and answers).
+REMIND_CHUNK = 2000
+
+
+def _in_reach(departments: list[str] | None) -> list[Any]:
+    """Opted-in members still here, of these departments (None: the whole programme)."""
+    found = [Member.opted_in.is_(True), Member.left_at.is_(None)]  # type: ignore[attr-defined,union-attr]
+    if departments is not None:
+        found.append(Member.department.in_(departments))  # type: ignore[union-attr]
+    return found
+
+
+def count_not_accepted(
+    session: Session, content: ContentLibrary, departments: list[str] | None
+) -> int:
+    """How many in reach have not accepted the current version in their language: one count
+    per language, not a walk over the members (what the chat request answers at once)."""
+    reach = _in_reach(departments)
+    total = 0
+    for lang in session.execute(select(Member.language).distinct().where(*reach)).scalars():
+        charter = current(content, lang)
+        if charter is None:
+            continue
+        accepted = exists().where(
+            CharterAcknowledgement.member_id == Member.id,
+            CharterAcknowledgement.version == charter.version,
+        )
+        total += int(
+            session.execute(
+                select(func.count())
+                .select_from(Member)
+                .where(*reach, Member.language == lang, ~accepted)
+            ).scalar_one()
+        )
+    return total
+
+
+def ask_reminders(
+    session: Session, asked_by: int | None, departments: list[str] | None
+) -> CharterReminderRequest:
+    """Store a "remind now" for the `charter_remind_now` job."""
+    request = CharterReminderRequest(asked_by=asked_by, departments=departments)
+    session.add(request)
+    session.flush()
+    return request
+
+
+def pending_reminder_requests(session: Session) -> list[int]:
+    return list(
+        session.execute(
+            select(CharterReminderRequest.id)
+            .where(CharterReminderRequest.queued_at.is_(None))  # type: ignore[union-attr]
+            .order_by(CharterReminderRequest.id)  # type: ignore[arg-type]
+        ).scalars()
+    )
+
+
+def queue_reminder_chunk(
+    session: Session,
+    config: AppConfig,
+    content: ContentLibrary,
+    request: CharterReminderRequest,
+    now: datetime,
+    limit: int | None = None,
+) -> int:
+    """Queue the reminders of the next members in reach who have not accepted the current
+    version, and move the request's mark; return how many members were read (0: all done)."""
+    from bot.delivery.outbox import enqueue_many
+    from bot.notify import to_member
+
+    limit = limit or REMIND_CHUNK
+    if request.queued_at is not None:
+        return 0
+    batch = list(
+        session.exec(
+            select(Member)
+            .where(*_in_reach(request.departments), Member.id > request.queued_after)  # type: ignore[operator]
+            .order_by(Member.id)  # type: ignore[arg-type]
+            .limit(limit)
+        ).all()
+    )
+    if batch:
+        # Two queries a chunk, not one per member: who is there, and what they accepted.
+        accepted: dict[int, set[int]] = {}
+        for member_id, version in session.execute(
+            select(CharterAcknowledgement.member_id, CharterAcknowledgement.version).where(
+                CharterAcknowledgement.member_id.in_([m.id for m in batch])  # type: ignore[attr-defined]
+            )
+        ):
+            accepted.setdefault(member_id, set()).add(version)
+        messages: dict[tuple[str, bool], Message] = {}  # one per language and case
+        outgoing = []
+        for member in batch:
+            charter = current(content, member.language)
+            versions = accepted.get(member.id or 0, set())
+            if charter is None or charter.version in versions:
+                continue
+            wording = (member.language, bool(versions))
+            message = messages.get(wording)
+            if message is None:
+                message = messages[wording] = reminder_message(
+                    charter,
+                    Tr(member.language),
+                    new_version=bool(versions),
+                    what_changed=what_changed(content, charter, member.language),
+                )
+            outgoing.append(
+                to_member(
+                    member,
+                    config,
+                    message,
+                    key=f"charter-remind:v{charter.version}:{request.id}",
+                    kind="charter_reminder",
+                    subject=f"v{charter.version}",
+                    purpose=PROMOTIONAL,
+                )
+            )
+        request.recipients += len(enqueue_many(session, outgoing, now))
+        request.queued_after = batch[-1].id or 0
+    if len(batch) < limit:
+        request.queued_at = now
+    session.add(request)
+    return len(batch)
+
+
+def send_reminders(
+    engine: Any,
+    config: AppConfig,
+    content: ContentLibrary,
+    request_id: int,
+    now: datetime,
+    chunks: int | None = None,
+) -> int:
+    """Queue a "remind now" chunk by chunk (``bot.jobs.chunk_by_chunk``); return how many."""
+    from bot.jobs import chunk_by_chunk
+
+    return chunk_by_chunk(
+        engine,
+        CharterReminderRequest,
+        request_id,
+        lambda session, request: queue_reminder_chunk(session, config, content, request, now),
+        chunks,
     )

@@ -11,8 +11,8 @@ from typing import Annotated
 
 import typer
 
-from bot.cli import ConfigOption, _prepared_engine, fail, load_programme, out, tr
-from bot.permissions import MEETING, Actor, Permissions
+from bot.cli import ConfigOption, _prepared_engine, failing_on, operator_programme, out, tr
+from bot.permissions import MEETING
 
 
 def register(app: typer.Typer) -> None:
@@ -49,11 +49,9 @@ def register(app: typer.Typer) -> None:
         from bot.i18n import Tr
         from bot.notify import to_member
 
-        programme = load_programme(config)
-        if not Permissions(programme).allows(Actor.operator(), MEETING):
-            fail(tr("The command line may not do this."))
+        programme = operator_programme(config, MEETING)
         engine = _prepared_engine()
-        try:
+        with failing_on(service.CommunityError, say=lambda error: problem(tr, error)):
             starts, zone, link, title = service.read_meeting(day, clock, zone, link, title)
             with session_scope(engine) as session:
                 meeting, invited = service.announce(
@@ -77,8 +75,6 @@ def register(app: typer.Typer) -> None:
                 meeting_id = meeting.id
                 audit.record(session, None, "meeting.announced", meeting_id, {"starts_at": starts})
                 when = service.when_for(meeting, zone, tr)
-        except service.CommunityError as error:
-            fail(problem(tr, error))
         out.print(
             tr.plural(
                 "Meeting {id} announced to {count} relay: {title}, {when}.",
@@ -106,16 +102,14 @@ def register(app: typer.Typer) -> None:
         from bot.community.handlers import problem
         from bot.db import session_scope
 
-        programme = load_programme(config)
-        if not Permissions(programme).allows(Actor.operator(), MEETING):
-            fail(tr("The command line may not do this."))
+        programme = operator_programme(config, MEETING)
         engine = _prepared_engine()
-        try:
-            with session_scope(engine) as session:
-                meeting = service.find_meeting(session, meeting_id)
-                found = service.answers(session, meeting)
-        except service.CommunityError as error:
-            fail(problem(tr, error))
+        with (
+            failing_on(service.CommunityError, say=lambda error: problem(tr, error)),
+            session_scope(engine) as session,
+        ):
+            meeting = service.find_meeting(session, meeting_id)
+            found = service.answers(session, meeting)
         lines = [
             f"{meeting.title} ({meeting.id}) — {service.when_for(meeting, programme.time.zone, tr)}",
             tr("Coming ({count})", count=len(found.coming)),

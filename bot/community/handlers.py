@@ -13,6 +13,8 @@ are *operational* (workflow and a date in people's calendars: late is useless).
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
+
 from bot import permissions
 from bot.audit import service as audit
 from bot.clock import as_utc, utcnow
@@ -25,7 +27,7 @@ from bot.members.models import Member
 from bot.messages import Form, FormField, Message, Option, Section
 from bot.notify import to_member
 from bot.permissions import Target
-from bot.registry import Context, Registry, UserError
+from bot.registry import Context, Registry, UserError, as_user_error
 
 PRACTICE_FORM = "practice.form"
 MEETING_FORM = "meeting.form"
@@ -68,6 +70,18 @@ def problem(tr: Tr, error: service.CommunityError) -> str:
     }
     found = texts.get(error.key)
     return found() if found else tr("This cannot be done.")
+
+
+def _refused(tr: Tr) -> AbstractContextManager[None]:
+    """A CommunityError raised inside, as the reply in the reader's words."""
+    return as_user_error(service.CommunityError, say=lambda error: problem(tr, error))
+
+
+def _correct(ctx: Context, heading: str, error: service.CommunityError, form: Form) -> None:
+    """A form's answers refused: what is wrong, and the form again, filled in, to correct."""
+    ctx.reply(
+        Message(text=heading, blocks=[Section(title=heading, text=problem(ctx.tr, error)), form])
+    )
 
 
 def _fields(ctx: Context) -> dict[str, str] | None:
@@ -183,10 +197,8 @@ def practice_command(ctx: Context) -> None:
                 "— or type “practice” alone for a form."
             )
         )
-    try:
+    with _refused(tr):
         _share(ctx, text, link)
-    except service.CommunityError as error:
-        raise UserError(problem(tr, error)) from None
 
 
 def practice_form_submitted(ctx: Context) -> None:
@@ -197,17 +209,11 @@ def practice_form_submitted(ctx: Context) -> None:
     try:
         _share(ctx, fields.get("text", ""), fields.get("link", ""))
     except service.CommunityError as error:
-        ctx.reply(
-            Message(
-                text=tr("Your good practice was not sent: please correct it."),
-                blocks=[
-                    Section(
-                        title=tr("Your good practice was not sent: please correct it."),
-                        text=problem(tr, error),
-                    ),
-                    practice_form(tr, fields),
-                ],
-            )
+        _correct(
+            ctx,
+            tr("Your good practice was not sent: please correct it."),
+            error,
+            practice_form(tr, fields),
         )
 
 
@@ -221,26 +227,26 @@ def _practice_id(ctx: Context) -> tuple[int, str]:
 
 
 def decide(ctx: Context, decision: str) -> None:
+    """Approve or reject a practice. The click only records the decision and answers at once:
+    the ``practices`` job queues the recipients (the whole company, for everyone) in chunks."""
     tr = ctx.tr
     practice_id, audience = _practice_id(ctx)
-    try:
+    with _refused(tr):
         practice = service.decide_practice(
             ctx.session, practice_id, ctx.member, decision, audience or None
         )
-    except service.CommunityError as error:
-        raise UserError(problem(tr, error)) from None
     audit.in_context(ctx, f"practice.{practice.status}", practice.id, audience=practice.audience)
     author = ctx.session.get(Member, practice.author_id)
-    sent = 0
+    count = 0
     if practice.status == APPROVED:
-        sent = ctx.enqueue(messages.practice_deliveries(ctx.session, practice, author, ctx.config))
+        count = service.count_recipients(ctx.session, practice, ctx.config)
     if author is not None and author.id != ctx.member.id:
         ctx.enqueue(
             [
                 to_member(
                     author,
                     ctx.config,
-                    messages.decision_for_author(practice, sent, Tr(author.language)),
+                    messages.decision_for_author(practice, count, Tr(author.language)),
                     key=f"practice:{practice.id}:decision",
                     kind="practice_decision",
                     subject=f"practice:{practice.id}",
@@ -253,19 +259,19 @@ def decide(ctx: Context, decision: str) -> None:
     elif practice.audience == TO_EVERYONE:
         ctx.reply(
             tr.plural(
-                "Approved: the good practice goes to {count} person.",
-                "Approved: the good practice goes to {count} people.",
-                sent,
-                count=sent,
+                "Approved: the good practice is being sent to {count} person.",
+                "Approved: the good practice is being sent to {count} people.",
+                count,
+                count=count,
             )
         )
     else:
         ctx.reply(
             tr.plural(
-                "Approved: the good practice goes to {count} relay.",
-                "Approved: the good practice goes to {count} relays.",
-                sent,
-                count=sent,
+                "Approved: the good practice is being sent to {count} relay.",
+                "Approved: the good practice is being sent to {count} relays.",
+                count,
+                count=count,
             )
         )
 
@@ -273,12 +279,10 @@ def decide(ctx: Context, decision: str) -> None:
 def useful(ctx: Context) -> None:
     tr = ctx.tr
     practice_id, _ = _practice_id(ctx)
-    try:
+    with _refused(tr):
         new, count = service.mark_useful(
             ctx.session, practice_id, ctx.member, ctx.event.who.platform
         )
-    except service.CommunityError as error:
-        raise UserError(problem(tr, error)) from None
     if new:
         ctx.reply(
             tr.plural(
@@ -423,7 +427,7 @@ def meeting_command(ctx: Context) -> None:
     tr = ctx.tr
     args = getattr(ctx.event, "args", "").strip()
     word, _, rest = args.partition(" ")
-    try:
+    with _refused(tr):
         if not args:
             ctx.reply(
                 Message(
@@ -460,8 +464,6 @@ def meeting_command(ctx: Context) -> None:
                 )
             )
         _announce(ctx, *parts)
-    except service.CommunityError as error:
-        raise UserError(problem(tr, error)) from None
 
 
 def meeting_form_submitted(ctx: Context) -> None:
@@ -479,17 +481,11 @@ def meeting_form_submitted(ctx: Context) -> None:
             fields.get("title", ""),
         )
     except service.CommunityError as error:
-        ctx.reply(
-            Message(
-                text=tr("The round table was not announced: please correct it."),
-                blocks=[
-                    Section(
-                        title=tr("The round table was not announced: please correct it."),
-                        text=problem(tr, error),
-                    ),
-                    meeting_form(ctx, fields),
-                ],
-            )
+        _correct(
+            ctx,
+            tr("The round table was not announced: please correct it."),
+            error,
+            meeting_form(ctx, fields),
         )
 
 
@@ -525,11 +521,9 @@ def attendance_submitted(ctx: Context) -> None:
     if fields is None or meeting_id is None:
         raise UserError(tr("Type “meeting attendance” to open the form."))
     chosen = {found for part in fields.get("came", "").split(",") if (found := record_id(part))}
-    try:
+    with _refused(tr):
         meeting = service.find_meeting(ctx.session, meeting_id)
         count = service.mark_attendance(ctx.session, meeting, chosen, utcnow())
-    except service.CommunityError as error:
-        raise UserError(problem(tr, error)) from None
     ctx.reply(
         tr.plural(
             "Noted: {count} relay came to “{title}”.",
@@ -546,10 +540,8 @@ def answer(ctx: Context, reply: str) -> None:
     meeting_id = record_id(getattr(ctx.event, "value", ""))
     if meeting_id is None:
         raise UserError(tr("That button is no longer in use."))
-    try:
+    with _refused(tr):
         service.answer(ctx.session, meeting_id, ctx.member, reply, ctx.event.who.platform, utcnow())
-    except service.CommunityError as error:
-        raise UserError(problem(tr, error)) from None
     ctx.reply(
         tr("Noted: you will come. I will remind you the day before.")
         if reply == COMING

@@ -170,21 +170,21 @@ def practice_message(
     return Message(text=blocks[0].title or tr("A good practice"), blocks=blocks)
 
 
-def decision_for_author(practice: Practice, sent: int, tr: Tr) -> Message:
+def decision_for_author(practice: Practice, count: int, tr: Tr) -> Message:
     if practice.status == APPROVED:
         text = (
             tr.plural(
-                "Your good practice is approved and was sent to {count} person.",
-                "Your good practice is approved and was sent to {count} people.",
-                sent,
-                count=sent,
+                "Your good practice is approved and is being sent to {count} person.",
+                "Your good practice is approved and is being sent to {count} people.",
+                count,
+                count=count,
             )
             if practice.audience == TO_EVERYONE
             else tr.plural(
-                "Your good practice is approved and was sent to {count} relay.",
-                "Your good practice is approved and was sent to {count} relays.",
-                sent,
-                count=sent,
+                "Your good practice is approved and is being sent to {count} relay.",
+                "Your good practice is approved and is being sent to {count} relays.",
+                count,
+                count=count,
             )
         )
         text += " " + tr("Type “practices” to see how many found it useful.")
@@ -315,13 +315,13 @@ def home_blocks(session, member: Member, content, config: AppConfig) -> list:  #
 
 
 def practice_deliveries(
-    session, practice: Practice, author: Member | None, config: AppConfig
-) -> list[Outgoing]:  # type: ignore[no-untyped-def]
-    """The outbox rows of an approved practice: one per recipient, the message built once
-    per language (a practice for everyone may reach the whole company)."""
+    practice: Practice, author: Member | None, config: AppConfig, recipients: list[Member]
+) -> list[Outgoing]:
+    """The outbox rows of an approved practice for these recipients (a chunk of the fan-out):
+    one per recipient, the message built once per language."""
     built: dict[str, Message] = {}
     items = []
-    for member in service.practice_recipients(session, practice, config):
+    for member in recipients:
         message = built.get(member.language)
         if message is None:
             message = built[member.language] = practice_message(

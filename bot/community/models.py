@@ -31,6 +31,13 @@ class Practice(SQLModel, table=True):
     decided_by_id: int | None = Field(default=None, foreign_key="member.id")
     decided_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)
+    # Sending an approved practice is background work (the ``practices`` job), not the click's:
+    # ``queued_after`` is the last member id read, so a fan-out a killed process interrupted
+    # goes on from there, never twice (the dedupe key ``practice:<id>``); ``queued_at`` is set
+    # once every recipient is queued; ``recipients`` counts the messages queued so far.
+    queued_after: int = 0
+    queued_at: datetime | None = None
+    recipients: int = 0
 
 
 class PracticeReaction(SQLModel, table=True):

@@ -47,6 +47,8 @@ from bot.messages import MAX_URL, Person
 from bot.participation.models import ParticipationEvent, record
 from bot.permissions import PRACTICE_APPROVE, Permissions
 
+# An approved practice is queued by the ``practices`` job, this many recipients a transaction.
+FANOUT_CHUNK = 2000
 MAX_PRACTICE = 500  # characters of a practice's text: a tip, not an article
 MIN_PRACTICE = 10
 MAX_TITLE = 200
@@ -341,17 +343,100 @@ def decide_practice(
     return practice
 
 
-def practice_recipients(session: Session, practice: Practice, config: AppConfig) -> list[Member]:
-    """Who receives an approved practice: the other relays, or every member of the programme."""
-    if practice.audience == TO_EVERYONE:
-        found = list(
-            session.exec(
-                select(Member).where(_active(), Member.opted_in).order_by(Member.id)  # type: ignore[arg-type]
-            ).all()
+def _recipients_filter(practice: Practice, config: AppConfig) -> list[Any]:
+    """Who receives an approved practice: the other relays, or every member of the programme
+    (opted in, still here), never its author."""
+    found = [_active(), Member.opted_in, Member.id != practice.author_id]
+    if practice.audience != TO_EVERYONE:
+        found.append(
+            or_(
+                Member.email.in_(sorted(relay_emails(config))),  # type: ignore[attr-defined]
+                _csv_role(_RELAY_ROLE),
+            )
         )
-    else:
-        found = relays(session, config)
-    return [m for m in found if m.id != practice.author_id]
+    return found
+
+
+def practice_recipients(
+    session: Session,
+    practice: Practice,
+    config: AppConfig,
+    after: int = 0,
+    limit: int | None = None,
+) -> list[Member]:
+    """The recipients of an approved practice, in member id order: those after ``after``,
+    ``limit`` at most (a chunk of the fan-out)."""
+    query = (
+        select(Member)
+        .where(*_recipients_filter(practice, config), Member.id > after)  # type: ignore[operator]
+        .order_by(Member.id)  # type: ignore[arg-type]
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    return list(session.exec(query).all())
+
+
+def count_recipients(session: Session, practice: Practice, config: AppConfig) -> int:
+    """How many an approved practice goes to (one count: what the click tells at once)."""
+    return int(
+        session.execute(
+            select(func.count()).select_from(Member).where(*_recipients_filter(practice, config))
+        ).scalar_one()
+    )
+
+
+def practices_to_send(session: Session) -> list[int]:
+    """Approved practices whose fan-out is not finished (just approved, or interrupted)."""
+    return list(
+        session.exec(
+            select(Practice.id)
+            .where(Practice.status == APPROVED, Practice.queued_at.is_(None))  # type: ignore[union-attr]
+            .order_by(Practice.id)  # type: ignore[arg-type]
+        ).all()
+    )  # type: ignore[arg-type]
+
+
+def queue_practice_chunk(
+    session: Session,
+    config: AppConfig,
+    practice: Practice,
+    now: datetime,
+    limit: int | None = None,
+) -> int:
+    """Queue the next recipients of an approved practice and move its mark, in the caller's
+    transaction; return how many members were read (0: everyone is queued)."""
+    from bot.community.messages import practice_deliveries
+    from bot.delivery.outbox import enqueue_many
+
+    limit = limit or FANOUT_CHUNK
+    if practice.status != APPROVED or practice.queued_at is not None:
+        return 0
+    batch = practice_recipients(session, practice, config, practice.queued_after, limit)
+    if batch:
+        author = session.get(Member, practice.author_id)
+        items = practice_deliveries(practice, author, config, batch)
+        practice.recipients += len(enqueue_many(session, items, now))
+        practice.queued_after = batch[-1].id or 0
+    if len(batch) < limit:
+        practice.queued_at = now
+    session.add(practice)
+    return len(batch)
+
+
+def send_practice(
+    engine: Any, config: AppConfig, practice_id: int, now: datetime, chunks: int | None = None
+) -> int:
+    """Queue an approved practice's recipients chunk by chunk, each chunk in its own transaction
+    with the practice's mark (``bot.jobs.chunk_by_chunk``); return how many were queued."""
+    from bot.jobs import chunk_by_chunk
+
+    return chunk_by_chunk(
+        engine,
+        Practice,
+        practice_id,
+        lambda session, practice: queue_practice_chunk(session, config, practice, now),
+        chunks,
+    )
 
 
 def mark_useful(

@@ -16,7 +16,16 @@ from typing import Annotated
 import typer
 
 from bot import audit
-from bot.cli import ConfigOption, _prepared_engine, fail, fail_problems, load_programme, out, tr
+from bot.cli import (
+    ConfigOption,
+    _prepared_engine,
+    fail,
+    failing_on,
+    load_content,
+    operator_programme,
+    out,
+    tr,
+)
 from bot.permissions import CRISIS, CRISIS_BOARD, Actor, Permissions
 
 
@@ -25,21 +34,15 @@ class Format(StrEnum):
     csv = "csv"
 
 
-def _content(config: Path | None, programme):  # type: ignore[no-untyped-def]
-    from bot.config import config_path
-    from bot.content.library import load_library
-    from bot.problems import ProblemsError
-
-    root = config_path(config).resolve().parent / "content"
-    library, problems = load_library(root, programme, tr.lang)
-    if problems:
-        fail_problems(ProblemsError(problems))
-    return library
-
-
-def _allowed(programme, action: str) -> None:  # type: ignore[no-untyped-def]
-    if not Permissions(programme).allows(Actor.operator(), action):
-        fail(tr("The command line may not do this."))
+def _print_board(heading: str, found) -> None:  # type: ignore[no-untyped-def]
+    """Who has read the alert: the heading, then a line per department."""
+    out.print(heading, highlight=False, markup=False)
+    for line in found.lines:
+        out.print(
+            f"  {line.name}: {line.read}/{line.alerted} ({line.percent}%)",
+            highlight=False,
+            markup=False,
+        )
 
 
 def register(app: typer.Typer) -> None:
@@ -66,26 +69,22 @@ def register(app: typer.Typer) -> None:
         from bot.crisis import service
         from bot.db import session_scope
 
-        programme = load_programme(config)
-        _allowed(programme, CRISIS)
-        library = _content(config, programme)
+        programme = operator_programme(config, CRISIS)
+        library = load_content(config, programme)
         engine = _prepared_engine()
-        try:
-            with session_scope(engine) as session:
-                declared = service.declare(
-                    session,
-                    programme,
-                    library,
-                    tr,
-                    playbook_id=playbook.strip().lower(),
-                    note=note,
-                    by=None,
-                    via="cli",
-                )
-                crisis_id = declared.crisis.id
-                audit.record(session, None, "crisis.declared", crisis_id, {"playbook": playbook})
-        except service.CrisisRefused as refused:
-            fail(str(refused))
+        with failing_on(service.CrisisRefused), session_scope(engine) as session:
+            declared = service.declare(
+                session,
+                programme,
+                library,
+                tr,
+                playbook_id=playbook.strip().lower(),
+                note=note,
+                by=None,
+                via="cli",
+            )
+            crisis_id = declared.crisis.id
+            audit.record(session, None, "crisis.declared", crisis_id, {"playbook": playbook})
         out.print(
             tr.plural(
                 "Crisis {id} declared: {title}. Promotional messages are paused; alerts queued "
@@ -115,18 +114,14 @@ def register(app: typer.Typer) -> None:
         from bot.crisis import service
         from bot.db import session_scope
 
-        programme = load_programme(config)
-        _allowed(programme, CRISIS)
-        library = _content(config, programme)
+        programme = operator_programme(config, CRISIS)
+        library = load_content(config, programme)
         engine = _prepared_engine()
-        try:
-            with session_scope(engine) as session:
-                ended, told = service.end(
-                    session, programme, library, tr, summary=summary, by=None, via="cli"
-                )
-                audit.record(session, None, "crisis.ended", ended.id, {"told": told})
-        except service.CrisisRefused as refused:
-            fail(str(refused))
+        with failing_on(service.CrisisRefused), session_scope(engine) as session:
+            ended, told = service.end(
+                session, programme, library, tr, summary=summary, by=None, via="cli"
+            )
+            audit.record(session, None, "crisis.ended", ended.id, {"told": told})
         out.print(
             tr.plural(
                 "Crisis {id} ended: promotional messages resume; {count} person is told. "
@@ -147,9 +142,8 @@ def register(app: typer.Typer) -> None:
 
         from bot.crisis import service
 
-        programme = load_programme(config)
-        _allowed(programme, CRISIS_BOARD)
-        library = _content(config, programme)
+        programme = operator_programme(config, CRISIS_BOARD)
+        library = load_content(config, programme)
         engine = _prepared_engine()
         with Session(engine) as session:
             current = service.active(session)
@@ -158,7 +152,7 @@ def register(app: typer.Typer) -> None:
                 return
             reach = Permissions(programme).reach(Actor.operator(), CRISIS_BOARD)
             found = service.board(session, programme, library, current, reach, tr.lang)
-        out.print(
+        _print_board(
             tr.plural(
                 "Crisis {id}: {title}. {read} of {alerted} person has read it.",
                 "Crisis {id}: {title}. {read} of {alerted} people have read it.",
@@ -168,15 +162,8 @@ def register(app: typer.Typer) -> None:
                 read=found.read,
                 alerted=found.alerted,
             ),
-            highlight=False,
-            markup=False,
+            found,
         )
-        for line in found.lines:
-            out.print(
-                f"  {line.name}: {line.read}/{line.alerted} ({line.percent}%)",
-                highlight=False,
-                markup=False,
-            )
 
     @crisis_app.command(
         "drill",
@@ -208,10 +195,9 @@ def register(app: typer.Typer) -> None:
         from bot.crisis import drill, service
         from bot.db import session_scope
 
-        programme = load_programme(config)
         word = what.strip().lower()
-        _allowed(programme, CRISIS_BOARD if word == "status" else CRISIS)
-        library = _content(config, programme)
+        programme = operator_programme(config, CRISIS_BOARD if word == "status" else CRISIS)
+        library = load_content(config, programme)
         engine = _prepared_engine()
         if word == "status":
             with Session(engine) as session:
@@ -219,7 +205,7 @@ def register(app: typer.Typer) -> None:
                 found = drill.board(session, programme, library, reach, tr.lang)
             if found is None:
                 fail(tr("No exercise is running."))
-            out.print(
+            _print_board(
                 tr.plural(
                     "Exercise {id}: {title}. {read} of {alerted} person has read it.",
                     "Exercise {id}: {title}. {read} of {alerted} people have read it.",
@@ -229,77 +215,67 @@ def register(app: typer.Typer) -> None:
                     read=found.read,
                     alerted=found.alerted,
                 ),
-                highlight=False,
-                markup=False,
+                found,
             )
-            for line in found.lines:
+            return
+        with failing_on(service.CrisisRefused), session_scope(engine) as session:
+            if word == "end":
+                ended, told = drill.end(session, programme, library, tr, by=None, via="cli")
                 out.print(
-                    f"  {line.name}: {line.read}/{line.alerted} ({line.percent}%)",
+                    service.exercise(
+                        tr,
+                        tr.plural(
+                            "The exercise is over; {count} person is told. Its report:",
+                            "The exercise is over; {count} people are told. Its report:",
+                            told,
+                            count=told,
+                        ),
+                    ),
                     highlight=False,
                     markup=False,
                 )
-            return
-        try:
-            with session_scope(engine) as session:
-                if word == "end":
-                    ended, told = drill.end(session, programme, library, tr, by=None, via="cli")
-                    out.print(
-                        service.exercise(
-                            tr,
-                            tr.plural(
-                                "The exercise is over; {count} person is told. Its report:",
-                                "The exercise is over; {count} people are told. Its report:",
-                                told,
-                                count=told,
-                            ),
-                        ),
-                        highlight=False,
-                        markup=False,
-                    )
-                    shown = ended
-                elif word == "report":
-                    shown = drill.find(session, number)
-                    if shown is None:
-                        fail(tr("No exercise has the number {id}.", id=number or "—"))
-                else:
-                    started = drill.start(
-                        session,
-                        programme,
-                        library,
+                shown = ended
+            elif word == "report":
+                shown = drill.find(session, number)
+                if shown is None:
+                    fail(tr("No exercise has the number {id}.", id=number or "—"))
+            else:
+                started = drill.start(
+                    session,
+                    programme,
+                    library,
+                    tr,
+                    playbook_id=word,
+                    audience=audience or [],
+                    by=None,
+                    via="cli",
+                )
+                out.print(
+                    service.exercise(
                         tr,
-                        playbook_id=word,
-                        audience=audience or [],
-                        by=None,
-                        via="cli",
-                    )
-                    out.print(
-                        service.exercise(
-                            tr,
-                            tr.plural(
-                                "Exercise {id} started: {title}. Nothing is paused; alerts "
-                                "queued for {count} person, the crisis cell first (relais "
-                                "serve sends them).",
-                                "Exercise {id} started: {title}. Nothing is paused; alerts "
-                                "queued for {count} people, the crisis cell first (relais "
-                                "serve sends them).",
-                                started.cell + started.ambassadors,
-                                id=started.crisis.id,
-                                title=service.title_of(library, started.crisis, tr.lang),
-                                count=started.cell + started.ambassadors,
-                            ),
+                        tr.plural(
+                            "Exercise {id} started: {title}. Nothing is paused; alerts "
+                            "queued for {count} person, the crisis cell first (relais "
+                            "serve sends them).",
+                            "Exercise {id} started: {title}. Nothing is paused; alerts "
+                            "queued for {count} people, the crisis cell first (relais "
+                            "serve sends them).",
+                            started.cell + started.ambassadors,
+                            id=started.crisis.id,
+                            title=service.title_of(library, started.crisis, tr.lang),
+                            count=started.cell + started.ambassadors,
                         ),
-                        highlight=False,
-                        markup=False,
-                    )
-                    return
-                found = drill.report(session, programme, library, shown)
-                title = service.title_of(library, shown, tr.lang)
-                for heading, text in drill.report_lines(found, programme, tr, title):
-                    out.print(f"\n{heading}", highlight=False, markup=False)
-                    for line in text.splitlines():
-                        out.print(f"  {line}", highlight=False, markup=False)
-        except service.CrisisRefused as refused:
-            fail(str(refused))
+                    ),
+                    highlight=False,
+                    markup=False,
+                )
+                return
+            found = drill.report(session, programme, library, shown)
+            title = service.title_of(library, shown, tr.lang)
+            for heading, text in drill.report_lines(found, programme, tr, title):
+                out.print(f"\n{heading}", highlight=False, markup=False)
+                for line in text.splitlines():
+                    out.print(f"  {line}", highlight=False, markup=False)
 
     @crisis_app.command(
         "export",
@@ -322,8 +298,7 @@ def register(app: typer.Typer) -> None:
 
         from bot.crisis import export as exporting
 
-        programme = load_programme(config)
-        _allowed(programme, CRISIS_BOARD)
+        programme = operator_programme(config, CRISIS_BOARD)
         engine = _prepared_engine()
         with Session(engine) as session:
             found = exporting.timeline(session, programme, crisis_id, tr.lang)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 from sqlmodel import Session
 
 from bot import notify
@@ -36,8 +36,8 @@ from bot.members.models import Member
 from bot.messages import ContextLine, Message, Section
 from bot.participation.models import record
 
-ALERT_KIND, REMINDER_KIND = "drill_alert", "drill_reminder"
-ESCALATION_KIND, END_KIND = "drill_escalation", "drill_end"
+REMINDER_KIND = "drill_reminder"  # the alert itself: service.alert
+ESCALATION_KIND = "drill_escalation"  # the end's: service.tell_alerted
 NAMES_SHOWN = 30  # people who never acknowledged, named in the report
 ROLE_NAMES = {
     "coordinator": N_("coordinators"),
@@ -109,76 +109,14 @@ def start(
     session.add(drill)
     session.flush()  # a second drill running breaks its unique index here
     step(session, drill, "drill_started", now, by, playbook=playbook_id, via=via)
-    declared_by = by.name if by else tr("the programme's operator")
     reached = [
         person
         for person in service.people(session, config, playbook)
         if person.in_cell or members.in_audience(person.member, wanted, config)
     ]
-    alerts, outgoing = [], []
-    messages: dict[tuple[Any, ...], Message] = {}  # one per language, zone and role
-    for person in reached:
-        row = person.member
-        shape = (row.language, row.time_zone, person.role, tuple(person.targets))
-        if shape not in messages:
-            messages[shape] = service.alert_message(
-                drill,
-                service.playbook_of(content, playbook_id, row.language) or playbook,
-                Tr(row.language),
-                row.time_zone,
-                person,
-                declared_by,
-            )
-        outgoing.append(
-            notify.to_member(
-                row,
-                config,
-                messages[shape],
-                key=f"crisis:{drill.id}:alert",
-                kind=ALERT_KIND,
-                purpose=OPERATIONAL,
-                subject=str(drill.id),
-                priority=PRIORITY_URGENT,
-            )
-        )
-        alerts.append(
-            {
-                "crisis_id": drill.id,
-                "member_id": row.id,
-                "role": person.role,
-                "department": row.department,
-                "alerted_at": now,
-                "reminders": 0,
-            }
-        )
-    enqueue_many(session, outgoing, now)
-    if alerts:
-        session.execute(insert(CrisisAlert), alerts)
-    cell = [person for person in reached if person.in_cell]
-    for person in cell:
-        step(
-            session,
-            drill,
-            "alerted",
-            now,
-            actor=f"{person.member.name} <{person.member.email}>",
-            department=person.member.department,
-            role=person.role,
-            member_id=person.member.id,
-        )
-    ambassadors = len(reached) - len(cell)
-    step(session, drill, "statement_sent", now, actor="Relais", count=ambassadors, cell=len(cell))
-    record(
-        session,
-        "drill_started",
-        by.id if by else None,
-        str(drill.id),
-        via,
-        playbook=playbook_id,
-        cell=len(cell),
-        ambassadors=ambassadors,
+    return service.alert(
+        session, config, content, tr, drill, playbook, reached, by=by, via=via, now=now
     )
-    return service.Declared(drill, len(cell), ambassadors)
 
 
 # --- the escalation: the cell late ------------------------------------------------------------
@@ -302,17 +240,7 @@ def end(
     drill = service.running_drill(session)
     if drill is None:
         raise CrisisRefused(tr("No exercise is running."))
-    ended = session.execute(
-        update(Crisis)
-        .where(Crisis.id == drill.id, Crisis.status == DRILLING)  # type: ignore[arg-type]
-        .values(
-            status=ENDED,
-            ended_at=now,
-            ended_by_id=by.id if by else None,
-            ended_via=via,
-        )
-    ).rowcount  # type: ignore[attr-defined]
-    if not ended:
+    if not service.close(session, drill, DRILLING, by, via, now):
         raise CrisisRefused(tr("No exercise is running."))
     session.refresh(drill)
     session.execute(
@@ -325,14 +253,8 @@ def end(
         .values(status="cancelled", error="the exercise ended")
     )
     step(session, drill, "drill_ended", now, by, via=via)
-    alerted = session.execute(
-        select(Member)
-        .join(CrisisAlert, CrisisAlert.member_id == Member.id)
-        .where(CrisisAlert.crisis_id == drill.id, Member.left_at.is_(None))  # type: ignore[union-attr]
-        .order_by(Member.id)
-    ).scalars()
-    outgoing = []
-    for member in alerted:
+
+    def message(member: Member) -> Message:
         tr = Tr(member.language)
         text = exercise(
             tr,
@@ -341,19 +263,9 @@ def end(
                 title=service.title_of(content, drill, member.language),
             ),
         )
-        outgoing.append(
-            notify.to_member(
-                member,
-                config,
-                Message(text=text, blocks=[Section(text=text)]),
-                key=f"crisis:{drill.id}:end",
-                kind=END_KIND,
-                purpose=OPERATIONAL,
-                subject=str(drill.id),
-                priority=PRIORITY_URGENT,
-            )
-        )
-    told = len(enqueue_many(session, outgoing, now))
+        return Message(text=text, blocks=[Section(text=text)])
+
+    told = service.tell_alerted(session, config, drill, message, now)
     found = report(session, config, content, drill)
     record(
         session,

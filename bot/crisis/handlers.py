@@ -7,6 +7,9 @@ follow it. Who may declare a crisis may run a drill (the same permission).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 from bot import audit, permissions
 from bot.clock import utcnow
 from bot.crisis import drill, service
@@ -14,7 +17,7 @@ from bot.crisis.models import Crisis
 from bot.events import record_id
 from bot.i18n import N_
 from bot.messages import Actions, Button, Message, Section
-from bot.registry import Context, Registry, UserError
+from bot.registry import Context, Registry, UserError, as_user_error
 
 DECLARE_WORDS = ("declare", "declarer", "déclarer")
 END_WORDS = ("end", "fin", "terminer")
@@ -22,6 +25,26 @@ STATUS_WORDS = ("status", "etat", "état", "board", "tableau")
 DRILL_WORDS = ("drill", "exercise", "exercice")
 REPORT_WORDS = ("report", "rapport")
 AUDIENCE_FLAGS = ("--audience", "--to", "--public")
+
+
+T = TypeVar("T")
+
+
+def _as_member(ctx: Context, act: Callable[..., T], **words: Any) -> T:
+    """A crisis or drill step (declare, end, start, end the drill) by the member in this chat,
+    through their platform, now; its refusal is the reply."""
+    with as_user_error(service.CrisisRefused):
+        done = act(
+            ctx.session,
+            ctx.config,
+            ctx.content,
+            ctx.tr,
+            by=ctx.member,
+            via=ctx.event.who.platform,
+            now=utcnow(),
+            **words,
+        )
+    return done
 
 
 def _drill(ctx: Context, rest: str) -> None:
@@ -44,18 +67,7 @@ def _drill(ctx: Context, rest: str) -> None:
         return
     ctx.require(permissions.CRISIS)
     if first in END_WORDS:
-        try:
-            ended, told = drill.end(
-                ctx.session,
-                ctx.config,
-                ctx.content,
-                tr,
-                by=ctx.member,
-                via=ctx.event.who.platform,
-                now=utcnow(),
-            )
-        except service.CrisisRefused as refused:
-            raise UserError(str(refused)) from None
+        ended, told = _as_member(ctx, drill.end)
         ctx.queued += told
         ctx.reply(
             service.exercise(
@@ -92,20 +104,7 @@ def _drill(ctx: Context, rest: str) -> None:
             audience += [value] if value else []
             continue
         audience.append(word)
-    try:
-        started = drill.start(
-            ctx.session,
-            ctx.config,
-            ctx.content,
-            tr,
-            playbook_id=first,
-            audience=audience,
-            by=ctx.member,
-            via=ctx.event.who.platform,
-            now=utcnow(),
-        )
-    except service.CrisisRefused as refused:
-        raise UserError(str(refused)) from None
+    started = _as_member(ctx, drill.start, playbook_id=first, audience=audience)
     count = started.cell + started.ambassadors
     ctx.queued += count
     ctx.reply(
@@ -138,20 +137,7 @@ def _declare(ctx: Context, playbook_id: str, note: str) -> None:
     tr = ctx.tr
     if not playbook_id:
         raise UserError(playbooks_message(ctx).text)
-    try:
-        declared = service.declare(
-            ctx.session,
-            ctx.config,
-            ctx.content,
-            tr,
-            playbook_id=playbook_id,
-            note=note,
-            by=ctx.member,
-            via=ctx.event.who.platform,
-            now=utcnow(),
-        )
-    except service.CrisisRefused as refused:
-        raise UserError(str(refused)) from None
+    declared = _as_member(ctx, service.declare, playbook_id=playbook_id, note=note)
     audit.in_context(ctx, "crisis.declared", declared.crisis.id, playbook=playbook_id)
     ctx.queued += declared.cell + declared.ambassadors
     ctx.reply(
@@ -214,19 +200,7 @@ def register(registry: Registry) -> None:
             return
         if word in END_WORDS:
             ctx.require(permissions.CRISIS)
-            try:
-                ended, told = service.end(
-                    ctx.session,
-                    ctx.config,
-                    ctx.content,
-                    tr,
-                    summary=rest,
-                    by=ctx.member,
-                    via=ctx.event.who.platform,
-                    now=utcnow(),
-                )
-            except service.CrisisRefused as refused:
-                raise UserError(str(refused)) from None
+            ended, told = _as_member(ctx, service.end, summary=rest)
             audit.in_context(ctx, "crisis.ended", ended.id, told=told)
             ctx.queued += told
             ctx.reply(
@@ -291,11 +265,9 @@ def register(registry: Registry) -> None:
         crisis_id = record_id(getattr(ctx.event, "value", ""))
         if crisis_id is None:
             raise UserError(ctx.tr("That button is no longer in use."))
-        try:
+        with as_user_error(service.CrisisRefused):
             ctx.reply(
                 service.acknowledge(
                     ctx.session, ctx.member, crisis_id, ctx.event.who.platform, ctx.tr, utcnow()
                 )
             )
-        except service.CrisisRefused as refused:
-            raise UserError(str(refused)) from None

@@ -10,7 +10,7 @@ Ending it is the mirror image. Every step is written to the timeline.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -390,8 +390,32 @@ def declare(
     _pause(session, crisis)
     step(session, crisis, "declared", now, by, detail=crisis.note, playbook=playbook_id, via=via)
     step(session, crisis, "promotion_paused", now, actor="Relais")
-    declared_by = by.name if by else tr("the programme's operator")
     reached = people(session, config, playbook)
+    return alert(session, config, content, tr, crisis, playbook, reached, by=by, via=via, now=now)
+
+
+def alert(
+    session: Session,
+    config: AppConfig,
+    content: ContentLibrary,
+    tr: Tr,
+    crisis: Crisis,
+    playbook: Playbook,
+    reached: list[Person],
+    *,
+    by: Member | None,
+    via: str,
+    now: datetime,
+) -> Declared:
+    """Alert everyone ``reached`` for a crisis just declared or a drill just started
+    (``crisis.drill``): the cell with their roles, every ambassador with the statement, in
+    their own language and zone; then the timeline's steps and the participation event.
+
+    A drill's messages say EXERCISE (``alert_message``) and go out under the drill's own
+    kinds and event; pausing promotion is the declaration's, before this, and a drill's never.
+    """
+    drill = crisis.drill
+    declared_by = by.name if by else tr("the programme's operator")
     alerts, outgoing = [], []
     messages: dict[tuple[Any, ...], Message] = {}  # one per language, zone and role, not per person
     for person in reached:
@@ -401,13 +425,12 @@ def declare(
         if shape not in messages:
             messages[shape] = alert_message(
                 crisis,
-                playbook_of(content, playbook_id, lang) or playbook,
+                playbook_of(content, crisis.playbook, lang) or playbook,
                 Tr(lang),
                 row.time_zone,
                 person,
                 declared_by,
             )
-        message = messages[shape]
         alerts.append(
             {
                 "crisis_id": crisis.id,
@@ -422,9 +445,9 @@ def declare(
             notify.to_member(
                 row,
                 config,
-                message,
+                messages[shape],
                 key=f"crisis:{crisis.id}:alert",
-                kind="crisis_alert",
+                kind="drill_alert" if drill else "crisis_alert",
                 purpose=OPERATIONAL,
                 subject=str(crisis.id),
                 priority=PRIORITY_URGENT,
@@ -453,17 +476,17 @@ def declare(
         "statement_sent",
         now,
         actor="Relais",
-        detail=str(ambassadors),
+        detail="" if drill else str(ambassadors),
         count=ambassadors,
         cell=len(cell),
     )
     record(
         session,
-        "crisis_declared",
+        "drill_started" if drill else "crisis_declared",
         by.id if by else None,
         str(crisis.id),
         via,
-        playbook=playbook_id,
+        playbook=crisis.playbook,
         cell=len(cell),
         ambassadors=ambassadors,
     )
@@ -572,18 +595,7 @@ def end(
                 "crisis end SUMMARY"
             )
         )
-    ended = session.execute(
-        update(Crisis)
-        .where(Crisis.id == crisis.id, Crisis.status == ACTIVE)  # type: ignore[arg-type]
-        .values(
-            status=ENDED,
-            ended_at=now,
-            ended_by_id=by.id if by else None,
-            ended_via=via,
-            summary=summary[:4000],
-        )
-    ).rowcount  # type: ignore[attr-defined]
-    if not ended:
+    if not close(session, crisis, ACTIVE, by, via, now, summary=summary[:4000]):
         raise CrisisRefused(tr("No crisis is in progress."))
     session.refresh(crisis)
     _resume(session)
@@ -599,33 +611,73 @@ def end(
     )
     step(session, crisis, "ended", now, by, detail=crisis.summary, via=via)
     step(session, crisis, "promotion_resumed", now, actor="Relais")
+
+    def message(member: Member) -> Message:
+        playbook = playbook_of(content, crisis.playbook, member.language)
+        return ended_message(
+            crisis, playbook.title if playbook else crisis.title, Tr(member.language)
+        )
+
+    told = tell_alerted(session, config, crisis, message, now)
+    step(session, crisis, "told_ended", now, actor="Relais", detail=str(told), count=told)
+    record(session, "crisis_ended", by.id if by else None, str(crisis.id), via, told=told)
+    return crisis, told
+
+
+def close(
+    session: Session,
+    crisis: Crisis,
+    running: str,
+    by: Member | None,
+    via: str,
+    now: datetime,
+    **values: Any,
+) -> bool:
+    """Mark a crisis (or a drill) ended, if it is still ``running``: False if it is not."""
+    return bool(
+        session.execute(
+            update(Crisis)
+            .where(Crisis.id == crisis.id, Crisis.status == running)  # type: ignore[arg-type]
+            .values(
+                status=ENDED,
+                ended_at=now,
+                ended_by_id=by.id if by else None,
+                ended_via=via,
+                **values,
+            )
+        ).rowcount  # type: ignore[attr-defined]
+    )
+
+
+def tell_alerted(
+    session: Session,
+    config: AppConfig,
+    crisis: Crisis,
+    message: Callable[[Member], Message],
+    now: datetime,
+) -> int:
+    """Tell everyone a crisis (or a drill) alerted, still a member, that it is over: urgent,
+    once each; how many are told."""
     alerted = session.execute(
         select(Member)
         .join(CrisisAlert, CrisisAlert.member_id == Member.id)
         .where(CrisisAlert.crisis_id == crisis.id, Member.left_at.is_(None))  # type: ignore[union-attr]
         .order_by(Member.id)
     ).scalars()
-    outgoing = []
-    for member in alerted:
-        playbook = playbook_of(content, crisis.playbook, member.language)
-        outgoing.append(
-            notify.to_member(
-                member,
-                config,
-                ended_message(
-                    crisis, playbook.title if playbook else crisis.title, Tr(member.language)
-                ),
-                key=f"crisis:{crisis.id}:end",
-                kind="crisis_end",
-                purpose=OPERATIONAL,
-                subject=str(crisis.id),
-                priority=PRIORITY_URGENT,
-            )
+    outgoing = [
+        notify.to_member(
+            member,
+            config,
+            message(member),
+            key=f"crisis:{crisis.id}:end",
+            kind="drill_end" if crisis.drill else "crisis_end",
+            purpose=OPERATIONAL,
+            subject=str(crisis.id),
+            priority=PRIORITY_URGENT,
         )
-    told = len(enqueue_many(session, outgoing, now))
-    step(session, crisis, "told_ended", now, actor="Relais", detail=str(told), count=told)
-    record(session, "crisis_ended", by.id if by else None, str(crisis.id), via, told=told)
-    return crisis, told
+        for member in alerted
+    ]
+    return len(enqueue_many(session, outgoing, now))
 
 
 # --- reminders ---------------------------------------------------------------------------

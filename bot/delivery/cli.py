@@ -13,9 +13,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from bot.cli import ConfigOption, _prepared_engine, fail, load_programme, out, tr
+from bot.cli import ConfigOption, _prepared_engine, fail, operator_programme, out, tr
 from bot.i18n import N_
-from bot.permissions import DELIVERY, Actor, Permissions
+from bot.permissions import DELIVERY
 
 STATUS_WORDS = {
     "pending": N_("waiting"),
@@ -25,12 +25,6 @@ STATUS_WORDS = {
     "cancelled": N_("cancelled"),
 }
 PURPOSE_WORDS = {"promotional": N_("promotional"), "operational": N_("operational")}
-
-
-def _allowed(config) -> None:  # type: ignore[no-untyped-def]
-    programme = load_programme(config)
-    if not Permissions(programme).allows(Actor.operator(), DELIVERY):
-        fail(tr("The command line may not do this."))
 
 
 def _priority(value: int) -> str:
@@ -79,7 +73,7 @@ def register(app: typer.Typer) -> None:
         from bot.clock import utcnow
         from bot.delivery.service import queue_status
 
-        _allowed(config)
+        operator_programme(config, DELIVERY)
         engine = _prepared_engine()
         now = utcnow()
         with Session(engine) as session:
@@ -161,7 +155,7 @@ def register(app: typer.Typer) -> None:
         from bot.delivery.models import PROMOTIONAL_PAUSE, DeliveryPause
         from bot.delivery.outbox import pause_promotional
 
-        _allowed(config)
+        operator_programme(config, DELIVERY)
         engine = _prepared_engine()
         with Session(engine) as session:
             already = session.get(DeliveryPause, PROMOTIONAL_PAUSE)
@@ -201,7 +195,7 @@ def register(app: typer.Typer) -> None:
         from bot.delivery.models import PENDING, PROMOTIONAL, Delivery
         from bot.delivery.outbox import promotional_paused, resume_promotional
 
-        _allowed(config)
+        operator_programme(config, DELIVERY)
         engine = _prepared_engine()
         with Session(engine) as session:
             if not promotional_paused(session):
@@ -254,7 +248,7 @@ def register(app: typer.Typer) -> None:
         from bot.delivery.models import Delivery
         from bot.delivery.outbox import cancel as cancel_queued
 
-        _allowed(config)
+        operator_programme(config, DELIVERY)
         engine = _prepared_engine()
         name = campaign.strip()
         with session_scope(engine) as session:

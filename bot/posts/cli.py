@@ -6,14 +6,13 @@ so a post just written in ``content/posts`` is listed with its approval state.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from bot.cli import ConfigOption, _prepared_engine, fail, fail_problems, load_programme, out, tr
-from bot.permissions import APPROVE, Actor, Permissions
+from bot.cli import ConfigOption, _prepared_engine, fail, load_content, operator_programme, out, tr
+from bot.permissions import APPROVE
 from bot.posts.models import STATUSES
 
 
@@ -34,18 +33,13 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         from sqlmodel import col, select
 
-        from bot.config import config_path
-        from bot.content.library import load_library
         from bot.content.sync import sync
         from bot.db import session_scope
         from bot.posts import service
         from bot.posts.handlers import STATUS_NAMES
         from bot.posts.models import Post
-        from bot.problems import ProblemsError
 
-        programme = load_programme(config)
-        if not Permissions(programme).allows(Actor.operator(), APPROVE):
-            fail(tr("The command line may not do this."))
+        programme = operator_programme(config, APPROVE)
         if status is not None and status not in STATUSES:
             fail(
                 tr(
@@ -54,10 +48,7 @@ def register(app: typer.Typer) -> None:
                     statuses=", ".join(STATUSES),
                 )
             )
-        root = config_path(config).resolve().parent / "content"
-        library, problems = load_library(Path(root), programme, tr.lang)
-        if problems:
-            fail_problems(ProblemsError(problems))
+        library = load_content(config, programme)
         engine = _prepared_engine()
         with session_scope(engine) as session:
             sync(session, library, programme)

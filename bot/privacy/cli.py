@@ -8,13 +8,17 @@ from typing import Annotated
 
 import typer
 
-from bot.cli import ConfigOption, _prepared_engine, err, fail, load_programme, members_app, out, tr
-from bot.permissions import ERASE, MEMBERS, Actor, Permissions
-
-
-def _allowed(programme, action: str) -> None:  # type: ignore[no-untyped-def]
-    if not Permissions(programme).allows(Actor.operator(), action):
-        fail(tr("The command line may not do this."))
+from bot.cli import (
+    ConfigOption,
+    _prepared_engine,
+    err,
+    fail,
+    members_app,
+    operator_programme,
+    out,
+    tr,
+)
+from bot.permissions import ERASE, MEMBERS
 
 
 def _named_in_config(programme, email: str) -> list[str]:  # type: ignore[no-untyped-def]
@@ -52,8 +56,7 @@ def register(app: typer.Typer) -> None:
         from bot.members import service as members
         from bot.privacy import service
 
-        programme = load_programme(config)
-        _allowed(programme, MEMBERS)
+        programme = operator_programme(config, MEMBERS)
         engine = _prepared_engine()
         with session_scope(engine) as session:
             member = members.by_email(session, email)
@@ -89,8 +92,7 @@ def register(app: typer.Typer) -> None:
         from bot.members import service as members
         from bot.privacy import service
 
-        programme = load_programme(config)
-        _allowed(programme, ERASE)
+        programme = operator_programme(config, ERASE)
         engine = _prepared_engine()
         with session_scope(engine) as session:
             member = members.by_email(session, email)

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from bot.cli import ConfigOption, err, fail, load_programme, out, tr
+from bot.cli import ConfigOption, err, fail, load_programme, operator_programme, out, tr
 
 _ONE_DAY = timedelta(days=1)
 
@@ -135,10 +135,8 @@ def register(app: typer.Typer) -> None:
         from bot.participation.models import ParticipationEvent
         from bot.reporting import measures, periods, rollup
 
-        programme = load_programme(config)
-        rules = permissions.Permissions(programme)
-        if not rules.allows(permissions.Actor.operator(), permissions.STATS, permissions.EVERYONE):
-            fail(tr("The command line may not do this."))
+        # Statistics span every department: the operator must cover the whole programme.
+        programme = operator_programme(config, permissions.STATS, permissions.EVERYONE)
         if sum((period is not None, first is not None or last is not None, everything)) > 1:
             fail(tr("Give one of: a period, --from/--to, or --all."))
         zone = programme.time.zone

@@ -28,6 +28,7 @@ from bot.delivery.models import OPERATIONAL, PRIORITY_URGENT
 from bot.delivery.outbox import Outgoing, enqueue_many
 from bot.i18n import Tr
 from bot.members.models import Member
+from bot.messages import Message
 from bot.participation.models import record
 from bot.permissions import Target
 from bot.response import messages, triage
@@ -418,27 +419,20 @@ def route_and_notify(
     where, responders = first_responders(session, config, case.department, exclude)
     outgoing = assign(session, config, case, where, responders, now, round_=0)
     told = informed(session, config, where, responders, exclude)
-    for member in told:
-        tr = Tr(member.language)
-        outgoing.append(
-            notify.to_member(
-                member,
-                config,
-                messages.case_card(
-                    session,
-                    case,
-                    config,
-                    tr,
-                    intro=messages.informed_intro(tr, case, config),
-                    actions=False,
-                ),
-                key=f"case:{case.id}:informed:{now.timestamp():.0f}",
-                kind="escalation",
-                purpose=OPERATIONAL,
-                subject=str(case.id),
-                priority=PRIORITY_URGENT,
-            )
-        )
+    outgoing += urgent(
+        config,
+        case,
+        told,
+        f"case:{case.id}:informed:{now.timestamp():.0f}",
+        lambda tr: messages.case_card(
+            session,
+            case,
+            config,
+            tr,
+            intro=messages.informed_intro(tr, case, config),
+            actions=False,
+        ),
+    )
     step(session, case, "notified", now, detail=where, people=len(responders), informed=len(told))
     return Filed(case, merged=False, responders=responders, outgoing=outgoing)
 
@@ -454,33 +448,44 @@ def assign(
     intro: Callable[[Tr], str] | None = None,
 ) -> list[Outgoing]:
     """Ask these people to handle the case: an assignment each, and the case card."""
-    outgoing = []
     for member in people:
         session.add(
             CaseAssignment(
                 case_id=case.id or 0, member_id=member.id or 0, step=where, notified_at=now
             )
         )
-        tr = Tr(member.language)
-        outgoing.append(
-            notify.to_member(
-                member,
-                config,
-                messages.case_card(
-                    session,
-                    case,
-                    config,
-                    tr,
-                    intro=intro(tr) if intro else None,
-                ),
-                key=f"case:{case.id}:{where}:{round_}:{now.timestamp():.0f}",
-                kind="escalation",
-                purpose=OPERATIONAL,
-                subject=str(case.id),
-                priority=PRIORITY_URGENT,
-            )
+    return urgent(
+        config,
+        case,
+        people,
+        f"case:{case.id}:{where}:{round_}:{now.timestamp():.0f}",
+        lambda tr: messages.case_card(
+            session, case, config, tr, intro=intro(tr) if intro else None
+        ),
+    )
+
+
+def urgent(
+    config: AppConfig,
+    case: Case,
+    people: list[Member],
+    key: str,
+    message: Callable[[Tr], Message],
+) -> list[Outgoing]:
+    """The case's urgent operational message to each of these people, in their own language."""
+    return [
+        notify.to_member(
+            member,
+            config,
+            message(Tr(member.language)),
+            key=key,
+            kind="escalation",
+            purpose=OPERATIONAL,
+            subject=str(case.id),
+            priority=PRIORITY_URGENT,
         )
-    return outgoing
+        for member in people
+    ]
 
 
 def merge(
@@ -730,24 +735,15 @@ def escalate(
     step(session, case, "escalated", now, detail=where, number=number, people=len(people))
     record(session, "case_escalated", None, str(case.id), None, step=number, to=where)
     if where == "repeat":
-        outgoing = []
-        for member in people:
-            tr = Tr(member.language)
-            outgoing.append(
-                notify.to_member(
-                    member,
-                    config,
-                    messages.case_card(
-                        session, case, config, tr, intro=messages.reminder_intro(tr, case, config)
-                    ),
-                    key=f"case:{case.id}:repeat:{number}",
-                    kind="escalation",
-                    purpose=OPERATIONAL,
-                    subject=str(case.id),
-                    priority=PRIORITY_URGENT,
-                )
-            )
-        return outgoing
+        return urgent(
+            config,
+            case,
+            people,
+            f"case:{case.id}:repeat:{number}",
+            lambda tr: messages.case_card(
+                session, case, config, tr, intro=messages.reminder_intro(tr, case, config)
+            ),
+        )
     return assign(
         session,
         config,
@@ -822,21 +818,12 @@ def propose_crisis(
     people = active_members(
         session, [*config.people.coordinators, *(p.email for p in config.people.crisis_cell)]
     )
-    outgoing = []
-    for member in people:
-        tr = Tr(member.language)
-        outgoing.append(
-            notify.to_member(
-                member,
-                config,
-                messages.crisis_proposal(
-                    tr, content, case, critical, playbook, proposal.within_minutes
-                ),
-                key=f"crisis-proposal:{case.category}:{case.id}",
-                kind="escalation",
-                purpose=OPERATIONAL,
-                subject=str(case.id),
-                priority=PRIORITY_URGENT,
-            )
-        )
-    return outgoing
+    return urgent(
+        config,
+        case,
+        people,
+        f"crisis-proposal:{case.category}:{case.id}",
+        lambda tr: messages.crisis_proposal(
+            tr, content, case, critical, playbook, proposal.within_minutes
+        ),
+    )
