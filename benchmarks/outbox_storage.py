@@ -34,6 +34,7 @@ from bot.content.sync import load_checked  # noqa: E402
 from bot.db import make_engine, session_scope, upgrade  # noqa: E402
 from bot.delivery.outbox import Outgoing, enqueue_many  # noqa: E402
 from bot.messages import Divider, Link, Message, Section  # noqa: E402
+from bot.posts.service import with_hashtags  # noqa: E402
 
 TABLES = ("delivery", "deliverybody")
 
@@ -48,7 +49,10 @@ def broadcast() -> Message:
     blocks: list = [Section(title=post.title, text=post.body or post.title)]
     for network, variants in post.networks.items():
         blocks.append(
-            Section(title=f"Suggested text for {network}", text=post.with_hashtags(variants[0]))
+            Section(
+                title=f"Suggested text for {network}",
+                text=with_hashtags(variants[0], post.hashtags),
+            )
         )
     blocks += [Link(url=post.link, label="Open the page to share"), Divider()]
     return Message(text=post.title, blocks=blocks)

@@ -266,6 +266,11 @@ def main() -> None:
     parser.add_argument(
         "--skip", default="", help="rows to leave out: campaign,delivery,stats,serve"
     )
+    parser.add_argument(
+        "--stats-keep",
+        metavar="NAME",
+        help="stats.py's --keep: fill the database NAME once (about 20 minutes), reuse it after",
+    )
     args = parser.parse_args()
     skip = set(filter(None, args.skip.split(",")))
     pg = ["--postgres", args.postgres] if args.postgres else []
@@ -323,7 +328,8 @@ def main() -> None:
             notes.append("delivery.py:\n" + out[-2000:])
     if "stats" not in skip and args.postgres:
         sizes = ["--quick"] if args.quick else []
-        out = script(["benchmarks/stats.py", "--no-sqlite", *sizes, *pg], 7200)
+        keep = ["--keep", args.stats_keep] if args.stats_keep else []
+        out = script(["benchmarks/stats.py", "--no-sqlite", *sizes, *keep, *pg], 7200)
         p95s = [
             float(m.group(2))
             for m in re.finditer(

@@ -32,6 +32,7 @@ on a shared machine, compare runs made under the same load.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import random
@@ -382,6 +383,9 @@ def _bench(name: str, url: str, args: argparse.Namespace) -> None:
                 .group_by(Member.department, ParticipationEvent.kind)
             ).all()
 
+    # As `relais serve` does once started: what is loaded stays out of full collections.
+    gc.collect()
+    gc.freeze()
     print(
         f"  load average: {' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs"
     )

@@ -144,14 +144,8 @@ def live_posts(session: Session, today: Any, lang: str, default: str) -> list[tu
     ]
 
 
-def with_hashtags(text: str, hashtags: list[str]) -> str:
-    """``text`` followed by the post's hashtags it does not already contain (whole tags)."""
-    missing = [
-        tag
-        for tag in hashtags
-        if not re.search(rf"(?<!\w){re.escape(tag)}(?!\w)", text, re.IGNORECASE)
-    ]
-    return " ".join([text.strip(), *missing]).strip()
+# One definition, with the posts' own: a campaign shares what the post's preview showed.
+with_hashtags = posts.with_hashtags
 
 
 def check_post(session: Session, content: ContentLibrary, post_id: str, tr: Tr, today: Any) -> Any:
