@@ -24,8 +24,8 @@ stand-in Slack Web API in another process, on PostgreSQL (SQLite without
 from __future__ import annotations
 
 import argparse
-import gc
 import asyncio
+import gc
 import hashlib
 import hmac
 import json
